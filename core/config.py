@@ -1,0 +1,201 @@
+"""Environment variables and paths, read in one place.
+
+Every setting vaultui reads from the environment is a field of :class:`Settings`;
+nothing else in ``core`` touches ``os.environ``. Tests pass their own mapping.
+
+The vault home is ``$VAULTUI_HOME`` or the user data dir from platformdirs. It holds
+``vault.db`` (the vault file), ``vault.key`` (an auto-generated key file, when no other
+key is configured), ``logs/`` and ``backups/``. Folders are created 0700, files 0600.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import ConfigError
+
+VAULT_FILENAME = "vault.db"
+KEY_FILENAME = "vault.key"
+
+PROVIDER_NAMES = (
+    "local",
+    "hashicorp_vault",
+    "aws_secrets_manager",
+    "azure_key_vault",
+    "gcp_secret_manager",
+)
+
+
+def default_home() -> Path:
+    """The per-user data folder for vaultui (platformdirs)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vaultui", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything vaultui reads from the environment.
+
+    Build it with :meth:`from_env`; fields map one-to-one to the variables documented
+    in the README.
+    """
+
+    home: Path
+    provider: str = "local"
+    master_key: str | None = field(default=None, repr=False)
+    key_file: Path | None = None
+    passphrase_file: Path | None = None
+    log_level: str = "WARNING"
+    user: str = "unknown"
+    # provider settings (the seed's variables plus each SDK's usual ones)
+    vault_addr: str | None = None
+    vault_token: str | None = field(default=None, repr=False)
+    vault_mount_point: str = "secret"
+    vault_namespace: str | None = None
+    vault_role_id: str | None = None
+    vault_secret_id: str | None = field(default=None, repr=False)
+    aws_region: str = "us-east-1"
+    azure_vault_url: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: str | None = field(default=None, repr=False)
+    azure_tenant_id: str | None = None
+    gcp_project: str | None = None
+    gcp_endpoint: str | None = None
+    # app / worker
+    clipboard_clear_seconds: int = 30
+    idle_lock_seconds: int = 900
+    rotation_interval_seconds: int = 3600
+    agent_socket: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``)."""
+        env = dict(os.environ if environ is None else environ)
+        home = Path(env["VAULTUI_HOME"]).expanduser() if env.get("VAULTUI_HOME") else None
+        provider = (env.get("FEDZK_SECRETS_PROVIDER") or "local").strip()
+        return cls(
+            home=home or default_home(),
+            provider=provider,
+            master_key=env.get("FEDZK_ENCRYPTION_MASTER_KEY") or None,
+            key_file=_path(env.get("VAULTUI_KEY_FILE")),
+            passphrase_file=_path(env.get("VAULTUI_PASSPHRASE_FILE")),
+            log_level=(env.get("FEDZK_LOG_LEVEL") or "WARNING").upper(),
+            user=env.get("VAULTUI_USER") or env.get("USER") or env.get("LOGNAME") or _uid_name(),
+            vault_addr=env.get("VAULT_ADDR") or None,
+            vault_token=env.get("VAULT_TOKEN") or None,
+            vault_mount_point=env.get("VAULT_MOUNT_POINT") or "secret",
+            vault_namespace=env.get("VAULT_NAMESPACE") or None,
+            vault_role_id=env.get("VAULT_ROLE_ID") or None,
+            vault_secret_id=env.get("VAULT_SECRET_ID") or None,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            azure_vault_url=env.get("AZURE_VAULT_URL") or None,
+            azure_client_id=env.get("AZURE_CLIENT_ID") or None,
+            azure_client_secret=env.get("AZURE_CLIENT_SECRET") or None,
+            azure_tenant_id=env.get("AZURE_TENANT_ID") or None,
+            gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
+            gcp_endpoint=env.get("VAULTUI_GCP_ENDPOINT") or None,
+            clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 30),
+            idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
+            rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
+            agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
+            env=env,
+        )
+
+    @property
+    def vault_path(self) -> Path:
+        """The vault file."""
+        return self.home / VAULT_FILENAME
+
+    @property
+    def default_key_file(self) -> Path:
+        """Where the auto-generated key file lives."""
+        return self.home / KEY_FILENAME
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.logs_dir / "secrets_audit.log"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def agent_socket_path(self) -> Path:
+        """The unlock agent's Unix socket (outside the home when that path is too long)."""
+        if self.agent_socket:
+            return self.agent_socket
+        return self.home / "agent.sock"
+
+    def validate_provider(self) -> str:
+        """Return the provider name, or raise :class:`ConfigError` for an unknown one."""
+        from core.providers.registry import provider_names
+
+        names = provider_names()
+        if self.provider not in names:
+            raise ConfigError(
+                f"Unknown secrets provider {self.provider!r} in FEDZK_SECRETS_PROVIDER",
+                hint="choose one of " + ", ".join(sorted(names)),
+            )
+        return self.provider
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) with mode 0700 and tighten it if it exists."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def ensure_home(settings: Settings) -> Path:
+    """Create the vault home with ``logs/`` and ``backups/``, all 0700."""
+    ensure_private_dir(settings.home)
+    ensure_private_dir(settings.logs_dir)
+    ensure_private_dir(settings.backups_dir)
+    return settings.home
+
+
+def configure_logging(settings: Settings) -> None:
+    """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers."""
+    level = getattr(logging, settings.log_level, None)
+    if not isinstance(level, int):
+        raise ConfigError(f"FEDZK_LOG_LEVEL={settings.log_level!r} is not a logging level")
+    for name in ("core", "vaultui"):
+        logging.getLogger(name).setLevel(level)
+    if level <= logging.INFO and not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer number of seconds") from None
+
+
+def _uid_name() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return "unknown"

@@ -1,0 +1,1 @@
+"""Rotation: policies, generators, staged rotation with hooks, and the worker."""

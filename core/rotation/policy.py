@@ -1,0 +1,81 @@
+"""Rotation policies and due-time arithmetic."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import Enum
+
+from core.errors import ValidationError
+
+
+class SecretRotationPolicy(Enum):
+    """The seed's six rotation policies. ``MONTHLY`` is 30 days, as in the seed."""
+
+    NEVER = "never"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    ON_ACCESS = "on_access"
+
+    @property
+    def interval(self) -> timedelta | None:
+        """The rotation interval, or None for NEVER and ON_ACCESS."""
+        return _INTERVALS.get(self)
+
+
+_INTERVALS = {
+    SecretRotationPolicy.HOURLY: timedelta(hours=1),
+    SecretRotationPolicy.DAILY: timedelta(days=1),
+    SecretRotationPolicy.WEEKLY: timedelta(weeks=1),
+    SecretRotationPolicy.MONTHLY: timedelta(days=30),
+}
+
+_CUSTOM = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_policy(value: SecretRotationPolicy | str | timedelta) -> SecretRotationPolicy | timedelta:
+    """Turn a policy given as an enum, a name ('DAILY', 'daily') or an interval
+    ('90d', '12h', a timedelta) into a :class:`SecretRotationPolicy` or a timedelta.
+    """
+    if isinstance(value, SecretRotationPolicy):
+        return value
+    if isinstance(value, timedelta):
+        if value <= timedelta(0):
+            raise ValidationError("A rotation interval must be positive")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for member in SecretRotationPolicy:
+            if text.upper() == member.name or text.lower() == member.value:
+                return member
+        match = _CUSTOM.match(text)
+        if match:
+            amount = int(match.group(1))
+            if amount <= 0:
+                raise ValidationError("A rotation interval must be positive")
+            return timedelta(**{_UNITS[match.group(2).lower()]: amount})
+    raise ValidationError(
+        f"Unknown rotation policy {value!r}",
+        hint="use NEVER, HOURLY, DAILY, WEEKLY, MONTHLY, ON_ACCESS or an interval like 90d, 12h",
+    )
+
+
+def policy_to_str(policy: SecretRotationPolicy | timedelta) -> str:
+    """The stored form of a policy: the enum value, or an interval like '90d'/'12h'/'45m'."""
+    if isinstance(policy, SecretRotationPolicy):
+        return policy.value
+    seconds = int(policy.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def policy_interval(policy: SecretRotationPolicy | timedelta) -> timedelta | None:
+    """The interval between rotations, or None when the policy is not time-based."""
+    if isinstance(policy, timedelta):
+        return policy
+    return policy.interval

@@ -1,0 +1,81 @@
+"""Typed secret values: ``str``, ``bytes`` or a JSON-like ``dict``, encoded for storage.
+
+The stored form is one type byte followed by the payload, so every value comes back
+with the type it was stored with (``{'port': 5432}`` returns an ``int`` again).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.errors import IntegrityError, ValidationError, ValueTooLargeError
+
+MAX_VALUE_BYTES = 1024 * 1024  # 1 MiB, after encoding
+
+SecretValue = str | bytes | dict[str, Any]
+
+_TYPES = {b"s": "str", b"b": "bytes", b"j": "dict"}
+
+
+def value_type(value: object) -> str:
+    """'str', 'bytes' or 'dict'; raises ValidationError for anything else."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes"
+    if isinstance(value, dict):
+        return "dict"
+    raise ValidationError(
+        f"A secret value must be str, bytes or dict, not {type(value).__name__}"
+    )
+
+
+def encode_value(value: object) -> bytes:
+    """Encode a value with its type tag; enforces the 1 MiB limit."""
+    kind = value_type(value)
+    if kind == "str":
+        assert isinstance(value, str)
+        try:
+            payload = b"s" + value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("A str value must be valid Unicode text") from None
+    elif kind == "bytes":
+        payload = b"b" + bytes(value)  # type: ignore[arg-type]
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            # the exception text may quote part of the value: do not chain it
+            raise ValidationError(
+                "A dict value must be JSON-like (str keys; str, int, float, bool, None, "
+                f"list or dict values): {type(exc).__name__}"
+            ) from None
+        payload = b"j" + text.encode("utf-8")
+    if len(payload) - 1 > MAX_VALUE_BYTES:
+        raise ValueTooLargeError(
+            f"A secret value is at most {MAX_VALUE_BYTES} bytes encoded (got {len(payload) - 1})"
+        )
+    return payload
+
+
+def decode_value(data: bytes) -> SecretValue:
+    """Decode what :func:`encode_value` produced."""
+    tag, payload = data[:1], data[1:]
+    try:
+        if tag == b"s":
+            return payload.decode("utf-8")
+        if tag == b"b":
+            return bytes(payload)
+        if tag == b"j":
+            value = json.loads(payload)
+            if isinstance(value, dict):
+                return value
+    except (UnicodeDecodeError, ValueError):
+        pass
+    raise IntegrityError("A stored value has an unknown encoding")
+
+
+def type_of_encoded(data: bytes) -> str:
+    """The type name of an encoded value without decoding it."""
+    return _TYPES.get(data[:1], "unknown")

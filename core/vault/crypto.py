@@ -1,0 +1,99 @@
+"""Cryptographic building blocks of the vault file.
+
+AES-256-GCM with a random 96-bit nonce per encryption (stored as ``nonce || ciphertext``),
+HKDF-SHA256 subkeys of the data key, one per purpose, and HMAC-SHA256 for name lookups
+and the record-set digest. Every decryption failure raises the same
+:class:`~core.errors.IntegrityError` (no oracle), as Fernet does with ``InvalidToken``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from core.errors import IntegrityError
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+def random_key() -> bytes:
+    """A fresh 256-bit key from the OS CSPRNG."""
+    return os.urandom(KEY_BYTES)
+
+
+def hkdf(key: bytes, info: bytes, salt: bytes | None = None, length: int = KEY_BYTES) -> bytes:
+    """HKDF-SHA256 of ``key`` for one purpose (``info``)."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+
+
+def mac(key: bytes, *parts: bytes) -> bytes:
+    """HMAC-SHA256 over the length-prefixed concatenation of ``parts``."""
+    msg = b"".join(struct.pack(">I", len(p)) + p for p in parts)
+    return hmac.digest(key, msg, hashlib.sha256)
+
+
+def aad(*parts: bytes | int | str) -> bytes:
+    """Associated data: an unambiguous encoding of the context a ciphertext belongs to."""
+    out = bytearray()
+    for part in parts:
+        if isinstance(part, int):
+            b = struct.pack(">q", part)
+        elif isinstance(part, str):
+            b = part.encode()
+        else:
+            b = bytes(part)
+        out += struct.pack(">I", len(b)) + b
+    return bytes(out)
+
+
+class Sealer:
+    """Encrypts and decrypts with one AES-256-GCM key, binding associated data."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def __repr__(self) -> str:  # never show key material
+        return "Sealer(<key>)"
+
+    def seal(self, plaintext: bytes, associated: bytes) -> bytes:
+        """Encrypt ``plaintext`` bound to ``associated``; returns nonce || ciphertext."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, associated)
+
+    def open(self, blob: bytes, associated: bytes, what: str = "record") -> bytes:
+        """Decrypt a :meth:`seal` output; any change to blob or context -> IntegrityError."""
+        if not isinstance(blob, bytes) or len(blob) < NONCE_BYTES + 16:
+            raise IntegrityError(f"Vault {what} is damaged (truncated ciphertext)")
+        try:
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated)
+        except InvalidTag:
+            raise IntegrityError(
+                f"Vault {what} failed authentication: it was modified, moved or replayed"
+            ) from None
+
+
+    def open_many(self, items: list[tuple[bytes, bytes]], what: str = "record") -> list[bytes]:
+        """Decrypt many (blob, associated) pairs; the first failure raises IntegrityError."""
+        decrypt = self._aead.decrypt
+        try:
+            return [decrypt(b[:NONCE_BYTES], b[NONCE_BYTES:], a) for b, a in items]
+        except (InvalidTag, TypeError, ValueError):
+            raise IntegrityError(
+                f"Vault {what} failed authentication: it was modified, moved or replayed"
+            ) from None
+
+
+def xor_bytes(a: bytes, b: bytes) -> bytes:
+    """Byte-wise XOR of two 32-byte strings (the record-set digest accumulator)."""
+    n = int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
+    return n.to_bytes(32, "big")

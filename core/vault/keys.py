@@ -1,0 +1,182 @@
+"""Key slots: how the random data key is wrapped by what the user holds.
+
+A vault has one random 256-bit data key. Each key slot wraps it (AES-256-GCM, bound to
+the vault id and the slot's parameters) under a key-encryption key derived from:
+
+- a passphrase (or ``FEDZK_ENCRYPTION_MASTER_KEY``): Argon2id via argon2-cffi, with the
+  parameters stored in the slot (default 64 MiB, t=3, p=4: above OWASP's minimum);
+- a key file: HKDF-SHA256 over the file's bytes (a key file should hold >= 32 random
+  bytes; vaultui makes one with 32).
+
+Changing a passphrase rewraps the data key; no record is re-encrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyError
+from core.vault.crypto import Sealer, aad, hkdf, random_key
+
+SLOT_PASSPHRASE = "passphrase"
+SLOT_KEYFILE = "keyfile"
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """Argon2id cost parameters (memory in KiB)."""
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+    @classmethod
+    def fast(cls) -> Argon2Params:
+        """Cheap parameters for tests and throwaway demo vaults. Never for real data."""
+        return cls(time_cost=1, memory_kib=1024, parallelism=1)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"t": self.time_cost, "m": self.memory_kib, "p": self.parallelism}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, int]) -> Argon2Params:
+        return cls(time_cost=int(d["t"]), memory_kib=int(d["m"]), parallelism=int(d["p"]))
+
+
+def argon2id(secret: bytes, salt: bytes, params: Argon2Params) -> bytes:
+    """Derive a 32-byte key from ``secret`` with Argon2id."""
+    from argon2.low_level import Type, hash_secret_raw
+
+    return hash_secret_raw(
+        secret=secret,
+        salt=salt,
+        time_cost=params.time_cost,
+        memory_cost=params.memory_kib,
+        parallelism=params.parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """What the user holds to open a vault: a passphrase, a key file, or a raw data key.
+
+    ``kind`` is 'passphrase' (also used for FEDZK_ENCRYPTION_MASTER_KEY), 'keyfile' or
+    'data_key' (the unlock agent hands over the data key itself). ``label`` says where it
+    came from, for ``get_status()['key_source']``. The secret material is never shown in
+    ``repr``.
+    """
+
+    kind: str
+    secret: bytes = field(repr=False)
+    label: str = ""
+    auto_generated: bool = False
+    kdf: Argon2Params | None = None
+
+    @classmethod
+    def passphrase(cls, passphrase: str, label: str = "passphrase") -> KeySource:
+        """A passphrase typed by the user or read from VAULTUI_PASSPHRASE_FILE."""
+        if not passphrase:
+            raise WrongKeyError("An empty passphrase cannot open or protect a vault")
+        return cls(SLOT_PASSPHRASE, passphrase.encode("utf-8"), label)
+
+    @classmethod
+    def master_key(cls, value: str) -> KeySource:
+        """The seed's FEDZK_ENCRYPTION_MASTER_KEY (treated like a passphrase: Argon2id)."""
+        return cls.passphrase(value, label="FEDZK_ENCRYPTION_MASTER_KEY")
+
+    @classmethod
+    def from_key_file(cls, path: Path, *, auto_generated: bool = False) -> KeySource:
+        """A key file's bytes (any file; vaultui's own hold 32 random bytes, base64)."""
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise KeyMissingError(f"Key file {path} does not exist") from None
+        except OSError as exc:
+            raise KeyMissingError(f"Key file {path} cannot be read: {exc.strerror}") from None
+        if len(data) < 16:
+            raise ConfigError(f"Key file {path} is too short to be a key (< 16 bytes)")
+        return cls(SLOT_KEYFILE, data, f"key file {path}", auto_generated=auto_generated)
+
+    @classmethod
+    def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:
+        """A raw data key (from the unlock agent)."""
+        return cls("data_key", bytes(key), label)
+
+
+def write_new_key_file(path: Path) -> Path:
+    """Create a key file with 32 random bytes (base64), mode 0600, never overwriting."""
+    data = base64.b64encode(random_key()) + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+@dataclass(frozen=True)
+class KeySlot:
+    """One stored slot: its kind, public parameters (salt, KDF costs) and wrapped key."""
+
+    slot_id: int
+    kind: str
+    params: dict
+    wrapped: bytes = field(repr=False)
+    label: str = ""
+
+    def params_json(self) -> str:
+        return json.dumps(self.params, sort_keys=True, separators=(",", ":"))
+
+
+def _kek(source_secret: bytes, kind: str, params: dict) -> bytes:
+    salt = base64.b64decode(params["salt"])
+    if kind == SLOT_PASSPHRASE:
+        return argon2id(source_secret, salt, Argon2Params.from_dict(params["argon2"]))
+    if kind == SLOT_KEYFILE:
+        return hkdf(source_secret, b"vaultui/keyfile-slot", salt=salt)
+    raise IntegrityError(f"Unknown key slot kind {kind!r}")
+
+
+def _slot_aad(vault_id: bytes, kind: str, params_json: str) -> bytes:
+    return aad(b"vaultui/slot", vault_id, kind, params_json)
+
+
+def make_slot(
+    vault_id: bytes, data_key: bytes, source: KeySource, kdf: Argon2Params | None = None
+) -> tuple[str, str, bytes]:
+    """Wrap ``data_key`` for ``source``; returns (kind, params_json, wrapped)."""
+    if source.kind == "data_key":
+        raise ConfigError("A raw data key cannot be stored as a key slot")
+    params: dict = {"salt": base64.b64encode(os.urandom(16)).decode(), "label": source.label}
+    if source.kind == SLOT_PASSPHRASE:
+        params["argon2"] = (kdf or source.kdf or Argon2Params()).to_dict()
+    params_json = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    kek = _kek(source.secret, source.kind, params)
+    wrapped = Sealer(kek).seal(data_key, _slot_aad(vault_id, source.kind, params_json))
+    return source.kind, params_json, wrapped
+
+
+def unwrap(vault_id: bytes, slots: list[KeySlot], source: KeySource) -> bytes:
+    """Return the data key from the first slot ``source`` opens, or raise WrongKeyError."""
+    candidates = [s for s in slots if s.kind == source.kind]
+    if not candidates:
+        kinds = sorted({s.kind for s in slots}) or ["none"]
+        raise WrongKeyError(
+            f"This vault cannot be opened with a {source.kind}; it has key slots for: "
+            + ", ".join(kinds)
+        )
+    for slot in candidates:
+        kek = _kek(source.secret, slot.kind, slot.params)
+        try:
+            return Sealer(kek).open(slot.wrapped, _slot_aad(vault_id, slot.kind, slot.params_json()))
+        except IntegrityError:
+            continue
+    what = "passphrase or master key" if source.kind == SLOT_PASSPHRASE else "key file"
+    raise WrongKeyError(f"Wrong {what}: it does not open this vault ({source.label})")

@@ -1,0 +1,100 @@
+"""The plain data the vault hands out: records (metadata), secrets (value + record) and
+history entries. All immutable; none of them shows a value in ``repr``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from core.vault.codec import SecretValue
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, with the offset."""
+    return datetime.now(UTC)
+
+
+def ts(dt: datetime | None) -> float | None:
+    return dt.timestamp() if dt is not None else None
+
+
+def from_ts(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+class SecretRecord(NamedTuple):
+    """Everything the vault knows about a secret except its value (immutable).
+
+    ``version`` is the CURRENT value version (1, 2, ...); ``rev`` counts every change to
+    the record (value or metadata) and is what check-and-set compares; ``seq`` is the
+    vault-wide change sequence of its last change; ``uid`` is a global record id (hex)
+    that stays the same across copies of the vault. A NamedTuple rather than a dataclass
+    because listing 100,000 of them must stay well under a second.
+    """
+
+    name: str
+    uid: str
+    rev: int
+    version: int
+    seq: int
+    deleted: bool
+    type: str
+    description: str = ""
+    tags: dict[str, str] = {}  # noqa: RUF012 - never mutated; records are rebuilt
+    created_ts: float | None = None
+    updated_ts: float | None = None
+    deleted_ts: float | None = None
+    rotation: dict[str, Any] = {}  # noqa: RUF012
+    extra: dict[str, Any] = {}  # noqa: RUF012
+    stages: dict[str, int] = {}  # noqa: RUF012
+    size: int = 0
+    max_version: int = 0
+    device: str = ""
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the secret was first stored (UTC)."""
+        return from_ts(self.created_ts)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the value last changed (UTC)."""
+        return from_ts(self.updated_ts)
+
+    @property
+    def deleted_at(self) -> datetime | None:
+        """When it was deleted (UTC), for tombstones."""
+        return from_ts(self.deleted_ts)
+
+    def stage_version(self, stage: str) -> int | None:
+        """The version a stage points to (CURRENT, PREVIOUS, PENDING), or None."""
+        stage = stage.upper()
+        if stage == "CURRENT":
+            return self.version
+        return self.stages.get(stage)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A decrypted value with the record it belongs to. ``repr`` hides the value."""
+
+    value: SecretValue = field(repr=False)
+    record: SecretRecord
+    version: int
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One entry of a secret's history: who changed it, when, why, from where."""
+
+    version: int
+    created_at: datetime | None
+    who: str
+    why: str
+    source: str
+    device: str
+    type: str
+    size: int
+    stage: str | None = None

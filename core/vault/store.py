@@ -1,0 +1,1076 @@
+"""The vault file: one SQLite database in rollback-journal mode.
+
+Layout (every secret byte encrypted with AES-256-GCM, see ``crypto.py``)::
+
+    header      format, vault id, creation time, header MAC
+    key_slots   the data key wrapped per passphrase / key file (see ``keys.py``)
+    state       change sequence + record-set digest, MAC'd
+    records     uid, HMAC(name), rev, seq, deleted, enc(name), enc(metadata)
+    versions    uid, version, enc(value), enc(who/when/why)      -- the history
+    purged      uid, seq                                         -- purged tombstones
+    local_state per-file bookkeeping of other parts (sync cursors, leases)
+
+Every ciphertext is bound by associated data to the vault id, the record uid and its
+revision/version, so moving, swapping, replaying or editing a row fails authentication
+(``IntegrityError``). ``state.digest`` is the XOR of a keyed hash of every row, updated in
+O(1) per write and checked in full by :meth:`Vault.verify`, so a deleted or replayed row
+is caught too. Writes are single ``BEGIN IMMEDIATE`` transactions with
+``synchronous=FULL``: durable on return, isolated between processes, O(log n).
+Reads never write.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gc
+import json
+import json.scanner
+import logging
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import (
+    ConfigError,
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+    VaultError,
+    WrongKeyError,
+)
+from core.vault.codec import decode_value, encode_value, type_of_encoded
+from core.vault.crypto import Sealer, aad, hkdf, mac, random_key, xor_bytes
+from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
+from core.vault.names import validate_name
+from core.vault.records import Secret, SecretRecord, VersionInfo, from_ts, utcnow
+
+log = logging.getLogger(__name__)
+# Record metadata is stored as a JSON array in this order (parsing an array is ~2x
+# faster than an object, which matters when listing 100,000 records).
+_META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_Q1 = struct.Struct(">q").pack
+_Q3 = struct.Struct(">qqq").pack
+
+FORMAT = "vaultui-vault/1"
+STAGES = ("CURRENT", "PREVIOUS", "PENDING")
+_DIGEST_ZERO = bytes(32)
+
+_SCHEMA = """
+CREATE TABLE header(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE key_slots(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
+                       wrapped BLOB NOT NULL);
+CREATE TABLE state(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
+                   digest BLOB NOT NULL, mac BLOB NOT NULL);
+CREATE TABLE records(rid INTEGER PRIMARY KEY, uid BLOB NOT NULL UNIQUE,
+                     name_hash BLOB NOT NULL UNIQUE, rev INTEGER NOT NULL,
+                     seq INTEGER NOT NULL, deleted INTEGER NOT NULL,
+                     name_ct BLOB NOT NULL, meta BLOB NOT NULL);
+CREATE INDEX records_by_seq ON records(seq);
+CREATE TABLE versions(uid BLOB NOT NULL, version INTEGER NOT NULL, value BLOB NOT NULL,
+                      info BLOB NOT NULL, PRIMARY KEY(uid, version)) WITHOUT ROWID;
+CREATE TABLE purged(uid BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE local_state(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+@contextlib.contextmanager
+def _sql(action: str) -> Iterator[None]:
+    """Translate SQLite errors into core errors (no raw sqlite3 exception escapes)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "disk is full" in text or "disk i/o" in text:
+            raise StorageError(f"Cannot {action}: the disk is full or failing") from None
+        if "locked" in text or "busy" in text:
+            raise StorageError(
+                f"Cannot {action}: the vault is busy (another process holds the lock)"
+            ) from None
+        if "readonly" in text or "read-only" in text:
+            raise StorageError(f"Cannot {action}: the vault file is read-only") from None
+        if "unable to open" in text:
+            raise StorageError(f"Cannot {action}: the vault file cannot be opened") from None
+        raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
+    except sqlite3.DatabaseError as exc:
+        raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+    )
+    # Per-connection settings; none of them writes to the file.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+class _Keys:
+    """The subkeys of the data key, one per purpose."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self.data_key = data_key
+        self.sealer = Sealer(hkdf(data_key, b"vaultui/records"))
+        self.name = hkdf(data_key, b"vaultui/name-hash")
+        self.digest = hkdf(data_key, b"vaultui/row-digest")
+        self.header = hkdf(data_key, b"vaultui/header-mac")
+
+    def __repr__(self) -> str:
+        return "_Keys(<hidden>)"
+
+
+class Vault:
+    """An open, unlocked vault file. Thread-safe; many processes may open one file.
+
+    Create with :meth:`create`, open with :meth:`open`. See docs/VAULT_API.md.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        vault_id: bytes,
+        keys: _Keys,
+        key_source: KeySource,
+        device_id: str,
+    ) -> None:
+        self.path = path
+        self._conn = conn
+        self.vault_id = vault_id
+        self._keys = keys
+        self.key_source = key_source
+        self.device_id = device_id
+        self._lock = threading.RLock()
+        self._tx_depth = 0
+        self._tx_digest: bytes | None = None
+        self._tx_seq: int | None = None
+        self._aad_meta = aad(b"vaultui/meta", vault_id)
+        self._aad_name = aad(b"vaultui/name", vault_id)
+        self._aad_value = aad(b"vaultui/value", vault_id)
+        self._aad_info = aad(b"vaultui/info", vault_id)
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.path)!r}, id={self.vault_id_hex})"
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def create(
+        cls,
+        path: Path | str,
+        key_source: KeySource,
+        *,
+        kdf: Argon2Params | None = None,
+        device_id: str | None = None,
+        vault_id: bytes | None = None,
+        data_key: bytes | None = None,
+    ) -> Vault:
+        """Create a new vault file at ``path`` (mode 0600) protected by ``key_source``.
+
+        ``vault_id`` and ``data_key`` are given only when recreating a copy of an existing
+        vault (sealed sync on a new machine); otherwise both are random.
+        Raises ConfigError if the file already exists.
+        """
+        path = Path(path)
+        if path.exists() and path.stat().st_size > 0:
+            raise ConfigError(f"A vault already exists at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        vault_id = vault_id or os.urandom(16)
+        data_key = data_key or random_key()
+        keys = _Keys(data_key)
+        conn = _connect(path)
+        with _sql("create the vault"):
+            conn.execute("PRAGMA journal_mode=DELETE")
+            # executescript commits any open transaction first, so BEGIN inside it
+            conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA)
+            header = {
+                "format": FORMAT.encode(),
+                "vault_id": vault_id,
+                "created_at": str(utcnow().timestamp()).encode(),
+            }
+            conn.executemany("INSERT INTO header VALUES (?, ?)", header.items())
+            kind, params, wrapped = make_slot(vault_id, data_key, key_source, kdf)
+            conn.execute(
+                "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)",
+                (kind, params, wrapped),
+            )
+            conn.execute(
+                "INSERT INTO state VALUES (1, 0, ?, ?)",
+                (_DIGEST_ZERO, mac(keys.header, b"state", b"0", _DIGEST_ZERO)),
+            )
+            vault = cls(path, conn, vault_id, keys, key_source, device_id or _device_id(path))
+            vault._write_header_mac()
+            conn.execute("COMMIT")
+        return vault
+
+    @classmethod
+    def open(
+        cls, path: Path | str, key_source: KeySource, *, device_id: str | None = None
+    ) -> Vault:
+        """Open an existing vault. Raises NotFoundError, WrongKeyError or IntegrityError."""
+        path = Path(path)
+        if not path.exists():
+            raise NotFoundError(f"No vault at {path}")
+        conn = _connect(path)
+        try:
+            with _sql("open the vault"):
+                conn.execute("BEGIN")
+                try:
+                    header = dict(conn.execute("SELECT key, value FROM header"))
+                    slots = [
+                        KeySlot(sid, kind, json.loads(params), wrapped)
+                        for sid, kind, params, wrapped in conn.execute(
+                            "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
+                        )
+                    ]
+                finally:
+                    conn.execute("COMMIT")
+            if header.get("format") != FORMAT.encode():
+                raise IntegrityError(f"{path} is not a vaultui vault (unknown format)")
+            vault_id = bytes(header["vault_id"])
+            if key_source.kind == "data_key":
+                data_key = key_source.secret
+            else:
+                data_key = unwrap(vault_id, slots, key_source)
+            keys = _Keys(data_key)
+            vault = cls(path, conn, vault_id, keys, key_source, device_id or _device_id(path))
+            try:
+                vault._check_header_mac(header, slots)
+            except IntegrityError:
+                if key_source.kind == "data_key":
+                    raise WrongKeyError("The unlock agent holds the key of another vault") from None
+                raise
+            return vault
+        except (VaultError, ValueError, KeyError, TypeError) as exc:
+            conn.close()
+            if isinstance(exc, VaultError):
+                raise
+            raise IntegrityError(f"The vault header of {path} is damaged") from None
+
+    def close(self) -> None:
+        """Close the file. The object cannot be used afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ header
+
+    def _header_mac(self, header: dict[str, bytes], slots: list[tuple[str, str, bytes]]) -> bytes:
+        parts: list[bytes] = []
+        for key in sorted(k for k in header if k != "header_mac"):
+            parts += [key.encode(), bytes(header[key])]
+        for kind, params, wrapped in slots:
+            parts += [kind.encode(), params.encode(), bytes(wrapped)]
+        return mac(self._keys.header, b"header", *parts)
+
+    def _write_header_mac(self) -> None:
+        header = dict(self._conn.execute("SELECT key, value FROM header"))
+        slots = list(self._conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id"))
+        value = self._header_mac(header, slots)
+        self._conn.execute("INSERT OR REPLACE INTO header VALUES ('header_mac', ?)", (value,))
+
+    def _check_header_mac(self, header: dict[str, bytes], slots: list[KeySlot]) -> None:
+        rows = [(s.kind, s.params_json(), s.wrapped) for s in slots]
+        # params_json re-serialises; compare against the stored text instead
+        with _sql("read the vault header"):
+            rows = list(self._conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id"))
+        expected = self._header_mac(header, rows)
+        if not _ct_eq(expected, bytes(header.get("header_mac", b""))):
+            raise IntegrityError("The vault header or its key slots were modified")
+
+    @property
+    def vault_id_hex(self) -> str:
+        return self.vault_id.hex()
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte subkey of the data key for ``purpose`` (e.g. 'audit', 'backup')."""
+        return hkdf(self._keys.data_key, b"vaultui/purpose/" + purpose.encode())
+
+    def data_key_for_agent(self) -> bytes:
+        """The raw data key, for handing to the unlock agent over its private socket."""
+        return self._keys.data_key
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Vault]:
+        """Group writes into one atomic, durable transaction (all or nothing).
+
+        Nested use joins the outer transaction.
+        """
+        with self._lock:
+            if self._tx_depth:
+                self._tx_depth += 1
+                try:
+                    yield self
+                finally:
+                    self._tx_depth -= 1
+                return
+            with _sql("start a write"):
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._tx_depth = 1
+            try:
+                seq, digest = self._read_state()
+                self._tx_seq, self._tx_digest = seq, digest
+                yield self
+                if self._tx_seq != seq or self._tx_digest != digest:
+                    self._store_state(self._tx_seq, self._tx_digest)
+                with _sql("commit a write"):
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._tx_depth = 0
+                self._tx_seq = self._tx_digest = None
+
+    def _read_state(self) -> tuple[int, bytes]:
+        with _sql("read the vault state"):
+            row = self._conn.execute("SELECT seq, digest, mac FROM state WHERE id = 1").fetchone()
+        if row is None:
+            raise IntegrityError("The vault state row is missing")
+        seq, digest, tag = row
+        if not _ct_eq(mac(self._keys.header, b"state", str(seq).encode(), bytes(digest)), tag):
+            raise IntegrityError("The vault state (change sequence) was modified")
+        return int(seq), bytes(digest)
+
+    def _store_state(self, seq: int, digest: bytes) -> None:
+        tag = mac(self._keys.header, b"state", str(seq).encode(), digest)
+        self._conn.execute("UPDATE state SET seq = ?, digest = ?, mac = ? WHERE id = 1", (seq, digest, tag))
+
+    def _next_seq(self) -> int:
+        assert self._tx_seq is not None
+        self._tx_seq += 1
+        return self._tx_seq
+
+    def _fold(self, row_digest: bytes) -> None:
+        assert self._tx_digest is not None
+        self._tx_digest = xor_bytes(self._tx_digest, row_digest)
+
+    @property
+    def seq(self) -> int:
+        """The current change sequence (monotonic; every write bumps it)."""
+        with self._lock:
+            return self._read_state()[0]
+
+    # ------------------------------------------------------------------ row codecs
+
+    def _name_hash(self, name: str) -> bytes:
+        return mac(self._keys.name, name.encode())
+
+    def _rec_digest(self, uid: bytes, rev: int, seq: int, deleted: int, nh: bytes, nct: bytes, meta: bytes) -> bytes:
+        return mac(self._keys.digest, b"rec", uid, str(rev).encode(), str(seq).encode(),
+                   str(deleted).encode(), nh, nct, meta)
+
+    def _ver_digest(self, uid: bytes, version: int, value: bytes, info: bytes) -> bytes:
+        return mac(self._keys.digest, b"ver", uid, str(version).encode(), value, info)
+
+    def _purge_digest(self, uid: bytes, seq: int) -> bytes:
+        return mac(self._keys.digest, b"purged", uid, str(seq).encode())
+
+    # Associated data: a fixed prefix (purpose + vault id) then fixed-width fields, so
+    # the encoding is unambiguous without per-field length prefixes (uid: 16 bytes,
+    # name hash: 32 bytes; a row with other lengths simply fails authentication).
+    def _meta_aad(self, uid: bytes, rev: int, seq: int, deleted: int, nh: bytes) -> bytes:
+        return self._aad_meta + _Q3(rev, seq, deleted) + uid + nh
+
+    def _name_aad(self, uid: bytes, nh: bytes) -> bytes:
+        return self._aad_name + uid + nh
+
+    def _value_aad(self, uid: bytes, version: int) -> bytes:
+        return self._aad_value + _Q1(version) + uid
+
+    def _info_aad(self, uid: bytes, version: int) -> bytes:
+        return self._aad_info + _Q1(version) + uid
+
+    def _open_meta_list(self, row: tuple) -> list[Any]:
+        uid, nh, rev, seq, deleted, meta = row
+        plain = self._keys.sealer.open(meta, self._meta_aad(uid, rev, seq, deleted, nh), "record")
+        try:
+            data = _SCAN(plain.decode(), 0)[0]
+        except (ValueError, StopIteration, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, list) or len(data) != len(_META_KEYS):
+            raise IntegrityError("A vault record holds malformed metadata")
+        return data
+
+    def _open_meta(self, row: tuple) -> dict[str, Any]:
+        """Metadata as a dict keyed like _META_KEYS, plus _uid/_rev/_seq/_del."""
+        m = dict(zip(_META_KEYS, self._open_meta_list(row), strict=True))
+        m["_uid"], m["_rev"], m["_seq"], m["_del"] = row[0], row[2], row[3], row[4]
+        return m
+
+    def _fast_record(self, row: tuple) -> SecretRecord:
+        """A record straight from a row (the listing hot path)."""
+        n, t, d, g, c, u, x, v, mv, s, st, r, e, dev = self._open_meta_list(row)
+        try:
+            return SecretRecord(
+                n, row[0].hex(), row[2], v, row[3], bool(row[4]), t, d, g or {}, c, u, x,
+                r or {}, e or {}, st or {}, s, mv, dev,
+            )
+        except (TypeError, AttributeError):
+            raise IntegrityError("A vault record holds malformed metadata") from None
+
+    @staticmethod
+    def _to_record(m: dict[str, Any]) -> SecretRecord:
+        g = m.get
+        try:
+            return SecretRecord(
+                m["n"], m["_uid"].hex(), m["_rev"], m["v"], m["_seq"], bool(m["_del"]), m["t"],
+                g("d") or "", g("g") or {}, g("c"), g("u"), g("x"),
+                g("r") or {}, g("e") or {}, g("st") or {}, g("s") or 0, g("mv") or m["v"],
+                g("dev") or "",
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise IntegrityError("A vault record holds malformed metadata") from None
+
+    _REC_COLS = "uid, name_hash, rev, seq, deleted, meta"
+
+    def _row_by_name(self, name: str) -> tuple | None:
+        nh = self._name_hash(name)
+        with _sql("read a secret"):
+            row = self._conn.execute(
+                f"SELECT {self._REC_COLS} FROM records WHERE name_hash = ?", (nh,)
+            ).fetchone()
+        return row
+
+    def _meta_by_name(self, name: str) -> dict[str, Any] | None:
+        row = self._row_by_name(name)
+        if row is None:
+            return None
+        m = self._open_meta(row)
+        if m.get("n") != name:
+            raise IntegrityError("A vault record is filed under another name (swapped rows)")
+        return m
+
+    def _read_value(self, uid: bytes, version: int) -> bytes:
+        with _sql("read a secret value"):
+            row = self._conn.execute(
+                "SELECT value FROM versions WHERE uid = ? AND version = ?", (uid, version)
+            ).fetchone()
+        if row is None:
+            raise IntegrityError("A secret's value row is missing from the vault file")
+        return self._keys.sealer.open(row[0], self._value_aad(uid, version), "value")
+
+    # ------------------------------------------------------------------ reads
+
+    def record(self, name: str, *, include_deleted: bool = False) -> SecretRecord | None:
+        """Metadata of ``name`` (no value decrypted), or None if absent or deleted."""
+        validate_name(name)
+        with self._lock:
+            m = self._meta_by_name(name)
+        if m is None or (m["_del"] and not include_deleted):
+            return None
+        return self._to_record(m)
+
+    def get(self, name: str, *, version: int | None = None, stage: str | None = None) -> Secret | None:
+        """The value of ``name`` (CURRENT, a ``stage`` or a ``version``), or None if absent.
+
+        A deleted secret returns None. An unknown version or empty stage raises NotFoundError.
+        """
+        validate_name(name)
+        with self._lock:
+            # No read transaction: version rows are immutable once written, so the value
+            # of the version the metadata names is still there after a concurrent write.
+            m = self._meta_by_name(name)
+            if m is None or m["_del"]:
+                return None
+            record = self._to_record(m)
+            if version is None:
+                wanted = record.stage_version(stage or "CURRENT")
+                if wanted is None:
+                    raise NotFoundError(f"Secret {name!r} has no {(stage or '').upper()} version")
+            else:
+                wanted = int(version)
+                if wanted < 1 or wanted > record.max_version:
+                    raise NotFoundError(f"Secret {name!r} has no version {wanted}")
+            try:
+                data = self._read_value(m["_uid"], wanted)
+            except IntegrityError:
+                if not self._version_exists(m["_uid"], wanted):
+                    if version is not None:
+                        raise NotFoundError(f"Secret {name!r} has no version {wanted}") from None
+                    # purged or rotated away between our two reads: read again, once
+                    return self.get(name, stage=stage)
+                raise
+        return Secret(decode_value(data), record, wanted)
+
+    def _version_exists(self, uid: bytes, version: int) -> bool:
+        with _sql("read a secret"):
+            return (
+                self._conn.execute(
+                    "SELECT 1 FROM versions WHERE uid = ? AND version = ?", (uid, version)
+                ).fetchone()
+                is not None
+            )
+
+    def exists(self, name: str) -> bool:
+        """True if ``name`` is a live (not deleted) secret."""
+        return self.record(name) is not None
+
+    def list(self, *, include_deleted: bool = False) -> list[SecretRecord]:
+        """Every secret's metadata, sorted by name."""
+        with self._lock, _sql("list secrets"):
+            rows = self._conn.execute(f"SELECT {self._REC_COLS} FROM records").fetchall()
+        fast = self._fast_record
+        # Building 100,000 small objects triggers many useless GC passes (~25% of the time).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            out = [fast(row) for row in rows if include_deleted or not row[4]]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        out.sort(key=lambda r: r.name)
+        return out
+
+    def names(self, *, include_deleted: bool = False) -> list[str]:
+        """Every secret's name, sorted (decrypts only the names)."""
+        with self._lock, _sql("list secret names"):
+            rows = self._conn.execute(
+                "SELECT uid, name_hash, name_ct, deleted FROM records"
+            ).fetchall()
+        names = self._keys.sealer.open_many(
+            [(nct, self._aad_name + uid + nh) for uid, nh, nct, deleted in rows
+             if include_deleted or not deleted],
+            "name",
+        )
+        names = [n.decode() for n in names]
+        names.sort()
+        return names
+
+    def count(self) -> int:
+        """The number of live secrets."""
+        with self._lock, _sql("count secrets"):
+            return self._conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
+
+    def history(self, name: str) -> list[VersionInfo]:
+        """Every stored version of ``name``, oldest first (deleted secrets included)."""
+        validate_name(name)
+        with self._lock:
+            m = self._meta_by_name(name)
+            if m is None:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            uid = m["_uid"]
+            with _sql("read history"):
+                rows = self._conn.execute(
+                    "SELECT version, info FROM versions WHERE uid = ? ORDER BY version", (uid,)
+                ).fetchall()
+        stages = {v: s for s, v in (m.get("st") or {}).items()}
+        stages[m["v"]] = "CURRENT"
+        out = []
+        for version, info in rows:
+            i = self._open_info(uid, version, info)
+            out.append(
+                VersionInfo(
+                    version=version,
+                    created_at=from_ts(i.get("at")),
+                    who=i.get("who", ""),
+                    why=i.get("why", ""),
+                    source=i.get("src", ""),
+                    device=i.get("dev", ""),
+                    type=i.get("t", ""),
+                    size=i.get("s", 0),
+                    stage=stages.get(version),
+                )
+            )
+        return out
+
+    def _open_info(self, uid: bytes, version: int, info: bytes) -> dict[str, Any]:
+        plain = self._keys.sealer.open(info, self._info_aad(uid, version), "history entry")
+        try:
+            return json.loads(plain)
+        except ValueError:
+            raise IntegrityError("A history entry is malformed") from None
+
+    def history_values(self, name: str) -> list[tuple[VersionInfo, Any]]:
+        """Every version of ``name`` with its decrypted value, oldest first."""
+        infos = self.history(name)
+        m = self._meta_by_name(name)
+        assert m is not None
+        with self._lock:
+            return [(i, decode_value(self._read_value(m["_uid"], i.version))) for i in infos]
+
+    def changes_since(self, seq: int) -> list[SecretRecord]:
+        """Records (tombstones included) changed after change sequence ``seq``, by seq.
+
+        Uses the ``seq`` index: cost proportional to the number of changes, not the vault.
+        """
+        with self._lock, _sql("read changes"):
+            rows = self._conn.execute(
+                f"SELECT {self._REC_COLS} FROM records WHERE seq > ? ORDER BY seq", (seq,)
+            ).fetchall()
+        return [self._fast_record(r) for r in rows]
+
+    def purged_since(self, seq: int) -> list[tuple[str, int]]:
+        """(uid hex, seq) of records purged after ``seq``."""
+        with self._lock, _sql("read changes"):
+            rows = self._conn.execute(
+                "SELECT uid, seq FROM purged WHERE seq > ? ORDER BY seq", (seq,)
+            ).fetchall()
+        return [(bytes(u).hex(), s) for u, s in rows]
+
+    # ------------------------------------------------------------------ writes
+
+    def _write_record(self, m: dict[str, Any], old_row: tuple | None, name: str, *, is_new: bool) -> SecretRecord:
+        """Store metadata ``m`` for ``name`` as a new revision, folding the digest."""
+        uid = m["_uid"]
+        nh = self._name_hash(name)
+        rev = (m["_rev"] + 1) if not is_new else 1
+        seq = self._next_seq()
+        deleted = int(m["_del"])
+        body = [m.get(k) for k in _META_KEYS]
+        meta_ct = self._keys.sealer.seal(
+            json.dumps(body, separators=(",", ":")).encode(), self._meta_aad(uid, rev, seq, deleted, nh)
+        )
+        if is_new:
+            name_ct = self._keys.sealer.seal(name.encode(), self._name_aad(uid, nh))
+            self._conn.execute(
+                "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (uid, nh, rev, seq, deleted, name_ct, meta_ct),
+            )
+        else:
+            assert old_row is not None
+            o_uid, o_nh, o_rev, o_seq, o_del, o_meta = old_row
+            name_ct = self._conn.execute("SELECT name_ct FROM records WHERE uid = ?", (uid,)).fetchone()[0]
+            self._fold(self._rec_digest(o_uid, o_rev, o_seq, o_del, o_nh, name_ct, o_meta))
+            self._conn.execute(
+                "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ? WHERE uid = ?",
+                (rev, seq, deleted, meta_ct, uid),
+            )
+        self._fold(self._rec_digest(uid, rev, seq, deleted, nh, name_ct, meta_ct))
+        m.update(_rev=rev, _seq=seq)
+        return self._to_record(m)
+
+    def _write_version(self, uid: bytes, version: int, encoded: bytes, info: dict[str, Any]) -> None:
+        value_ct = self._keys.sealer.seal(encoded, self._value_aad(uid, version))
+        info_ct = self._keys.sealer.seal(
+            json.dumps(info, separators=(",", ":")).encode(), self._info_aad(uid, version)
+        )
+        self._conn.execute(
+            "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)",
+            (uid, version, value_ct, info_ct),
+        )
+        self._fold(self._ver_digest(uid, version, value_ct, info_ct))
+
+    def _delete_version(self, uid: bytes, version: int) -> None:
+        row = self._conn.execute(
+            "SELECT value, info FROM versions WHERE uid = ? AND version = ?", (uid, version)
+        ).fetchone()
+        if row is not None:
+            self._fold(self._ver_digest(uid, version, row[0], row[1]))
+            self._conn.execute("DELETE FROM versions WHERE uid = ? AND version = ?", (uid, version))
+
+    def _info(self, encoded: bytes, who: str | None, why: str | None, source: str | None, at: float) -> dict[str, Any]:
+        return {
+            "at": at,
+            "who": who or "",
+            "why": why or "",
+            "src": source or "",
+            "dev": self.device_id,
+            "t": type_of_encoded(encoded),
+            "s": len(encoded) - 1,
+        }
+
+    def _locked_meta(self, name: str) -> tuple[dict[str, Any] | None, tuple | None]:
+        row = self._row_by_name(name)
+        if row is None:
+            return None, None
+        m = self._open_meta(row)
+        if m.get("n") != name:
+            raise IntegrityError("A vault record is filed under another name (swapped rows)")
+        return m, row
+
+    @staticmethod
+    def _check_expected(name: str, m: dict[str, Any] | None, expected_version: int | None, expected_rev: int | None) -> None:
+        if expected_version is not None:
+            current = 0 if m is None or m["_del"] else m["v"]
+            if current != expected_version:
+                raise ConflictError(
+                    f"Secret {name!r} is at version {current}, not {expected_version}: "
+                    "it changed since you read it"
+                )
+        if expected_rev is not None:
+            current = 0 if m is None else m["_rev"]
+            if current != expected_rev:
+                raise ConflictError(f"Secret {name!r} changed since you read it")
+
+    def put(
+        self,
+        name: str,
+        value: object,
+        *,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        expected_version: int | None = None,
+        who: str | None = None,
+        why: str | None = None,
+        source: str | None = None,
+        rotation: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> SecretRecord:
+        """Store a new version of ``name`` (creating or undeleting it) durably.
+
+        ``expected_version`` makes it a check-and-set: ConflictError unless the current
+        version is exactly that (0 = must not exist). ``description``/``tags`` of None keep
+        the existing ones.
+        """
+        validate_name(name)
+        encoded = encode_value(value)
+        tags = _clean_tags(tags)
+        now = (at or utcnow()).timestamp()
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            self._check_expected(name, m, expected_version, None)
+            is_new = m is None
+            if is_new:
+                m = {"_uid": os.urandom(16), "_rev": 0, "_seq": 0, "_del": 0, "n": name, "c": now, "mv": 0}
+            assert m is not None
+            previous = None if is_new else m.get("v")
+            version = int(m.get("mv", m.get("v", 0))) + 1
+            m.update(
+                v=version, mv=version, t=type_of_encoded(encoded), s=len(encoded) - 1, u=now,
+                dev=self.device_id, _del=0,
+            )
+            m.pop("x", None)
+            if description is not None:
+                m["d"] = str(description)
+            m.setdefault("d", "")
+            if tags is not None:
+                m["g"] = tags
+            if rotation is not None:
+                m["r"] = rotation
+            if extra is not None:
+                m["e"] = extra
+            st = dict(m.get("st") or {})
+            if previous:
+                st["PREVIOUS"] = previous
+            m["st"] = st
+            self._write_version(m["_uid"], version, encoded, self._info(encoded, who, why, source, now))
+            return self._write_record(m, row, name, is_new=is_new)
+
+    def update_meta(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        rotation: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        expected_rev: int | None = None,
+    ) -> SecretRecord:
+        """Change metadata only (no new value version); bumps ``rev`` and ``seq``."""
+        validate_name(name)
+        tags = _clean_tags(tags)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None or m["_del"]:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            self._check_expected(name, m, None, expected_rev)
+            if description is not None:
+                m["d"] = str(description)
+            if tags is not None:
+                m["g"] = tags
+            if rotation is not None:
+                m["r"] = rotation
+            if extra is not None:
+                m["e"] = extra
+            return self._write_record(m, row, name, is_new=False)
+
+    def delete(
+        self,
+        name: str,
+        *,
+        expected_version: int | None = None,
+        who: str | None = None,
+        why: str | None = None,
+    ) -> SecretRecord:
+        """Tombstone ``name``: reads return None, history stays, :meth:`undelete` undoes it."""
+        validate_name(name)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None or m["_del"]:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            self._check_expected(name, m, expected_version, None)
+            m["_del"] = 1
+            m["x"] = utcnow().timestamp()
+            m["dev"] = self.device_id
+            return self._write_record(m, row, name, is_new=False)
+
+    def undelete(self, name: str) -> SecretRecord:
+        """Bring back a deleted (not purged) secret with its last value."""
+        validate_name(name)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None:
+                raise NotFoundError(f"Secret {name!r} was never stored or has been purged")
+            if not m["_del"]:
+                raise ValidationError(f"Secret {name!r} is not deleted")
+            m["_del"] = 0
+            m.pop("x", None)
+            m["u"] = utcnow().timestamp()
+            m["dev"] = self.device_id
+            return self._write_record(m, row, name, is_new=False)
+
+    def purge(self, name: str) -> None:
+        """Erase a secret and its history for good (secure_delete overwrites the pages)."""
+        validate_name(name)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            uid = m["_uid"]
+            assert row is not None
+            name_ct = self._conn.execute("SELECT name_ct FROM records WHERE uid = ?", (uid,)).fetchone()[0]
+            self._fold(self._rec_digest(uid, row[2], row[3], row[4], row[1], name_ct, row[5]))
+            for (version,) in self._conn.execute("SELECT version FROM versions WHERE uid = ?", (uid,)).fetchall():
+                self._delete_version(uid, version)
+            self._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
+            seq = self._next_seq()
+            old = self._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
+            if old:
+                self._fold(self._purge_digest(uid, old[0]))
+            self._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
+            self._fold(self._purge_digest(uid, seq))
+
+    def rollback(self, name: str, version: int, *, who: str | None = None, why: str | None = None, source: str | None = None) -> SecretRecord:
+        """Make the value of ``version`` current again, as a new version."""
+        old = self.get(name, version=version)
+        if old is None:
+            raise NotFoundError(f"Secret {name!r} does not exist")
+        return self.put(name, old.value, who=who, why=why or f"rollback to version {version}", source=source)
+
+    # ------------------------------------------------------------------ staged rotation
+
+    def stage_pending(self, name: str, value: object, *, who: str | None = None, why: str | None = None, source: str | None = None) -> int:
+        """Write ``value`` as the PENDING version (replacing an older PENDING); returns it."""
+        validate_name(name)
+        encoded = encode_value(value)
+        now = utcnow().timestamp()
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None or m["_del"]:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            st = dict(m.get("st") or {})
+            if "PENDING" in st:
+                self._delete_version(m["_uid"], st["PENDING"])
+            version = int(m.get("mv", m["v"])) + 1
+            self._write_version(m["_uid"], version, encoded, self._info(encoded, who, why, source, now))
+            st["PENDING"] = version
+            m["st"], m["mv"] = st, version
+            self._write_record(m, row, name, is_new=False)
+            return version
+
+    def promote_pending(self, name: str, *, expected_version: int | None = None) -> SecretRecord:
+        """PENDING becomes CURRENT and the old CURRENT becomes PREVIOUS, atomically."""
+        validate_name(name)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None or m["_del"]:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            self._check_expected(name, m, expected_version, None)
+            st = dict(m.get("st") or {})
+            if "PENDING" not in st:
+                raise NotFoundError(f"Secret {name!r} has no PENDING version")
+            pending = st.pop("PENDING")
+            st["PREVIOUS"] = m["v"]
+            info = self._open_info(m["_uid"], pending, self._conn.execute(
+                "SELECT info FROM versions WHERE uid = ? AND version = ?", (m["_uid"], pending)
+            ).fetchone()[0])
+            m.update(v=pending, st=st, u=utcnow().timestamp(), t=info.get("t", m["t"]), s=info.get("s", 0), dev=self.device_id)
+            return self._write_record(m, row, name, is_new=False)
+
+    def discard_pending(self, name: str) -> None:
+        """Remove a PENDING version (a failed rotation); CURRENT is untouched."""
+        validate_name(name)
+        with self.transaction():
+            m, row = self._locked_meta(name)
+            if m is None:
+                return
+            st = dict(m.get("st") or {})
+            if "PENDING" not in st:
+                return
+            self._delete_version(m["_uid"], st.pop("PENDING"))
+            m["st"] = st
+            m["mv"] = max(m["v"], max(st.values(), default=0))
+            self._write_record(m, row, name, is_new=False)
+
+    # ------------------------------------------------------------------ keys
+
+    def key_slots(self) -> list[dict[str, Any]]:
+        """The key slots: id, kind and label (no key material)."""
+        with self._lock, _sql("read key slots"):
+            rows = self._conn.execute("SELECT id, kind, params FROM key_slots ORDER BY id").fetchall()
+        return [{"id": i, "kind": k, "label": json.loads(p).get("label", "")} for i, k, p in rows]
+
+    def add_key_slot(self, source: KeySource, *, kdf: Argon2Params | None = None) -> int:
+        """Add a way to open the vault (another passphrase, a key file); returns slot id."""
+        kind, params, wrapped = make_slot(self.vault_id, self._keys.data_key, source, kdf)
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)", (kind, params, wrapped)
+            )
+            self._write_header_mac()
+            return int(cur.lastrowid or 0)
+
+    def remove_key_slot(self, slot_id: int) -> None:
+        """Remove a key slot; refuses to remove the last one."""
+        with self.transaction():
+            n = self._conn.execute("SELECT count(*) FROM key_slots").fetchone()[0]
+            if n <= 1:
+                raise ValidationError("Cannot remove the last key slot: the vault would be unopenable")
+            cur = self._conn.execute("DELETE FROM key_slots WHERE id = ?", (slot_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"No key slot {slot_id}")
+            self._write_header_mac()
+
+    def change_passphrase(self, old: KeySource, new: KeySource, *, kdf: Argon2Params | None = None) -> None:
+        """Replace the slot that ``old`` opens with one for ``new``. Rewraps the data key only."""
+        with self._lock:
+            with _sql("read key slots"):
+                rows = self._conn.execute("SELECT id, kind, params, wrapped FROM key_slots ORDER BY id").fetchall()
+            slots = [KeySlot(i, k, json.loads(p), w) for i, k, p, w in rows]
+            for slot in slots:
+                if slot.kind != old.kind:
+                    continue
+                try:
+                    unwrap(self.vault_id, [slot], old)
+                except WrongKeyError:
+                    continue
+                kind, params, wrapped = make_slot(self.vault_id, self._keys.data_key, new, kdf)
+                with self.transaction():
+                    self._conn.execute(
+                        "UPDATE key_slots SET kind = ?, params = ?, wrapped = ? WHERE id = ?",
+                        (kind, params, wrapped, slot.slot_id),
+                    )
+                    self._write_header_mac()
+                self.key_source = new
+                return
+            raise WrongKeyError("The current passphrase or key is wrong: nothing was changed")
+
+    # ------------------------------------------------------------------ local state
+
+    def get_local(self, key: str) -> bytes | None:
+        """Sealed per-file bookkeeping (sync cursors, leases), decrypted; None if unset."""
+        with self._lock, _sql("read local state"):
+            row = self._conn.execute("SELECT value FROM local_state WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return self._keys.sealer.open(row[0], aad(b"local", self.vault_id, key), "local state")
+
+    def set_local(self, key: str, value: bytes | None) -> None:
+        """Set (or with None, clear) a sealed bookkeeping entry; joins a transaction."""
+        with self.transaction():
+            if value is None:
+                self._conn.execute("DELETE FROM local_state WHERE key = ?", (key,))
+            else:
+                ct = self._keys.sealer.seal(value, aad(b"local", self.vault_id, key))
+                self._conn.execute("INSERT OR REPLACE INTO local_state VALUES (?, ?)", (key, ct))
+
+    # ------------------------------------------------------------------ verification
+
+    def verify(self) -> dict[str, Any]:
+        """Check every row and the record-set digest; raise IntegrityError on any damage.
+
+        Returns counts on success. Catches edited, swapped, replayed, deleted or inserted
+        rows that a single lookup cannot see.
+        """
+        with self._lock:
+            with _sql("verify the vault"):
+                self._conn.execute("BEGIN")
+            try:
+                seq, digest = self._read_state()
+                with _sql("verify the vault"):
+                    check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+                    if check != "ok":
+                        raise IntegrityError(f"The vault file is damaged: {check}")
+                    recs = self._conn.execute(
+                        "SELECT uid, name_hash, rev, seq, deleted, meta, name_ct FROM records"
+                    ).fetchall()
+                    vers = self._conn.execute("SELECT uid, version, value, info FROM versions").fetchall()
+                    purged = self._conn.execute("SELECT uid, seq FROM purged").fetchall()
+                acc = _DIGEST_ZERO
+                for uid, nh, rev, rseq, deleted, meta, nct in recs:
+                    m = self._open_meta((uid, nh, rev, rseq, deleted, meta))
+                    name = self._keys.sealer.open(nct, self._name_aad(uid, nh), "name").decode()
+                    if name != m.get("n") or not _ct_eq(self._name_hash(name), nh):
+                        raise IntegrityError("A vault record's name does not match its lookup hash")
+                    if rseq > seq:
+                        raise IntegrityError("A vault record is newer than the vault state")
+                    acc = xor_bytes(acc, self._rec_digest(uid, rev, rseq, deleted, nh, nct, meta))
+                for uid, version, value, info in vers:
+                    self._keys.sealer.open(value, self._value_aad(uid, version), "value")
+                    self._open_info(uid, version, info)
+                    acc = xor_bytes(acc, self._ver_digest(uid, version, value, info))
+                for uid, pseq in purged:
+                    acc = xor_bytes(acc, self._purge_digest(uid, pseq))
+                if not _ct_eq(acc, digest):
+                    raise IntegrityError(
+                        "The vault's set of records does not match its digest: a row was "
+                        "deleted, inserted or replayed"
+                    )
+            finally:
+                with _sql("verify the vault"):
+                    self._conn.execute("COMMIT")
+        return {"records": len(recs), "versions": len(vers), "seq": seq}
+
+
+
+def _clean_tags(tags: dict[str, str] | list[str] | None) -> dict[str, str] | None:
+    if tags is None:
+        return None
+    if isinstance(tags, list | tuple | set):
+        return {str(t): "" for t in tags}
+    if not isinstance(tags, dict):
+        raise ValidationError("Tags must be a dict of key -> value (or a list of labels)")
+    return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+
+
+def _ct_eq(a: bytes, b: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(bytes(a), bytes(b))
+
+
+def _device_id(vault_path: Path) -> str:
+    """This home's device id, kept beside the vault file (not inside: copies differ)."""
+    path = vault_path.parent / "device.id"
+    try:
+        return path.read_text().strip() or _new_device_id(path)
+    except FileNotFoundError:
+        return _new_device_id(path)
+    except OSError:
+        return "unknown-device"
+
+
+def _new_device_id(path: Path) -> str:
+    value = base64.b32encode(os.urandom(10)).decode().lower().rstrip("=")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip() or value
+    except OSError:
+        return value
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
