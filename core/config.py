@@ -72,6 +72,7 @@ class Settings:
     idle_lock_seconds: int = 900
     rotation_interval_seconds: int = 3600
     agent_socket: Path | None = None
+    argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -105,6 +106,7 @@ class Settings:
             idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
+            argon2=_argon2(env.get("VAULTUI_ARGON2")),
             env=env,
         )
 
@@ -190,6 +192,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer number of seconds") from None
+
+
+def _argon2(raw: str | None) -> tuple[int, int, int] | None:
+    """Parse VAULTUI_ARGON2='t=3,m=65536,p=4' (Argon2id cost for new key slots)."""
+    if not raw:
+        return None
+    try:
+        parts = dict(item.split("=", 1) for item in raw.replace(" ", "").split(","))
+        t, m, p = int(parts["t"]), int(parts["m"]), int(parts["p"])
+    except (ValueError, KeyError):
+        raise ConfigError("VAULTUI_ARGON2 must look like 't=3,m=65536,p=4' (m in KiB)") from None
+    if t < 1 or m < 8 * p or p < 1:
+        raise ConfigError("VAULTUI_ARGON2: t >= 1, p >= 1 and m >= 8*p KiB are required")
+    return t, m, p
 
 
 def _uid_name() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from core.errors import ValidationError
@@ -79,3 +79,45 @@ def policy_interval(policy: SecretRotationPolicy | timedelta) -> timedelta | Non
     if isinstance(policy, timedelta):
         return policy
     return policy.interval
+
+
+def policy_label(policy: SecretRotationPolicy | timedelta) -> str:
+    """A short human label: 'DAILY', 'ON_ACCESS', or the interval ('90d', '12h')."""
+    if isinstance(policy, SecretRotationPolicy):
+        return policy.name
+    return policy_to_str(policy)
+
+
+def next_due(
+    policy: SecretRotationPolicy | timedelta,
+    last_rotated: datetime | None,
+    created_at: datetime | None,
+) -> datetime | None:
+    """When the secret is next due: last rotation (or, never rotated, creation) + interval.
+
+    None for NEVER and ON_ACCESS (not time-based) or when neither time is known. A worker
+    that was down for several periods sees one due time in the past, not one per missed
+    period: the rotation it then does sets ``last_rotated`` to now, so the next due time is
+    one interval after that rotation.
+    """
+    interval = policy_interval(policy)
+    base = last_rotated or created_at
+    if interval is None or base is None:
+        return None
+    return _aware(base) + interval
+
+
+def is_due(
+    policy: SecretRotationPolicy | timedelta,
+    last_rotated: datetime | None,
+    created_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """True when a time-based policy's due time is at or before ``now``."""
+    due = next_due(policy, last_rotated, created_at)
+    return due is not None and due <= _aware(now)
+
+
+def _aware(dt: datetime) -> datetime:
+    """Treat a naive datetime as UTC (the vault stores UTC)."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

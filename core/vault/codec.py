@@ -26,9 +26,7 @@ def value_type(value: object) -> str:
         return "bytes"
     if isinstance(value, dict):
         return "dict"
-    raise ValidationError(
-        f"A secret value must be str, bytes or dict, not {type(value).__name__}"
-    )
+    raise ValidationError(f"A secret value must be str, bytes or dict, not {type(value).__name__}")
 
 
 def encode_value(value: object) -> bytes:
@@ -43,6 +41,7 @@ def encode_value(value: object) -> bytes:
     elif kind == "bytes":
         payload = b"b" + bytes(value)  # type: ignore[arg-type]
     else:
+        _check_json_like(value)
         try:
             text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
@@ -57,6 +56,27 @@ def encode_value(value: object) -> bytes:
             f"A secret value is at most {MAX_VALUE_BYTES} bytes encoded (got {len(payload) - 1})"
         )
     return payload
+
+
+def _check_json_like(value: object, depth: int = 0) -> None:
+    """Refuse what JSON would silently change (non-str keys, tuples) or cannot hold."""
+    if depth > 64:
+        raise ValidationError("A dict value is nested too deeply (more than 64 levels)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(
+                    f"Keys of a dict value must be strings, not {type(key).__name__}"
+                )
+            _check_json_like(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_like(item, depth + 1)
+    elif value is not None and not isinstance(value, str | int | float | bool):
+        raise ValidationError(
+            f"A dict value may hold str, int, float, bool, None, list or dict, "
+            f"not {type(value).__name__}"
+        )
 
 
 def decode_value(data: bytes) -> SecretValue:

@@ -81,7 +81,6 @@ class Sealer:
                 f"Vault {what} failed authentication: it was modified, moved or replayed"
             ) from None
 
-
     def open_many(self, items: list[tuple[bytes, bytes]], what: str = "record") -> list[bytes]:
         """Decrypt many (blob, associated) pairs; the first failure raises IntegrityError."""
         decrypt = self._aead.decrypt

@@ -22,7 +22,7 @@ from pathlib import Path
 from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyError
 from core.vault.crypto import Sealer, aad, hkdf, random_key
 
-SLOT_PASSPHRASE = "passphrase"
+SLOT_PASSPHRASE = "passphrase"  # noqa: S105 - a slot kind, not a password
 SLOT_KEYFILE = "keyfile"
 
 
@@ -175,7 +175,9 @@ def unwrap(vault_id: bytes, slots: list[KeySlot], source: KeySource) -> bytes:
     for slot in candidates:
         kek = _kek(source.secret, slot.kind, slot.params)
         try:
-            return Sealer(kek).open(slot.wrapped, _slot_aad(vault_id, slot.kind, slot.params_json()))
+            return Sealer(kek).open(
+                slot.wrapped, _slot_aad(vault_id, slot.kind, slot.params_json())
+            )
         except IntegrityError:
             continue
     what = "passphrase or master key" if source.kind == SLOT_PASSPHRASE else "key file"

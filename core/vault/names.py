@@ -29,9 +29,7 @@ def validate_name(name: object) -> str:
     if not _ALLOWED.match(name):
         bad = sorted({c for c in name if not _ALLOWED.match(c)})
         shown = ", ".join(repr(c) for c in bad[:5])
-        raise InvalidNameError(
-            f"A secret name may only contain {NAME_ALPHABET} (found {shown})"
-        )
+        raise InvalidNameError(f"A secret name may only contain {NAME_ALPHABET} (found {shown})")
     for segment in name.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidNameError(

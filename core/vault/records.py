@@ -42,13 +42,13 @@ class SecretRecord(NamedTuple):
     deleted: bool
     type: str
     description: str = ""
-    tags: dict[str, str] = {}  # noqa: RUF012 - never mutated; records are rebuilt
+    tags: dict[str, str] = {}
     created_ts: float | None = None
     updated_ts: float | None = None
     deleted_ts: float | None = None
-    rotation: dict[str, Any] = {}  # noqa: RUF012
-    extra: dict[str, Any] = {}  # noqa: RUF012
-    stages: dict[str, int] = {}  # noqa: RUF012
+    rotation: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    stages: dict[str, int] = {}
     size: int = 0
     max_version: int = 0
     device: str = ""

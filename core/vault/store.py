@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import gc
+import hmac
 import json
 import json.scanner
 import logging
@@ -32,7 +33,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,14 @@ log = logging.getLogger(__name__)
 _META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
 _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _Q1 = struct.Struct(">q").pack
+_hmac = hmac.digest
+
+
+def _edge(blob: bytes) -> bytes:
+    """Nonce and tag of a sealed blob (its first 12 and last 16 bytes)."""
+    return bytes(blob[:12]) + bytes(blob[-16:])
+
+
 _Q3 = struct.Struct(">qqq").pack
 
 FORMAT = "vaultui-vault/1"
@@ -73,7 +82,7 @@ CREATE TABLE state(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
 CREATE TABLE records(rid INTEGER PRIMARY KEY, uid BLOB NOT NULL UNIQUE,
                      name_hash BLOB NOT NULL UNIQUE, rev INTEGER NOT NULL,
                      seq INTEGER NOT NULL, deleted INTEGER NOT NULL,
-                     name_ct BLOB NOT NULL, meta BLOB NOT NULL);
+                     name_ct BLOB NOT NULL, meta BLOB NOT NULL, cur INTEGER NOT NULL);
 CREATE INDEX records_by_seq ON records(seq);
 CREATE TABLE versions(uid BLOB NOT NULL, version INTEGER NOT NULL, value BLOB NOT NULL,
                       info BLOB NOT NULL, PRIMARY KEY(uid, version)) WITHOUT ROWID;
@@ -105,13 +114,18 @@ def _sql(action: str) -> Iterator[None]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-    )
-    # Per-connection settings; none of them writes to the file.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA foreign_keys=OFF")
+    with _sql("open the vault file"):
+        conn = sqlite3.connect(
+            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            # Per-connection settings; none of them writes to the file.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("PRAGMA foreign_keys=OFF")
+        except sqlite3.Error:
+            conn.close()
+            raise
     return conn
 
 
@@ -290,7 +304,9 @@ class Vault:
         rows = [(s.kind, s.params_json(), s.wrapped) for s in slots]
         # params_json re-serialises; compare against the stored text instead
         with _sql("read the vault header"):
-            rows = list(self._conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id"))
+            rows = list(
+                self._conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id")
+            )
         expected = self._header_mac(header, rows)
         if not _ct_eq(expected, bytes(header.get("header_mac", b""))):
             raise IntegrityError("The vault header or its key slots were modified")
@@ -354,7 +370,9 @@ class Vault:
 
     def _store_state(self, seq: int, digest: bytes) -> None:
         tag = mac(self._keys.header, b"state", str(seq).encode(), digest)
-        self._conn.execute("UPDATE state SET seq = ?, digest = ?, mac = ? WHERE id = 1", (seq, digest, tag))
+        self._conn.execute(
+            "UPDATE state SET seq = ?, digest = ?, mac = ? WHERE id = 1", (seq, digest, tag)
+        )
 
     def _next_seq(self) -> int:
         assert self._tx_seq is not None
@@ -374,17 +392,19 @@ class Vault:
     # ------------------------------------------------------------------ row codecs
 
     def _name_hash(self, name: str) -> bytes:
-        return mac(self._keys.name, name.encode())
+        return _hmac(self._keys.name, name.encode(), "sha256")
 
-    def _rec_digest(self, uid: bytes, rev: int, seq: int, deleted: int, nh: bytes, nct: bytes, meta: bytes) -> bytes:
-        return mac(self._keys.digest, b"rec", uid, str(rev).encode(), str(seq).encode(),
-                   str(deleted).encode(), nh, nct, meta)
+    # Row digests commit to each row through its ciphertexts' nonce and GCM tag: the tag
+    # already authenticates the plaintext and the associated data (uid, rev, seq,
+    # deleted flag, name hash), so hashing 28 bytes per ciphertext is enough and cheap.
+    def _rec_digest(self, nct: bytes, meta: bytes) -> bytes:
+        return _hmac(self._keys.digest, b"r" + _edge(nct) + _edge(meta), "sha256")
 
-    def _ver_digest(self, uid: bytes, version: int, value: bytes, info: bytes) -> bytes:
-        return mac(self._keys.digest, b"ver", uid, str(version).encode(), value, info)
+    def _ver_digest(self, value: bytes, info: bytes) -> bytes:
+        return _hmac(self._keys.digest, b"v" + _edge(value) + _edge(info), "sha256")
 
     def _purge_digest(self, uid: bytes, seq: int) -> bytes:
-        return mac(self._keys.digest, b"purged", uid, str(seq).encode())
+        return _hmac(self._keys.digest, b"p" + bytes(uid) + _Q1(seq), "sha256")
 
     # Associated data: a fixed prefix (purpose + vault id) then fixed-width fields, so
     # the encoding is unambiguous without per-field length prefixes (uid: 16 bytes,
@@ -402,7 +422,7 @@ class Vault:
         return self._aad_info + _Q1(version) + uid
 
     def _open_meta_list(self, row: tuple) -> list[Any]:
-        uid, nh, rev, seq, deleted, meta = row
+        uid, nh, rev, seq, deleted, meta = row[:6]
         plain = self._keys.sealer.open(meta, self._meta_aad(uid, rev, seq, deleted, nh), "record")
         try:
             data = _SCAN(plain.decode(), 0)[0]
@@ -423,8 +443,24 @@ class Vault:
         n, t, d, g, c, u, x, v, mv, s, st, r, e, dev = self._open_meta_list(row)
         try:
             return SecretRecord(
-                n, row[0].hex(), row[2], v, row[3], bool(row[4]), t, d, g or {}, c, u, x,
-                r or {}, e or {}, st or {}, s, mv, dev,
+                n,
+                row[0].hex(),
+                row[2],
+                v,
+                row[3],
+                bool(row[4]),
+                t,
+                d,
+                g or {},
+                c,
+                u,
+                x,
+                r or {},
+                e or {},
+                st or {},
+                s,
+                mv,
+                dev,
             )
         except (TypeError, AttributeError):
             raise IntegrityError("A vault record holds malformed metadata") from None
@@ -434,15 +470,29 @@ class Vault:
         g = m.get
         try:
             return SecretRecord(
-                m["n"], m["_uid"].hex(), m["_rev"], m["v"], m["_seq"], bool(m["_del"]), m["t"],
-                g("d") or "", g("g") or {}, g("c"), g("u"), g("x"),
-                g("r") or {}, g("e") or {}, g("st") or {}, g("s") or 0, g("mv") or m["v"],
+                m["n"],
+                m["_uid"].hex(),
+                m["_rev"],
+                m["v"],
+                m["_seq"],
+                bool(m["_del"]),
+                m["t"],
+                g("d") or "",
+                g("g") or {},
+                g("c"),
+                g("u"),
+                g("x"),
+                g("r") or {},
+                g("e") or {},
+                g("st") or {},
+                g("s") or 0,
+                g("mv") or m["v"],
                 g("dev") or "",
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise IntegrityError("A vault record holds malformed metadata") from None
 
-    _REC_COLS = "uid, name_hash, rev, seq, deleted, meta"
+    _REC_COLS = "uid, name_hash, rev, seq, deleted, meta, name_ct"
 
     def _row_by_name(self, name: str) -> tuple | None:
         nh = self._name_hash(name)
@@ -481,11 +531,21 @@ class Vault:
             return None
         return self._to_record(m)
 
-    def get(self, name: str, *, version: int | None = None, stage: str | None = None) -> Secret | None:
+    def get(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        stage: str | None = None,
+        _again: bool = False,
+    ) -> Secret | None:
         """The value of ``name`` (CURRENT, a ``stage`` or a ``version``), or None if absent.
 
         A deleted secret returns None. An unknown version or empty stage raises NotFoundError.
         """
+        validate_name(name)
+        if version is None and stage is None:
+            return self._get_current(name)
         validate_name(name)
         with self._lock:
             # No read transaction: version rows are immutable once written, so the value
@@ -509,9 +569,35 @@ class Vault:
                     if version is not None:
                         raise NotFoundError(f"Secret {name!r} has no version {wanted}") from None
                     # purged or rotated away between our two reads: read again, once
-                    return self.get(name, stage=stage)
+                    if not _again:
+                        return self.get(name, stage=stage, _again=True)
                 raise
         return Secret(decode_value(data), record, wanted)
+
+    def _get_current(self, name: str) -> Secret | None:
+        """CURRENT value in one query (the hot path: records joined to its version row)."""
+        nh = self._name_hash(name)
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT r.uid, r.name_hash, r.rev, r.seq, r.deleted, r.meta, r.name_ct, "
+                    "r.cur, v.value FROM records r LEFT JOIN versions v "
+                    "ON v.uid = r.uid AND v.version = r.cur WHERE r.name_hash = ?",
+                    (nh,),
+                ).fetchone()
+            except sqlite3.DatabaseError:
+                row = None
+                with _sql("read a secret"):
+                    raise
+        if row is None or row[4]:
+            return None
+        record = self._fast_record(row)
+        if record.name != name or record.version != row[7] or row[8] is None:
+            if record.name != name:
+                raise IntegrityError("A vault record is filed under another name (swapped rows)")
+            return self.get(name, stage="CURRENT", _again=True)  # changed meanwhile, or damaged
+        data = self._keys.sealer.open(row[8], self._value_aad(row[0], record.version), "value")
+        return Secret(decode_value(data), record, record.version)
 
     def _version_exists(self, uid: bytes, version: int) -> bool:
         with _sql("read a secret"):
@@ -549,8 +635,11 @@ class Vault:
                 "SELECT uid, name_hash, name_ct, deleted FROM records"
             ).fetchall()
         names = self._keys.sealer.open_many(
-            [(nct, self._aad_name + uid + nh) for uid, nh, nct, deleted in rows
-             if include_deleted or not deleted],
+            [
+                (nct, self._aad_name + uid + nh)
+                for uid, nh, nct, deleted in rows
+                if include_deleted or not deleted
+            ],
             "name",
         )
         names = [n.decode() for n in names]
@@ -560,7 +649,9 @@ class Vault:
     def count(self) -> int:
         """The number of live secrets."""
         with self._lock, _sql("count secrets"):
-            return self._conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
+            return self._conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[
+                0
+            ]
 
     def history(self, name: str) -> list[VersionInfo]:
         """Every stored version of ``name``, oldest first (deleted secrets included)."""
@@ -630,7 +721,9 @@ class Vault:
 
     # ------------------------------------------------------------------ writes
 
-    def _write_record(self, m: dict[str, Any], old_row: tuple | None, name: str, *, is_new: bool) -> SecretRecord:
+    def _write_record(
+        self, m: dict[str, Any], old_row: tuple | None, name: str, *, is_new: bool
+    ) -> SecretRecord:
         """Store metadata ``m`` for ``name`` as a new revision, folding the digest."""
         uid = m["_uid"]
         nh = self._name_hash(name)
@@ -639,29 +732,31 @@ class Vault:
         deleted = int(m["_del"])
         body = [m.get(k) for k in _META_KEYS]
         meta_ct = self._keys.sealer.seal(
-            json.dumps(body, separators=(",", ":")).encode(), self._meta_aad(uid, rev, seq, deleted, nh)
+            json.dumps(body, separators=(",", ":")).encode(),
+            self._meta_aad(uid, rev, seq, deleted, nh),
         )
         if is_new:
             name_ct = self._keys.sealer.seal(name.encode(), self._name_aad(uid, nh))
             self._conn.execute(
-                "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (uid, nh, rev, seq, deleted, name_ct, meta_ct),
+                "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta, cur) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (uid, nh, rev, seq, deleted, name_ct, meta_ct, m["v"]),
             )
         else:
             assert old_row is not None
-            o_uid, o_nh, o_rev, o_seq, o_del, o_meta = old_row
-            name_ct = self._conn.execute("SELECT name_ct FROM records WHERE uid = ?", (uid,)).fetchone()[0]
-            self._fold(self._rec_digest(o_uid, o_rev, o_seq, o_del, o_nh, name_ct, o_meta))
+            name_ct, o_meta = old_row[6], old_row[5]
+            self._fold(self._rec_digest(name_ct, o_meta))
             self._conn.execute(
-                "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ? WHERE uid = ?",
-                (rev, seq, deleted, meta_ct, uid),
+                "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ?, cur = ? WHERE uid = ?",
+                (rev, seq, deleted, meta_ct, m["v"], uid),
             )
-        self._fold(self._rec_digest(uid, rev, seq, deleted, nh, name_ct, meta_ct))
+        self._fold(self._rec_digest(name_ct, meta_ct))
         m.update(_rev=rev, _seq=seq)
         return self._to_record(m)
 
-    def _write_version(self, uid: bytes, version: int, encoded: bytes, info: dict[str, Any]) -> None:
+    def _write_version(
+        self, uid: bytes, version: int, encoded: bytes, info: dict[str, Any]
+    ) -> None:
         value_ct = self._keys.sealer.seal(encoded, self._value_aad(uid, version))
         info_ct = self._keys.sealer.seal(
             json.dumps(info, separators=(",", ":")).encode(), self._info_aad(uid, version)
@@ -670,17 +765,19 @@ class Vault:
             "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)",
             (uid, version, value_ct, info_ct),
         )
-        self._fold(self._ver_digest(uid, version, value_ct, info_ct))
+        self._fold(self._ver_digest(value_ct, info_ct))
 
     def _delete_version(self, uid: bytes, version: int) -> None:
         row = self._conn.execute(
             "SELECT value, info FROM versions WHERE uid = ? AND version = ?", (uid, version)
         ).fetchone()
         if row is not None:
-            self._fold(self._ver_digest(uid, version, row[0], row[1]))
+            self._fold(self._ver_digest(row[0], row[1]))
             self._conn.execute("DELETE FROM versions WHERE uid = ? AND version = ?", (uid, version))
 
-    def _info(self, encoded: bytes, who: str | None, why: str | None, source: str | None, at: float) -> dict[str, Any]:
+    def _info(
+        self, encoded: bytes, who: str | None, why: str | None, source: str | None, at: float
+    ) -> dict[str, Any]:
         return {
             "at": at,
             "who": who or "",
@@ -701,7 +798,9 @@ class Vault:
         return m, row
 
     @staticmethod
-    def _check_expected(name: str, m: dict[str, Any] | None, expected_version: int | None, expected_rev: int | None) -> None:
+    def _check_expected(
+        name: str, m: dict[str, Any] | None, expected_version: int | None, expected_rev: int | None
+    ) -> None:
         if expected_version is not None:
             current = 0 if m is None or m["_del"] else m["v"]
             if current != expected_version:
@@ -744,13 +843,26 @@ class Vault:
             self._check_expected(name, m, expected_version, None)
             is_new = m is None
             if is_new:
-                m = {"_uid": os.urandom(16), "_rev": 0, "_seq": 0, "_del": 0, "n": name, "c": now, "mv": 0}
+                m = {
+                    "_uid": os.urandom(16),
+                    "_rev": 0,
+                    "_seq": 0,
+                    "_del": 0,
+                    "n": name,
+                    "c": now,
+                    "mv": 0,
+                }
             assert m is not None
             previous = None if is_new else m.get("v")
             version = int(m.get("mv", m.get("v", 0))) + 1
             m.update(
-                v=version, mv=version, t=type_of_encoded(encoded), s=len(encoded) - 1, u=now,
-                dev=self.device_id, _del=0,
+                v=version,
+                mv=version,
+                t=type_of_encoded(encoded),
+                s=len(encoded) - 1,
+                u=now,
+                dev=self.device_id,
+                _del=0,
             )
             m.pop("x", None)
             if description is not None:
@@ -766,7 +878,9 @@ class Vault:
             if previous:
                 st["PREVIOUS"] = previous
             m["st"] = st
-            self._write_version(m["_uid"], version, encoded, self._info(encoded, who, why, source, now))
+            self._write_version(
+                m["_uid"], version, encoded, self._info(encoded, who, why, source, now)
+            )
             return self._write_record(m, row, name, is_new=is_new)
 
     def update_meta(
@@ -841,9 +955,10 @@ class Vault:
                 raise NotFoundError(f"Secret {name!r} does not exist")
             uid = m["_uid"]
             assert row is not None
-            name_ct = self._conn.execute("SELECT name_ct FROM records WHERE uid = ?", (uid,)).fetchone()[0]
-            self._fold(self._rec_digest(uid, row[2], row[3], row[4], row[1], name_ct, row[5]))
-            for (version,) in self._conn.execute("SELECT version FROM versions WHERE uid = ?", (uid,)).fetchall():
+            self._fold(self._rec_digest(row[6], row[5]))
+            for (version,) in self._conn.execute(
+                "SELECT version FROM versions WHERE uid = ?", (uid,)
+            ).fetchall():
                 self._delete_version(uid, version)
             self._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
             seq = self._next_seq()
@@ -853,16 +968,34 @@ class Vault:
             self._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
             self._fold(self._purge_digest(uid, seq))
 
-    def rollback(self, name: str, version: int, *, who: str | None = None, why: str | None = None, source: str | None = None) -> SecretRecord:
+    def rollback(
+        self,
+        name: str,
+        version: int,
+        *,
+        who: str | None = None,
+        why: str | None = None,
+        source: str | None = None,
+    ) -> SecretRecord:
         """Make the value of ``version`` current again, as a new version."""
         old = self.get(name, version=version)
         if old is None:
             raise NotFoundError(f"Secret {name!r} does not exist")
-        return self.put(name, old.value, who=who, why=why or f"rollback to version {version}", source=source)
+        return self.put(
+            name, old.value, who=who, why=why or f"rollback to version {version}", source=source
+        )
 
     # ------------------------------------------------------------------ staged rotation
 
-    def stage_pending(self, name: str, value: object, *, who: str | None = None, why: str | None = None, source: str | None = None) -> int:
+    def stage_pending(
+        self,
+        name: str,
+        value: object,
+        *,
+        who: str | None = None,
+        why: str | None = None,
+        source: str | None = None,
+    ) -> int:
         """Write ``value`` as the PENDING version (replacing an older PENDING); returns it."""
         validate_name(name)
         encoded = encode_value(value)
@@ -875,7 +1008,9 @@ class Vault:
             if "PENDING" in st:
                 self._delete_version(m["_uid"], st["PENDING"])
             version = int(m.get("mv", m["v"])) + 1
-            self._write_version(m["_uid"], version, encoded, self._info(encoded, who, why, source, now))
+            self._write_version(
+                m["_uid"], version, encoded, self._info(encoded, who, why, source, now)
+            )
             st["PENDING"] = version
             m["st"], m["mv"] = st, version
             self._write_record(m, row, name, is_new=False)
@@ -894,10 +1029,21 @@ class Vault:
                 raise NotFoundError(f"Secret {name!r} has no PENDING version")
             pending = st.pop("PENDING")
             st["PREVIOUS"] = m["v"]
-            info = self._open_info(m["_uid"], pending, self._conn.execute(
-                "SELECT info FROM versions WHERE uid = ? AND version = ?", (m["_uid"], pending)
-            ).fetchone()[0])
-            m.update(v=pending, st=st, u=utcnow().timestamp(), t=info.get("t", m["t"]), s=info.get("s", 0), dev=self.device_id)
+            info = self._open_info(
+                m["_uid"],
+                pending,
+                self._conn.execute(
+                    "SELECT info FROM versions WHERE uid = ? AND version = ?", (m["_uid"], pending)
+                ).fetchone()[0],
+            )
+            m.update(
+                v=pending,
+                st=st,
+                u=utcnow().timestamp(),
+                t=info.get("t", m["t"]),
+                s=info.get("s", 0),
+                dev=self.device_id,
+            )
             return self._write_record(m, row, name, is_new=False)
 
     def discard_pending(self, name: str) -> None:
@@ -920,7 +1066,9 @@ class Vault:
     def key_slots(self) -> list[dict[str, Any]]:
         """The key slots: id, kind and label (no key material)."""
         with self._lock, _sql("read key slots"):
-            rows = self._conn.execute("SELECT id, kind, params FROM key_slots ORDER BY id").fetchall()
+            rows = self._conn.execute(
+                "SELECT id, kind, params FROM key_slots ORDER BY id"
+            ).fetchall()
         return [{"id": i, "kind": k, "label": json.loads(p).get("label", "")} for i, k, p in rows]
 
     def add_key_slot(self, source: KeySource, *, kdf: Argon2Params | None = None) -> int:
@@ -928,7 +1076,8 @@ class Vault:
         kind, params, wrapped = make_slot(self.vault_id, self._keys.data_key, source, kdf)
         with self.transaction():
             cur = self._conn.execute(
-                "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)", (kind, params, wrapped)
+                "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)",
+                (kind, params, wrapped),
             )
             self._write_header_mac()
             return int(cur.lastrowid or 0)
@@ -938,17 +1087,23 @@ class Vault:
         with self.transaction():
             n = self._conn.execute("SELECT count(*) FROM key_slots").fetchone()[0]
             if n <= 1:
-                raise ValidationError("Cannot remove the last key slot: the vault would be unopenable")
+                raise ValidationError(
+                    "Cannot remove the last key slot: the vault would be unopenable"
+                )
             cur = self._conn.execute("DELETE FROM key_slots WHERE id = ?", (slot_id,))
             if cur.rowcount == 0:
                 raise NotFoundError(f"No key slot {slot_id}")
             self._write_header_mac()
 
-    def change_passphrase(self, old: KeySource, new: KeySource, *, kdf: Argon2Params | None = None) -> None:
+    def change_passphrase(
+        self, old: KeySource, new: KeySource, *, kdf: Argon2Params | None = None
+    ) -> None:
         """Replace the slot that ``old`` opens with one for ``new``. Rewraps the data key only."""
         with self._lock:
             with _sql("read key slots"):
-                rows = self._conn.execute("SELECT id, kind, params, wrapped FROM key_slots ORDER BY id").fetchall()
+                rows = self._conn.execute(
+                    "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
+                ).fetchall()
             slots = [KeySlot(i, k, json.loads(p), w) for i, k, p, w in rows]
             for slot in slots:
                 if slot.kind != old.kind:
@@ -973,7 +1128,9 @@ class Vault:
     def get_local(self, key: str) -> bytes | None:
         """Sealed per-file bookkeeping (sync cursors, leases), decrypted; None if unset."""
         with self._lock, _sql("read local state"):
-            row = self._conn.execute("SELECT value FROM local_state WHERE key = ?", (key,)).fetchone()
+            row = self._conn.execute(
+                "SELECT value FROM local_state WHERE key = ?", (key,)
+            ).fetchone()
         if row is None:
             return None
         return self._keys.sealer.open(row[0], aad(b"local", self.vault_id, key), "local state")
@@ -1004,24 +1161,24 @@ class Vault:
                     check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
                     if check != "ok":
                         raise IntegrityError(f"The vault file is damaged: {check}")
-                    recs = self._conn.execute(
-                        "SELECT uid, name_hash, rev, seq, deleted, meta, name_ct FROM records"
+                    recs = self._conn.execute(f"SELECT {self._REC_COLS} FROM records").fetchall()
+                    vers = self._conn.execute(
+                        "SELECT uid, version, value, info FROM versions"
                     ).fetchall()
-                    vers = self._conn.execute("SELECT uid, version, value, info FROM versions").fetchall()
                     purged = self._conn.execute("SELECT uid, seq FROM purged").fetchall()
                 acc = _DIGEST_ZERO
                 for uid, nh, rev, rseq, deleted, meta, nct in recs:
-                    m = self._open_meta((uid, nh, rev, rseq, deleted, meta))
+                    m = self._open_meta((uid, nh, rev, rseq, deleted, meta, nct))
                     name = self._keys.sealer.open(nct, self._name_aad(uid, nh), "name").decode()
                     if name != m.get("n") or not _ct_eq(self._name_hash(name), nh):
                         raise IntegrityError("A vault record's name does not match its lookup hash")
                     if rseq > seq:
                         raise IntegrityError("A vault record is newer than the vault state")
-                    acc = xor_bytes(acc, self._rec_digest(uid, rev, rseq, deleted, nh, nct, meta))
+                    acc = xor_bytes(acc, self._rec_digest(nct, meta))
                 for uid, version, value, info in vers:
                     self._keys.sealer.open(value, self._value_aad(uid, version), "value")
                     self._open_info(uid, version, info)
-                    acc = xor_bytes(acc, self._ver_digest(uid, version, value, info))
+                    acc = xor_bytes(acc, self._ver_digest(value, info))
                 for uid, pseq in purged:
                     acc = xor_bytes(acc, self._purge_digest(uid, pseq))
                 if not _ct_eq(acc, digest):
@@ -1033,7 +1190,6 @@ class Vault:
                 with _sql("verify the vault"):
                     self._conn.execute("COMMIT")
         return {"records": len(recs), "versions": len(vers), "seq": seq}
-
 
 
 def _clean_tags(tags: dict[str, str] | list[str] | None) -> dict[str, str] | None:

@@ -1,0 +1,530 @@
+"""The seed-compatible facade: ``get_secrets_manager()`` and friends.
+
+Every call shown in the seed's SECRETS_README works here as written, with
+``from core.secrets_manager import ...``::
+
+    secrets = get_secrets_manager()
+    secrets.store_secret('db_password', 'my_secret_password', 'Database password')
+    secrets.retrieve_secret('db_password')
+    secrets.list_secrets()['db_password'].description
+    secrets.set_rotation_policy('api_key', SecretRotationPolicy.DAILY)
+    secrets.get_audit_stats('db_password')['total_accesses']
+    secrets.create_backup('production_backup'); secrets.restore_backup('production_backup')
+
+The facade is a thin layer over :mod:`core.vault` (storage), :mod:`core.audit` (the
+trail), :mod:`core.rotation`, :mod:`core.backup` and :mod:`core.providers`; the app and
+``vaultui --batch`` use the same layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from core.config import Settings, configure_logging
+from core.errors import (
+    NotFoundError,
+    ProviderError,
+    ValidationError,
+    VaultError,
+)
+from core.rotation.policy import SecretRotationPolicy, parse_policy, policy_to_str
+from core.unlock import describe_key_source, open_vault
+from core.vault import Argon2Params, KeySource, SecretRecord, Vault, validate_name
+
+if TYPE_CHECKING:
+    from core.audit import AuditLog
+    from core.providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SecretMetadata",
+    "SecretRotationPolicy",
+    "SecretsManager",
+    "delete_secret",
+    "get_secret",
+    "get_secrets_manager",
+    "list_secrets",
+    "reset_secrets_manager",
+    "retrieve_secret",
+    "store_secret",
+]
+
+
+@dataclass
+class SecretMetadata:
+    """What ``list_secrets()`` returns per secret (the seed's fields, plus a few).
+
+    Pass one (or a dict with the same keys) to ``update_secret_metadata`` to change the
+    description, tags or rotation policy.
+    """
+
+    name: str
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_accessed: datetime | None = None
+    access_count: int = 0
+    rotation_policy: SecretRotationPolicy | str = SecretRotationPolicy.NEVER
+    last_rotated: datetime | None = None
+    version: int = 1
+    provider: str = "local"
+    type: str = "str"
+
+    @classmethod
+    def from_record(
+        cls, record: SecretRecord, provider: str, access: tuple[int, datetime | None] | None = None
+    ) -> SecretMetadata:
+        """Build the seed-shaped metadata from a vault record."""
+        rotation = record.rotation or {}
+        policy: SecretRotationPolicy | str = SecretRotationPolicy.NEVER
+        raw = rotation.get("policy")
+        if raw:
+            try:
+                parsed = parse_policy(raw)
+                policy = parsed if isinstance(parsed, SecretRotationPolicy) else raw
+            except ValidationError:
+                policy = raw
+        last_rotated = rotation.get("last_rotated")
+        count, last = access or (0, None)
+        return cls(
+            name=record.name,
+            description=record.description,
+            tags=dict(record.tags),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            last_accessed=last,
+            access_count=count,
+            rotation_policy=policy,
+            last_rotated=datetime.fromisoformat(last_rotated) if last_rotated else None,
+            version=record.version,
+            provider=record.extra.get("provider", provider),
+            type=record.type,
+        )
+
+
+class SecretsManager:
+    """Store, retrieve, list, rotate, audit and back up secrets in the vault home.
+
+    One instance owns one open vault. ``source`` names the interface using it in the
+    audit trail ('api', 'batch', 'app', 'worker', 'agent').
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        key_source: KeySource | None = None,
+        vault: Vault | None = None,
+        source: str = "api",
+        kdf: Argon2Params | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        configure_logging(self.settings)
+        self.provider_name = self.settings.validate_provider()
+        self.source = source
+        self._lock = threading.RLock()
+        self._provider: Provider | None = None
+        self._provider_error: str | None = None
+        self._rotation_manager: Any = None
+        self._backup_manager: Any = None
+        try:
+            self.vault = vault or open_vault(self.settings, key_source, kdf=kdf)
+        except VaultError as exc:
+            self._audit_unkeyed("unlock", exc)
+            raise
+        self.audit_log: AuditLog = self._make_audit_log()
+        if vault is None:
+            self.audit_log.log("unlock", success=True)
+
+    # ------------------------------------------------------------------ wiring
+
+    def _make_audit_log(self) -> AuditLog:
+        from core.audit import AuditLog
+
+        return AuditLog(
+            self.settings.audit_log_path,
+            self.vault.derive_key("audit"),
+            source=self.source,
+            user=self.settings.user,
+        )
+
+    def _audit_unkeyed(self, operation: str, exc: VaultError) -> None:
+        """Record a failure that happened before the key was known (e.g. wrong key)."""
+        try:
+            from core.audit import AuditLog
+
+            if self.settings.logs_dir.exists():
+                AuditLog(
+                    self.settings.audit_log_path, None, source=self.source, user=self.settings.user
+                ).log(operation, success=False, error_message=exc.message)
+        except (VaultError, OSError):
+            log.warning("could not record the failed %s in the audit log", operation)
+
+    @property
+    def provider(self) -> Provider | None:
+        """The external provider when FEDZK_SECRETS_PROVIDER is not 'local' (lazy)."""
+        if self.provider_name == "local":
+            return None
+        if self._provider is None:
+            from core.providers.registry import get_provider
+
+            self._provider = get_provider(self.provider_name, self.settings)
+        return self._provider
+
+    @property
+    def rotation_manager(self) -> Any:
+        """The rotation engine and its background scheduler (core.rotation)."""
+        with self._lock:
+            if self._rotation_manager is None:
+                from core.rotation.manager import RotationManager
+
+                self._rotation_manager = RotationManager(
+                    self.vault,
+                    audit=self.audit_log,
+                    interval_seconds=self.settings.rotation_interval_seconds,
+                    user=self.settings.user,
+                )
+            return self._rotation_manager
+
+    @property
+    def backup_manager(self) -> Any:
+        """Full and incremental backups of this vault (core.backup)."""
+        with self._lock:
+            if self._backup_manager is None:
+                from core.backup import BackupManager
+
+                self._backup_manager = BackupManager(
+                    self.vault, self.settings.backups_dir, audit=self.audit_log
+                )
+            return self._backup_manager
+
+    def close(self) -> None:
+        """Stop the rotation worker and close the vault."""
+        if self._rotation_manager is not None:
+            self._rotation_manager.stop_rotation_scheduler()
+        self.vault.close()
+
+    # ------------------------------------------------------------------ secrets
+
+    def store_secret(
+        self,
+        name: str,
+        value: str | bytes | dict[str, Any],
+        description: str | None = "",
+        tags: dict[str, str] | list[str] | None = None,
+        *,
+        expected_version: int | None = None,
+        why: str | None = None,
+    ) -> bool:
+        """Store ``value`` under ``name`` as a new version; True on success.
+
+        A description of None keeps the existing one. With an external provider the value
+        goes to the provider first (native secret) and then to the local encrypted cache.
+        Raises InvalidNameError / ValueTooLargeError / ConflictError / ProviderError.
+        """
+        extra: dict[str, Any] | None = None
+        try:
+            validate_name(name)
+            if self.provider is not None:
+                existing = self.vault.record(name)
+                version_id = self.provider.put(name, value)
+                extra = dict(existing.extra) if existing else {}
+                extra.update(provider=self.provider_name, provider_version=version_id)
+            record = self.vault.put(
+                name,
+                value,
+                description=description,
+                tags=tags,  # type: ignore[arg-type]
+                expected_version=expected_version,
+                who=self.settings.user,
+                why=why or "store",
+                source=self.source,
+                extra=extra,
+            )
+        except VaultError as exc:
+            self.audit_log.log("write", name, success=False, error_message=exc.message)
+            raise
+        self.audit_log.log("write", name, success=True, version=record.version)
+        return True
+
+    def retrieve_secret(
+        self, name: str, *, stage: str | None = None, version: int | None = None
+    ) -> str | bytes | dict[str, Any] | None:
+        """The value of ``name`` (or of a ``stage``/``version``), or None if absent.
+
+        Raises WrongKeyError/IntegrityError on a tampered record (never wrong data).
+        A secret with the ON_ACCESS policy is rotated after this read.
+        """
+        try:
+            validate_name(name)
+            value, record = self._read(name, stage=stage, version=version)
+        except VaultError as exc:
+            self.audit_log.log("read", name, success=False, error_message=exc.message)
+            raise
+        if record is None:
+            self.audit_log.log("read", name, success=False, error_message="secret not found")
+            return None
+        self.audit_log.log("read", name, success=True, version=record.version)
+        on_access = (record.rotation or {}).get("policy") == SecretRotationPolicy.ON_ACCESS.value
+        if on_access and stage is None and version is None:
+            self.rotation_manager.rotate(name, reason="on_access")
+        return value
+
+    get_secret = retrieve_secret
+
+    def _read(
+        self, name: str, *, stage: str | None, version: int | None
+    ) -> tuple[Any, SecretRecord | None]:
+        provider = self.provider
+        if provider is not None and stage is None and version is None:
+            try:
+                remote = provider.get(name)
+                self._provider_error = None
+                if remote is None:
+                    return None, None
+                record = self.vault.record(name)
+                if record is None:
+                    # known to the provider only: describe it from what the provider says
+                    return remote.value, _remote_record(name, remote)
+                return remote.value, record
+            except ProviderError as exc:
+                self._provider_error = exc.message
+                self.audit_log.log(
+                    "provider_fallback", name, success=False, error_message=exc.message
+                )
+        secret = self.vault.get(name, stage=stage, version=version)
+        if secret is None:
+            return None, None
+        return secret.value, secret.record
+
+    def list_secrets(self) -> dict[str, SecretMetadata]:
+        """``{name: SecretMetadata}`` for every live secret."""
+        records = self.vault.list()
+        access = self._access_summary()
+        out = {
+            r.name: SecretMetadata.from_record(r, self.provider_name, access.get(r.name))
+            for r in records
+        }
+        self.audit_log.log("list", None, success=True)
+        return out
+
+    def _access_summary(self) -> dict[str, tuple[int, datetime | None]]:
+        try:
+            return self.audit_log.access_summary()
+        except (VaultError, OSError):
+            return {}
+
+    def delete_secret(self, name: str) -> bool:
+        """Delete ``name`` (a tombstone, undoable with :meth:`undelete_secret`).
+
+        Returns False if it did not exist.
+        """
+        try:
+            record = self.vault.delete(name, who=self.settings.user, why="delete")
+            if self.provider is not None:
+                self.provider.delete(name)
+        except NotFoundError as exc:
+            self.audit_log.log("delete", name, success=False, error_message=exc.message)
+            return False
+        except VaultError as exc:
+            self.audit_log.log("delete", name, success=False, error_message=exc.message)
+            raise
+        self.audit_log.log("delete", name, success=True, version=record.version)
+        return True
+
+    def undelete_secret(self, name: str) -> bool:
+        """Bring back a deleted secret; False if there is nothing to bring back."""
+        try:
+            record = self.vault.undelete(name)
+            if self.provider is not None:
+                secret = self.vault.get(name)
+                if secret is not None:
+                    self.provider.put(name, secret.value)
+        except (NotFoundError, ValidationError) as exc:
+            self.audit_log.log("undelete", name, success=False, error_message=exc.message)
+            return False
+        self.audit_log.log("undelete", name, success=True, version=record.version)
+        return True
+
+    def update_secret_metadata(
+        self, name: str, metadata: SecretMetadata | dict[str, Any] | None = None, **changes: Any
+    ) -> bool:
+        """Change description, tags or rotation policy of ``name``; the value is untouched.
+
+        ``metadata`` is a :class:`SecretMetadata` (as returned by ``list_secrets``) or a
+        dict with any of ``description``, ``tags``, ``rotation_policy``. False if absent.
+        """
+        if isinstance(metadata, SecretMetadata):
+            data: dict[str, Any] = {
+                "description": metadata.description,
+                "tags": metadata.tags,
+                "rotation_policy": metadata.rotation_policy,
+            }
+        else:
+            data = dict(metadata or {})
+        data.update(changes)
+        unknown = set(data) - {"description", "tags", "rotation_policy"}
+        if unknown:
+            raise ValidationError(
+                "update_secret_metadata accepts description, tags and rotation_policy, not "
+                + ", ".join(sorted(unknown))
+            )
+        record = self.vault.record(name)
+        if record is None:
+            self.audit_log.log("update_metadata", name, success=False, error_message="not found")
+            return False
+        rotation = None
+        if data.get("rotation_policy") is not None:
+            policy = parse_policy(data["rotation_policy"])
+            if policy_to_str(policy) != (record.rotation or {}).get("policy", "never"):
+                rotation = dict(record.rotation or {})
+                rotation["policy"] = policy_to_str(policy)
+        self.vault.update_meta(
+            name,
+            description=data.get("description"),
+            tags=data.get("tags"),
+            rotation=rotation,
+            expected_rev=record.rev,
+        )
+        self.audit_log.log("update_metadata", name, success=True, version=record.version)
+        return True
+
+    def history(self, name: str) -> list[Any]:
+        """The version history of ``name`` (who, when, why), oldest first."""
+        return self.vault.history(name)
+
+    def rollback_secret(self, name: str, version: int) -> bool:
+        """Make an old version current again (as a new version)."""
+        try:
+            record = self.vault.rollback(name, version, who=self.settings.user, source=self.source)
+        except VaultError as exc:
+            self.audit_log.log("rollback", name, success=False, error_message=exc.message)
+            raise
+        self.audit_log.log("rollback", name, success=True, version=record.version)
+        return True
+
+    # ------------------------------------------------------------------ rotation
+
+    def set_rotation_policy(
+        self,
+        name: str,
+        policy: SecretRotationPolicy | str,
+        generator: str | dict[str, Any] | None = None,
+        hooks: dict[str, Any] | None = None,
+    ) -> bool:
+        """Set how often ``name`` rotates ('DAILY' or the enum), with an optional
+        generator spec and apply/verify hooks. See docs/rotation.md."""
+        return self.rotation_manager.set_policy(name, policy, generator=generator, hooks=hooks)
+
+    def rotate_secret(self, name: str) -> bool:
+        """Rotate ``name`` now (staged: PENDING -> hooks -> CURRENT). True on success."""
+        return bool(self.rotation_manager.rotate(name, reason="manual"))
+
+    # ------------------------------------------------------------------ audit
+
+    def get_audit_stats(self, name: str | None = None) -> dict[str, Any]:
+        """Access statistics: total_accesses, successful_accesses, failed_accesses, ..."""
+        return self.audit_log.stats(name)
+
+    # ------------------------------------------------------------------ backup
+
+    def create_backup(self, name: str | None = None, *, incremental: bool = False) -> str:
+        """Create a full (or incremental) encrypted backup; returns its path."""
+        return str(self.backup_manager.create_backup(name, incremental=incremental))
+
+    def list_backups(self) -> list[dict[str, Any]]:
+        """Backups with name, created_at, secret_count, size_mb, type, parent."""
+        return self.backup_manager.list_backups()
+
+    def verify_backup(self, name: str) -> dict[str, Any]:
+        """Check a backup's integrity and its chain's completeness."""
+        return self.backup_manager.verify_backup(name)
+
+    def restore_backup(self, name: str, dry_run: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Restore a backup (``dry_run`` lists what would change); see docs/backup.md."""
+        return self.backup_manager.restore_backup(name, dry_run=dry_run, **kwargs)
+
+    # ------------------------------------------------------------------ status
+
+    def get_status(self) -> dict[str, Any]:
+        """Health of the secrets manager: provider, counts, rotation, key source, paths."""
+        status: dict[str, Any] = {
+            "provider": self.provider_name,
+            "total_secrets": self.vault.count(),
+            "rotation_active": bool(
+                self._rotation_manager is not None and self._rotation_manager.is_running
+            ),
+            "vault_path": str(self.vault.path),
+            "vault_id": self.vault.vault_id_hex,
+            "home": str(self.settings.home),
+            "key_source": describe_key_source(self.vault.key_source),
+            "key_auto_generated": self.vault.key_source.auto_generated,
+            "change_sequence": self.vault.seq,
+            "audit_log": str(self.settings.audit_log_path),
+        }
+        if self.provider_name != "local":
+            status["provider_fallback"] = self._provider_error is not None
+            status["provider_error"] = self._provider_error
+        return status
+
+
+def _remote_record(name: str, remote: Any) -> SecretRecord:
+    return SecretRecord(name, "", 0, 1, 0, False, type(remote.value).__name__)
+
+
+_instance: SecretsManager | None = None
+_instance_lock = threading.Lock()
+
+
+def get_secrets_manager() -> SecretsManager:
+    """The process-wide secrets manager, configured from the environment on first use."""
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = SecretsManager()
+        return _instance
+
+
+def reset_secrets_manager() -> None:
+    """Close and forget the process-wide instance (tests, or after changing env vars)."""
+    global _instance
+    with _instance_lock:
+        if _instance is not None:
+            _instance.close()
+        _instance = None
+
+
+def store_secret(
+    name: str,
+    value: str | bytes | dict[str, Any],
+    description: str = "",
+    tags: dict[str, str] | list[str] | None = None,
+) -> bool:
+    """Store a secret with the process-wide manager (the seed's module-level call)."""
+    return get_secrets_manager().store_secret(name, value, description, tags)
+
+
+def retrieve_secret(name: str) -> str | bytes | dict[str, Any] | None:
+    """Read a secret with the process-wide manager; None if absent."""
+    return get_secrets_manager().retrieve_secret(name)
+
+
+def get_secret(name: str) -> str | bytes | dict[str, Any] | None:
+    """Alias of :func:`retrieve_secret`."""
+    return retrieve_secret(name)
+
+
+def delete_secret(name: str) -> bool:
+    """Delete a secret with the process-wide manager."""
+    return get_secrets_manager().delete_secret(name)
+
+
+def list_secrets() -> dict[str, SecretMetadata]:
+    """List secrets with the process-wide manager."""
+    return get_secrets_manager().list_secrets()

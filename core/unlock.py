@@ -1,0 +1,102 @@
+"""Finding the key and opening (or creating) the vault in the vault home.
+
+Key precedence, first match wins:
+
+1. an explicit :class:`KeySource` (the app's passphrase prompt, the unlock agent);
+2. ``VAULTUI_PASSPHRASE_FILE`` (a file holding the passphrase);
+3. ``FEDZK_ENCRYPTION_MASTER_KEY`` (the seed's master key);
+4. ``VAULTUI_KEY_FILE``;
+5. the home's own key file ``vault.key``;
+6. nothing configured and no vault yet: a random key file is generated in the home
+   (0600) and ``get_status()['key_source']`` says "auto-generated key file" (the seed's
+   "Auto-generated" default).
+
+A vault that exists with none of these available raises :class:`KeyMissingError` with
+the seed's troubleshooting text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import Settings, ensure_home
+from core.errors import ConfigError, KeyMissingError, NotFoundError
+from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
+
+
+def read_passphrase_file(path: Path) -> str:
+    """The passphrase in ``path`` (one trailing newline stripped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"VAULTUI_PASSPHRASE_FILE {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"VAULTUI_PASSPHRASE_FILE {path} cannot be read: {exc}") from None
+    return text[:-1] if text.endswith("\n") else text
+
+
+def configured_key_source(settings: Settings) -> KeySource | None:
+    """The key the environment configures (2-5 above), or None."""
+    if settings.passphrase_file:
+        return KeySource.passphrase(
+            read_passphrase_file(settings.passphrase_file), label="VAULTUI_PASSPHRASE_FILE"
+        )
+    if settings.master_key:
+        return KeySource.master_key(settings.master_key)
+    if settings.key_file:
+        return KeySource.from_key_file(settings.key_file)
+    if settings.default_key_file.exists():
+        return KeySource.from_key_file(settings.default_key_file)
+    return None
+
+
+def vault_exists(settings: Settings) -> bool:
+    """True if the home already holds a vault file."""
+    path = settings.vault_path
+    return path.exists() and path.stat().st_size > 0
+
+
+def open_vault(
+    settings: Settings,
+    key_source: KeySource | None = None,
+    *,
+    create: bool = True,
+    kdf: Argon2Params | None = None,
+) -> Vault:
+    """Open the home's vault with the best available key, creating it if allowed.
+
+    Raises KeyMissingError when a vault exists and no key is available, NotFoundError when
+    no vault exists and ``create`` is False, WrongKeyError / IntegrityError from opening.
+    """
+    ks = key_source or configured_key_source(settings)
+    kdf = kdf or kdf_from_settings(settings)
+    if vault_exists(settings):
+        if ks is None:
+            raise KeyMissingError(
+                "Master encryption key not found",
+                hint="set FEDZK_ENCRYPTION_MASTER_KEY (or VAULTUI_KEY_FILE / "
+                "VAULTUI_PASSPHRASE_FILE), or unlock the vault with its passphrase",
+            )
+        return Vault.open(settings.vault_path, ks)
+    if not create:
+        raise NotFoundError(f"No vault at {settings.vault_path}")
+    ensure_home(settings)
+    if ks is None:
+        key_path = write_new_key_file(settings.default_key_file)
+        ks = KeySource.from_key_file(key_path, auto_generated=True)
+    return Vault.create(settings.vault_path, ks, kdf=kdf)
+
+
+def kdf_from_settings(settings: Settings) -> Argon2Params | None:
+    """Argon2 cost for new passphrase slots from VAULTUI_ARGON2, or None for the default."""
+    if settings.argon2 is None:
+        return None
+    t, m, p = settings.argon2
+    return Argon2Params(time_cost=t, memory_kib=m, parallelism=p)
+
+
+def describe_key_source(ks: KeySource) -> str:
+    """A short, secret-free description for ``get_status()['key_source']``."""
+    if ks.auto_generated:
+        return f"auto-generated {ks.label}"
+    return ks.label or ks.kind
