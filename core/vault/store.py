@@ -1230,3 +1230,182 @@ def _new_device_id(path: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
     return value
+
+
+# --- sync primitives (core/sync) ---
+# Raw record access for core.sync (vault-file merge and sealed sync), kept apart from the
+# public API above. Each function keeps the file's invariants: every ciphertext is sealed
+# with the same associated data as _write_record/_write_version, every added or removed
+# row is folded into the record-set digest, and writes join (or open) one transaction.
+
+
+def sync_rows(vault: Vault) -> dict[bytes, tuple[bytes, bytes, int]]:
+    """uid -> (name hash, nonce+tag of the metadata ciphertext, deleted) for every record.
+
+    Nothing is decrypted. Two copies of one vault share name hashes; a record whose
+    metadata ciphertext is byte-identical in both copies is the same revision.
+    """
+    with vault._lock, _sql("list records"):
+        rows = vault._conn.execute("SELECT uid, name_hash, meta, deleted FROM records").fetchall()
+    return {bytes(uid): (bytes(nh), _edge(meta), deleted) for uid, nh, meta, deleted in rows}
+
+
+def sync_name_hash(vault: Vault, name: str) -> bytes:
+    """The keyed lookup hash of ``name`` (equal in every copy of the vault)."""
+    return vault._name_hash(name)
+
+
+def sync_read(vault: Vault, uids: list[bytes]) -> list[dict[str, Any]]:
+    """Decrypt whole records: metadata plus every version with its history entry.
+
+    Returns one dict per uid found (missing uids are skipped): ``uid`` (bytes),
+    ``name``, ``rev``, ``seq``, ``deleted`` (bool), ``meta`` (the stored metadata keyed
+    like _META_KEYS) and ``versions``: a list of ``(version, info dict, encoded value)``
+    in version order, PENDING included.
+    """
+    out: list[dict[str, Any]] = []
+    with vault._lock, _sql("read records"):
+        for uid in uids:
+            row = vault._conn.execute(
+                f"SELECT {Vault._REC_COLS} FROM records WHERE uid = ?", (uid,)
+            ).fetchone()
+            if row is None:
+                continue
+            m = vault._open_meta(row)
+            name = vault._keys.sealer.open(row[6], vault._name_aad(row[0], row[1]), "name")
+            if name.decode() != m.get("n") or not _ct_eq(vault._name_hash(m["n"]), row[1]):
+                raise IntegrityError("A vault record's name does not match its lookup hash")
+            versions = []
+            for version, value, info in vault._conn.execute(
+                "SELECT version, value, info FROM versions WHERE uid = ? ORDER BY version",
+                (uid,),
+            ).fetchall():
+                encoded = vault._keys.sealer.open(value, vault._value_aad(uid, version), "value")
+                versions.append((version, vault._open_info(uid, version, info), encoded))
+            meta = {k: m.get(k) for k in _META_KEYS}
+            out.append(
+                {
+                    "uid": bytes(uid),
+                    "name": m["n"],
+                    "rev": m["_rev"],
+                    "seq": m["_seq"],
+                    "deleted": bool(m["_del"]),
+                    "meta": meta,
+                    "versions": versions,
+                }
+            )
+    return out
+
+
+def sync_drop(vault: Vault, uid: bytes) -> None:
+    """Remove record ``uid`` and its versions as a purge does (listed in purged_since)."""
+    with vault.transaction():
+        row = vault._conn.execute(
+            f"SELECT {Vault._REC_COLS} FROM records WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is None:
+            return
+        vault._fold(vault._rec_digest(row[6], row[5]))
+        for (version,) in vault._conn.execute(
+            "SELECT version FROM versions WHERE uid = ?", (uid,)
+        ).fetchall():
+            vault._delete_version(uid, version)
+        vault._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
+        seq = vault._next_seq()
+        old = vault._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
+        if old:
+            vault._fold(vault._purge_digest(uid, old[0]))
+        vault._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
+        vault._fold(vault._purge_digest(uid, seq))
+
+
+def sync_write(
+    vault: Vault,
+    uid: bytes,
+    name: str,
+    meta: dict[str, Any],
+    new_versions: list[tuple[int, dict[str, Any], bytes]],
+    *,
+    deleted: bool,
+    expected_rev: int,
+    drop_uids: tuple[bytes, ...] = (),
+) -> SecretRecord:
+    """Write record ``uid`` exactly as given (a merge result), atomically.
+
+    ``meta`` holds the stored metadata keys (``t d g c u x v mv s st r e dev``; ``n`` is
+    ``name``). ``new_versions`` are ``(version, info, encoded value)`` rows to add; they
+    must not exist yet. ``expected_rev`` is the revision the caller read (0: the record
+    must not exist), else ConflictError. ``drop_uids`` are removed first (another uid
+    that held the same name). Bumps ``rev`` and ``seq`` like any write.
+    """
+    validate_name(name)
+    with vault.transaction():
+        for other in drop_uids:
+            if other != uid:
+                sync_drop(vault, other)
+        row = vault._conn.execute(
+            f"SELECT {Vault._REC_COLS} FROM records WHERE uid = ?", (uid,)
+        ).fetchone()
+        current_rev = 0 if row is None else row[2]
+        if current_rev != expected_rev:
+            raise ConflictError(f"Secret {name!r} changed while it was being merged")
+        if row is not None:
+            old = vault._open_meta(row)
+            if old.get("n") != name:
+                raise ValidationError("A record's name cannot change in a merge")
+        clash = vault._conn.execute(
+            "SELECT uid FROM records WHERE name_hash = ?", (vault._name_hash(name),)
+        ).fetchone()
+        if clash is not None and bytes(clash[0]) != uid:
+            raise ConflictError(f"Secret {name!r} exists under another record id")
+        for version, info, encoded in new_versions:
+            if vault._version_exists(uid, version):
+                raise ConflictError(f"Secret {name!r} already has a version {version}")
+            vault._write_version(uid, version, encoded, info)
+        m: dict[str, Any] = {k: meta.get(k) for k in _META_KEYS}
+        m["n"] = name
+        if not vault._version_exists(uid, int(m["v"])):
+            raise ValidationError(f"Secret {name!r}: the current version row is missing")
+        m.update(_uid=uid, _rev=current_rev, _seq=0 if row is None else row[3])
+        m["_del"] = 1 if deleted else 0
+        return vault._write_record(m, row, name, is_new=row is None)
+
+
+def sync_key_slots(vault: Vault) -> list[tuple[str, str, bytes]]:
+    """The raw key slots (kind, params JSON, wrapped data key), as stored."""
+    with vault._lock, _sql("read key slots"):
+        rows = vault._conn.execute(
+            "SELECT kind, params, wrapped FROM key_slots ORDER BY id"
+        ).fetchall()
+    return [(k, p, bytes(w)) for k, p, w in rows]
+
+
+def sync_diff(vault: Vault, other_path: Path | str) -> tuple[list[tuple[bytes, bytes | None]], int]:
+    """Records of the vault file at ``other_path`` that differ from ``vault``'s.
+
+    Returns ``[(other uid, local uid or None)]`` (the local record with the same uid,
+    else with the same name) for every record whose metadata ciphertext is not
+    byte-identical here, and the number of identical ones. Compared inside SQLite on
+    a separate read-only connection (nothing decrypted, nothing written).
+    """
+    from urllib.parse import quote
+
+    def uri(path: Path | str) -> str:
+        return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+
+    with _sql("compare vault files"):
+        conn = sqlite3.connect(uri(vault.path), uri=True, timeout=30.0)
+    try:
+        with _sql("compare vault files"):
+            conn.execute("ATTACH DATABASE ? AS other", (uri(other_path),))
+            rows = conn.execute(
+                "SELECT o.uid, COALESCE(l.uid, n.uid) FROM other.records o "
+                "LEFT JOIN main.records l ON l.uid = o.uid "
+                "LEFT JOIN main.records n ON l.uid IS NULL AND n.name_hash = o.name_hash "
+                "WHERE l.uid IS NULL OR l.meta != o.meta"
+            ).fetchall()
+            total = conn.execute("SELECT count(*) FROM other.records").fetchone()[0]
+    finally:
+        conn.close()
+    pairs = [(bytes(o), bytes(mine) if mine is not None else None) for o, mine in rows]
+    return pairs, total - len(pairs)

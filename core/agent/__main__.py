@@ -1,0 +1,12 @@
+"""``python -m core.agent``: the unlock agent process (started by ``unlock``).
+
+It reads one frame with the data key and time to live from stdin; see
+:func:`core.agent.launch.start_agent`.
+"""
+
+import sys
+
+from core.agent.launch import _agent_main
+
+if __name__ == "__main__":
+    sys.exit(_agent_main())

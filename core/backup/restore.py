@@ -1,0 +1,320 @@
+"""Restoring: rebuild the state a backup chain describes and bring the vault to it.
+
+Semantics (the seed's, made precise):
+
+- every secret that was live in the backup gets its backed-up value, description, tags
+  and rotation settings back, as a NEW version (history is kept, so a restore can be
+  undone with rollback or another restore);
+- secrets deleted since come back; secrets unchanged since are not touched;
+- secrets created after the backup (or re-created after being deleted in it) are left
+  alone, unless ``exact=True``: then they are deleted (tombstoned, undoable), giving
+  exactly the live set of that moment;
+- it all happens in one vault transaction: all of it or none of it, even after
+  ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from core.backup import vault_io
+from core.backup.body import Body, RecordDump, parse_json_many
+from core.errors import BackupIntegrityError, IntegrityError
+from core.vault import Vault, decode_value
+
+Progress = Callable[[str, int, int], None]
+
+# indexes into a metadata array (vault_io.META_KEYS)
+_N, _D, _G, _V, _ST, _R, _E = 0, 2, 3, 7, 10, 11, 12
+
+
+def _parse_meta(blob: bytes) -> list[Any]:
+    try:
+        return vault_io.check_meta(json.loads(blob))
+    except (ValueError, IntegrityError):
+        raise BackupIntegrityError(
+            "Backup integrity check failed: a record's metadata is malformed"
+        ) from None
+
+
+def _name_of(blob: bytes) -> str:
+    """The name in a metadata array without parsing the rest: names never need JSON
+    escapes (see core.vault.names), so it is the text between the first two quotes."""
+    if blob[:2] == b'["':
+        end = blob.find(b'"', 2)
+        if end > 2 and b"\\" not in blob[2:end]:
+            return blob[2:end].decode()
+    return _parse_meta(blob)[_N]
+
+
+class Entry:
+    """A record of the state to restore: the dump, its name, and its metadata (parsed
+    on first use: a restore of 100,000 unchanged secrets never parses them)."""
+
+    __slots__ = ("_meta", "dump", "name")
+
+    def __init__(self, dump: RecordDump) -> None:
+        self.dump = dump
+        self.name: str = _name_of(dump.meta)
+        self._meta: list[Any] | None = None
+
+    @property
+    def meta(self) -> list[Any]:
+        """The metadata array (vault_io.META_KEYS order)."""
+        if self._meta is None:
+            self._meta = _parse_meta(self.dump.meta)
+            if self._meta[_N] != self.name:
+                raise BackupIntegrityError(
+                    "Backup integrity check failed: a record's metadata is malformed"
+                )
+        return self._meta
+
+    def current_value(self) -> bytes:
+        """The encoded CURRENT value as backed up."""
+        wanted = self.meta[_V]
+        for v in self.dump.versions:
+            if v.version == wanted:
+                return v.value
+        raise IntegrityError(f"The backup lacks the current value of {self.name!r}")
+
+
+@dataclass
+class Action:
+    """One write the restore will make."""
+
+    name: str
+    kind: str  # 'put' | 'meta' | 'undelete'
+    entry: Entry
+    fields: dict[str, Any] = field(default_factory=dict)  # metadata to set
+    new_record: bool = False
+
+
+@dataclass
+class Plan:
+    """What a restore changes; ``dry_run`` reports it, a real restore applies it."""
+
+    added: list[Action] = field(default_factory=list)
+    changed: list[Action] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and sorted names of every category."""
+        out: dict[str, Any] = {
+            "added": sorted(a.name for a in self.added),
+            "changed": sorted(a.name for a in self.changed),
+            "deleted": sorted(self.deleted),
+            "unchanged": sorted(self.unchanged),
+            "kept": sorted(self.kept),
+        }
+        out["counts"] = {k: len(v) for k, v in out.items()}
+        return out
+
+
+def build_state(bodies: list[Body], name: str) -> list[Entry]:
+    """Apply a chain's bodies (full first) into the state at its last backup."""
+    state: dict[bytes, RecordDump] = {}
+    for body in bodies:
+        for uid, _seq in body.purged:
+            state.pop(uid, None)
+        for rec in body.records:
+            state[rec.uid] = rec
+    try:
+        entries = [Entry(d) for d in state.values()]
+    except (UnicodeDecodeError, BackupIntegrityError):
+        raise BackupIntegrityError(
+            f"Backup integrity check failed: {name}: a record's metadata is malformed"
+        ) from None
+    seen: dict[str, Entry] = {}
+    for e in entries:
+        other = seen.get(e.name)
+        # one name, one record at a time; keep the live / newest one if a chain disagrees
+        if other is None or (other.dump.deleted, -other.dump.seq) > (e.dump.deleted, -e.dump.seq):
+            seen[e.name] = e
+    return sorted(seen.values(), key=lambda e: e.name)
+
+
+def _norm(value: Any) -> Any:
+    return value or {}
+
+
+def _meta_diff(want: list[Any], have: list[Any] | None) -> dict[str, Any]:
+    """The description/tags/rotation fields to set so ``have`` matches ``want``."""
+    out: dict[str, Any] = {}
+    if have is None or (want[_D] or "") != (have[_D] or ""):
+        out["description"] = want[_D] or ""
+    if have is None or _norm(want[_G]) != _norm(have[_G]):
+        out["tags"] = dict(_norm(want[_G]))
+    if have is None or _norm(want[_R]) != _norm(have[_R]):
+        out["rotation"] = dict(_norm(want[_R]))
+    return out
+
+
+def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
+    """Compare the backed-up state with the vault now; nothing is written."""
+    plan = Plan()
+    now = vault_io.current(vault)
+    by_uid = {c.uid: c for c in now}
+    wanted_uids = {e.dump.uid for e in entries}
+    others = [c for c in now if c.uid not in wanted_uids]
+    other_metas = parse_json_many([c.meta for c in others])
+    by_name: dict[str, tuple[vault_io.CurrentRecord, list[Any]]] = {
+        m[_N]: (c, m) for c, m in zip(others, other_metas, strict=True)
+    }
+    compare: list[tuple[Entry, vault_io.CurrentRecord, list[Any]]] = []
+    for e in entries:
+        c = by_uid.get(e.dump.uid)
+        cm: list[Any] | None = None
+        if c is None and e.name in by_name:
+            c, cm = by_name.pop(e.name)
+        if e.dump.deleted:
+            if c is not None and not c.deleted:
+                (plan.deleted if exact else plan.kept).append(e.name)
+            continue
+        if c is None:
+            plan.added.append(Action(e.name, "put", e, _meta_diff(e.meta, None), new_record=True))
+            continue
+        if c.uid == e.dump.uid and c.meta == e.dump.meta and not c.deleted:
+            plan.unchanged.append(e.name)
+            continue
+        if cm is None:
+            cm = parse_json_many([c.meta])[0]
+        compare.append((e, c, cm))
+    # values differ unless the same record still has the same version (versions are
+    # immutable) -- otherwise compare the bytes
+    need = [
+        (e.name, c.uid, cm[_V])
+        for e, c, cm in compare
+        if not (c.uid == e.dump.uid and cm[_V] == e.meta[_V])
+    ]
+    fetched = vault_io.values(vault, need)
+    for e, c, cm in compare:
+        same_value = (c.uid == e.dump.uid and cm[_V] == e.meta[_V]) or fetched.get(
+            (c.uid, cm[_V])
+        ) == e.current_value()
+        fields = _meta_diff(e.meta, cm)
+        if c.deleted:
+            kind = "undelete" if same_value and c.uid == e.dump.uid else "put"
+            plan.added.append(Action(e.name, kind, e, fields))
+        elif not same_value:
+            plan.changed.append(Action(e.name, "put", e, fields))
+        elif fields:
+            plan.changed.append(Action(e.name, "meta", e, fields))
+        else:
+            plan.unchanged.append(e.name)
+    for name, (c, _m) in by_name.items():
+        if not c.deleted:
+            (plan.deleted if exact else plan.kept).append(name)
+    return plan
+
+
+class _Puts:
+    """Writes of new versions, batched through ``vault.put_many`` when the vault has one
+    (same effect as ``put`` per item, much less overhead), else ``vault.put`` each."""
+
+    def __init__(self, vault: Vault, size: int = 1000) -> None:
+        self.vault = vault
+        self.many = getattr(vault, "put_many", None)
+        self.size = size
+        self.batch: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def add(self, name: str, value: Any, options: dict[str, Any]) -> None:
+        if self.many is None:
+            self.vault.put(name, value, **options)
+            return
+        self.batch.append((name, value, options))
+        if len(self.batch) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch and self.many is not None:
+            self.many(self.batch)
+        self.batch = []
+
+
+def apply_plan(
+    vault: Vault,
+    plan: Plan,
+    *,
+    who: str | None,
+    why: str,
+    progress: Progress | None = None,
+) -> None:
+    """Write the plan. The caller holds ``vault.transaction()`` (all or nothing)."""
+    actions = plan.added + plan.changed
+    total = len(actions) + len(plan.deleted)
+    done = 0
+    puts = _Puts(vault)
+    for action in actions:
+        e = action.entry
+        if action.kind == "put":
+            options = dict(action.fields, who=who, why=why, source="backup")
+            if action.new_record and e.meta[_E]:
+                options["extra"] = e.meta[_E]
+            puts.add(action.name, decode_value(e.current_value()), options)
+        elif action.kind == "undelete":
+            vault.undelete(action.name)
+            if action.fields:
+                vault.update_meta(action.name, **action.fields)
+        else:
+            vault.update_meta(action.name, **action.fields)
+        done += 1
+        if progress is not None and (done % 200 == 0 or done == total):
+            puts.flush()
+            progress("writing", done, total)
+    puts.flush()
+    for name in plan.deleted:
+        vault.delete(name, who=who, why=why)
+        done += 1
+        if progress is not None and (done % 200 == 0 or done == total):
+            progress("writing", done, total)
+
+
+def replay_into(
+    vault: Vault, entries: list[Entry], *, progress: Progress | None = None
+) -> list[str]:
+    """Recreate every record with its history in an EMPTY vault (disaster recovery).
+
+    Versions are written oldest first with their original time, author and reason; a
+    PENDING version (an unfinished rotation) is left out; tombstones are deleted again.
+    Returns the names of the live secrets restored.
+    """
+    restored = []
+    tombstones = []
+    total = len(entries)
+    puts = _Puts(vault)
+    for i, e in enumerate(entries, 1):
+        meta = e.meta
+        pending = (meta[_ST] or {}).get("PENDING")
+        versions = [v for v in e.dump.versions if v.version != pending]
+        versions.sort(key=lambda v: (v.version == meta[_V], v.version))  # CURRENT last
+        infos = parse_json_many([v.info for v in versions])
+        for v, info in zip(versions, infos, strict=True):
+            at = info.get("at")
+            puts.add(
+                e.name,
+                decode_value(v.value),
+                {
+                    "description": meta[_D] or "",
+                    "tags": _norm(meta[_G]),
+                    "rotation": _norm(meta[_R]),
+                    "extra": _norm(meta[_E]),
+                    "who": info.get("who") or None,
+                    "why": info.get("why") or None,
+                    "source": info.get("src") or None,
+                    "at": datetime.fromtimestamp(at, UTC) if isinstance(at, int | float) else None,
+                },
+            )
+        (tombstones if e.dump.deleted else restored).append(e.name)
+        if progress is not None and (i % 200 == 0 or i == total):
+            puts.flush()
+            progress("writing", i, total)
+    puts.flush()
+    for name in tombstones:
+        vault.delete(name)
+    return restored

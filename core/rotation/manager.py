@@ -1,0 +1,779 @@
+"""Staged rotation and the rotation worker.
+
+One rotation, as AWS Secrets Manager stages it::
+
+    lease  -> re-check due -> generate -> vault.stage_pending (PENDING)
+           -> apply hook -> verify hook
+           -> vault.promote_pending (PENDING -> CURRENT, old CURRENT -> PREVIOUS)
+              + rotation.last_rotated, in one transaction
+           -> audit 'rotate' (success, new version) -> release lease
+
+A hook that fails or times out (or any other error) discards PENDING, leaves CURRENT
+untouched, stores the value-free reason in ``rotation.last_error`` and writes a failed
+``rotate`` audit event. The lease (see lease.py) plus the re-check under it make sure two
+workers, in one process or several, never rotate a secret twice for one due time.
+
+The worker (:meth:`RotationManager.run_daemon`, run in a thread by
+:meth:`~RotationManager.start_rotation_scheduler`, in a Textual worker by the app and in
+the foreground by ``vaultui --batch rotate --daemon``) checks for due secrets right away
+and then every ``interval_seconds`` (default 3600, ``VAULTUI_ROTATION_INTERVAL``) with
+±``jitter`` spread, so several workers do not wake in lockstep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from core.errors import ConflictError, NotFoundError, RotationError, ValidationError, VaultError
+from core.rotation.generators import Generator, generator_for, guess_generator, parse_generator
+from core.rotation.hooks import STEPS, HookConfig, HookResult, run_hook
+from core.rotation.info import RotationInfo, iso
+from core.rotation.lease import LeaseStore, new_owner_id
+from core.rotation.policy import (
+    SecretRotationPolicy,
+    next_due,
+    parse_policy,
+    policy_label,
+)
+
+log = logging.getLogger(__name__)
+
+STATES = ("ok", "due", "overdue", "running", "failed")
+LEASE_MARGIN = 60.0
+MAX_FAILURES_KEPT = 50
+
+
+class AuditSink(Protocol):
+    """What the rotation code needs from the audit log (core.audit.AuditLog has it)."""
+
+    def log(
+        self,
+        operation: str,
+        secret_name: str | None = None,
+        *,
+        success: bool = True,
+        error_message: str | None = None,
+        version: int | None = None,
+    ) -> Any:
+        """Record one event."""
+        ...
+
+
+class _NoAudit:
+    def log(self, operation: str, secret_name: str | None = None, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """The outcome of one :meth:`RotationManager.rotate` call (no values inside)."""
+
+    name: str
+    rotated: bool
+    version: int | None = None
+    previous_version: int | None = None
+    skipped: str | None = None
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True unless the rotation failed (a skip is not a failure)."""
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for ``--json`` output."""
+        return {
+            "name": self.name,
+            "rotated": self.rotated,
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "skipped": self.skipped,
+            "error": self.error,
+            "duration": round(self.duration, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RotationFailure:
+    """One failed rotation this worker saw: when, which secret, why (value-free)."""
+
+    name: str
+    at: datetime
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "at": iso(self.at), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class RotationStatus:
+    """One row of the rotation schedule: a secret with a policy and where it stands."""
+
+    name: str
+    policy: str
+    generator: str
+    generator_guessed: bool
+    hooks: HookConfig
+    version: int
+    last_rotated: datetime | None
+    next_due: datetime | None
+    state: str
+    last_error: str | None = None
+    failures: int = 0
+    holder: str | None = None
+    last_attempt: datetime | None = None
+
+    def state_at(self, now: datetime, grace: timedelta) -> str:
+        """The state at ``now`` without re-reading the vault (for live countdowns):
+        running and failed stay; otherwise ok, due, or overdue (due for more than
+        ``grace``, i.e. a worker should have rotated it already)."""
+        if self.state in ("running", "failed"):
+            return self.state
+        if self.next_due is None or self.next_due > now:
+            return "ok"
+        return "overdue" if now - self.next_due > grace else "due"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for ``rotation status --json``."""
+        return {
+            "name": self.name,
+            "policy": self.policy,
+            "generator": self.generator,
+            "generator_guessed": self.generator_guessed,
+            "hooks": self.hooks.to_dict() if self.hooks.configured else None,
+            "version": self.version,
+            "last_rotated": iso(self.last_rotated),
+            "next_due": iso(self.next_due),
+            "state": self.state,
+            "last_error": self.last_error,
+            "failures": self.failures,
+            "running_in": self.holder,
+            "last_attempt": iso(self.last_attempt),
+        }
+
+
+def utcnow() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class _WorkerState:
+    running: bool = False
+    started_at: datetime | None = None
+    last_check: datetime | None = None
+    next_check: datetime | None = None
+    cycles: int = 0
+    rotated: int = 0
+    failed: int = 0
+    failures: deque[RotationFailure] = field(
+        default_factory=lambda: deque(maxlen=MAX_FAILURES_KEPT)
+    )
+
+
+class RotationManager:
+    """Rotation policies, staged rotation with hooks, and the background worker for one
+    open vault. Thread-safe. ``clock`` (returns an aware UTC datetime) decides due times
+    and ``last_rotated``; tests inject one. ``env`` is the environment hooks inherit
+    (default: :class:`core.config.Settings`' environment, minus vaultui's key material).
+    """
+
+    def __init__(
+        self,
+        vault: Any,
+        audit: AuditSink | None = None,
+        interval_seconds: float = 3600,
+        user: str = "unknown",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        env: Mapping[str, str] | None = None,
+        jitter: float = 0.1,
+        source: str = "worker",
+        owner: str | None = None,
+    ) -> None:
+        if interval_seconds <= 0:
+            raise ValidationError("The rotation check interval must be positive")
+        if not 0 <= jitter < 1:
+            raise ValidationError("Rotation jitter must be in [0, 1)")
+        self.vault = vault
+        self.audit: AuditSink = audit if audit is not None else _NoAudit()
+        self.interval_seconds = float(interval_seconds)
+        self.jitter = float(jitter)
+        self.user = user
+        self.source = source
+        self.clock: Callable[[], datetime] = clock or utcnow
+        self._env = env
+        self.owner = owner or new_owner_id()
+        self.leases = LeaseStore(vault, self.owner)
+        self._lock = threading.RLock()
+        self._inflight: set[str] = set()
+        self._state = _WorkerState()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"RotationManager(owner={self.owner!r}, running={self.is_running})"
+
+    # ------------------------------------------------------------------ policies
+
+    def info(self, name: str) -> RotationInfo:
+        """The rotation settings and bookkeeping of ``name`` (NotFoundError if absent)."""
+        record = self._record(name)
+        return RotationInfo.from_dict(record.rotation)
+
+    def set_policy(
+        self,
+        name: str,
+        policy: SecretRotationPolicy | str | timedelta,
+        generator: str | dict[str, Any] | Generator | None = None,
+        hooks: HookConfig | Mapping[str, Any] | None = None,
+    ) -> RotationInfo:
+        """Set the policy of ``name`` and, when given, its generator and hooks.
+
+        ``generator``: None keeps the stored one, '' clears it (back to guessing), a spec
+        string/dict/generator sets it (validated now, not at rotation time).
+        ``hooks``: None keeps them; a :class:`HookConfig` replaces them; a dict is merged
+        over the stored hooks (``{"apply": None}`` removes the apply hook).
+        Raises NotFoundError, ValidationError; retries on concurrent metadata changes.
+        """
+        parsed = parse_policy(policy)
+        spec: str | None = None
+        if generator is not None and generator != "":
+            spec = parse_generator(generator).spec
+
+        def change(current: RotationInfo) -> RotationInfo:
+            new = current.with_changes(policy=parsed)
+            if generator == "":
+                new = new.with_changes(generator=None)
+            elif spec is not None:
+                new = new.with_changes(generator=spec)
+            if hooks is not None:
+                new = new.with_changes(hooks=_merge_hooks(current.hooks, hooks))
+            return new
+
+        try:
+            info = self._update_info(name, change)
+        except VaultError as exc:
+            self.audit.log("update_metadata", name, success=False, error_message=exc.message)
+            raise
+        self.audit.log("update_metadata", name, success=True)
+        return info
+
+    def generator_of(self, name: str, current: Any = None) -> tuple[Generator, bool]:
+        """The generator rotation will use for ``name`` and whether it is a guess."""
+        info = self.info(name)
+        if info.generator:
+            return parse_generator(info.generator), False
+        if current is None:
+            secret = self.vault.get(name)
+            current = secret.value if secret is not None else None
+        return guess_generator(name, current), True
+
+    # ------------------------------------------------------------------ schedule
+
+    def schedule(self, now: datetime | None = None) -> list[RotationStatus]:
+        """Every secret that has a rotation policy, with its next due time and state,
+        sorted by next due time (secrets without one last)."""
+        now = now or self.clock()
+        rows = []
+        for record in self.vault.list():
+            if not (record.rotation or {}).get("policy"):
+                continue
+            rows.append(self._status(record, now))
+        far = datetime.max.replace(tzinfo=UTC)
+        rows.sort(key=lambda s: (s.next_due or far, s.name))
+        return rows
+
+    def status(self, name: str, now: datetime | None = None) -> RotationStatus:
+        """The schedule row of one secret (NotFoundError if absent)."""
+        return self._status(self._record(name), now or self.clock())
+
+    def due(self, now: datetime | None = None) -> list[str]:
+        """Names of secrets whose time-based policy is due at ``now`` (default: the clock),
+        most overdue first. NEVER and ON_ACCESS secrets are never listed.
+        """
+        now = now or self.clock()
+        found: list[tuple[datetime, str]] = []
+        for record in self.vault.list():
+            rotation = record.rotation or {}
+            if not rotation.get("policy"):
+                continue
+            info = RotationInfo.from_dict(rotation)
+            when = next_due(info.policy, info.last_rotated, record.created_at)
+            if when is not None and when <= now:
+                found.append((when, record.name))
+        found.sort()
+        return [name for _, name in found]
+
+    def _status(self, record: Any, now: datetime) -> RotationStatus:
+        info = RotationInfo.from_dict(record.rotation)
+        when = next_due(info.policy, info.last_rotated, record.created_at)
+        holder = self.leases.holder(record.uid)
+        with self._lock:
+            local = record.name in self._inflight
+        if holder or local:
+            state = "running"
+        elif info.last_error:
+            state = "failed"
+        elif when is not None and when <= now:
+            state = "overdue" if now - when > self.grace else "due"
+        else:
+            state = "ok"
+        if info.generator:
+            spec, guessed = info.generator, False
+        else:
+            spec, guessed = self._guess_label(record), True
+        return RotationStatus(
+            name=record.name,
+            policy=policy_label(info.policy),
+            generator=spec,
+            generator_guessed=guessed,
+            hooks=info.hooks,
+            version=record.version,
+            last_rotated=info.last_rotated,
+            next_due=when,
+            state=state,
+            last_error=info.last_error,
+            failures=info.failures,
+            holder=(holder or {}).get("owner") or (self.owner if local else None),
+            last_attempt=info.last_attempt,
+        )
+
+    @staticmethod
+    def _guess_label(record: Any) -> str:
+        """The guessed generator's spec from the record's type alone (no decryption)."""
+        sample: Any = {"str": "", "bytes": b"", "dict": {}}.get(record.type, "")
+        if record.type == "dict":
+            return "guess from value"
+        try:
+            return guess_generator(record.name, sample).spec
+        except ValidationError:
+            return "guess from value"
+
+    # ------------------------------------------------------------------ rotation
+
+    def rotate(
+        self,
+        name: str,
+        *,
+        reason: str = "manual",
+        only_if_due: bool = False,
+        now: datetime | None = None,
+        raise_errors: bool = True,
+    ) -> RotationResult:
+        """Rotate ``name`` now through PENDING, the hooks and promotion.
+
+        ``only_if_due`` (the worker) skips a secret that is no longer due once the lease
+        is held (another worker rotated it meanwhile). A secret another worker is
+        rotating right now is skipped (``result.skipped``), or with ``raise_errors``
+        raises ConflictError. A failure raises RotationError (value-free reason) when
+        ``raise_errors``, else is returned in ``result.error``; either way CURRENT is
+        untouched, PENDING removed, ``last_error`` stored and a failed 'rotate' audited.
+        """
+        started = time.monotonic()
+        record = self._record(name)
+        with self._lock:
+            if name in self._inflight:
+                return self._busy(name, raise_errors, "already rotating in this process")
+            self._inflight.add(name)
+        try:
+            info = RotationInfo.from_dict(record.rotation)
+            ttl = LEASE_MARGIN + sum(
+                info.hooks.timeout for step in STEPS if getattr(info.hooks, step)
+            )
+            if not self.leases.acquire(record.uid, ttl):
+                return self._busy(name, raise_errors, "another worker is rotating it")
+            try:
+                return self._rotate_leased(name, reason, only_if_due, now, raise_errors, started)
+            finally:
+                try:
+                    self.leases.release(record.uid)
+                except VaultError as exc:  # expires on its own
+                    log.warning("could not release the rotation lease of a secret: %s", exc)
+        finally:
+            with self._lock:
+                self._inflight.discard(name)
+
+    def _busy(self, name: str, raise_errors: bool, why: str) -> RotationResult:
+        if raise_errors:
+            raise ConflictError(f"Secret {name!r} is being rotated right now: {why}")
+        return RotationResult(name, False, skipped=why)
+
+    def _rotate_leased(
+        self,
+        name: str,
+        reason: str,
+        only_if_due: bool,
+        now: datetime | None,
+        raise_errors: bool,
+        started: float,
+    ) -> RotationResult:
+        # Re-read under the lease: what we saw before taking it may be stale.
+        record = self._record(name)
+        info = RotationInfo.from_dict(record.rotation)
+        when = now or self.clock()
+        if only_if_due:
+            due_at = next_due(info.policy, info.last_rotated, record.created_at)
+            if due_at is None or due_at > when:
+                return RotationResult(name, False, version=record.version, skipped="not due")
+        pending: int | None = None
+        try:
+            secret = self.vault.get(name)
+            if secret is None:
+                raise NotFoundError(f"Secret {name!r} does not exist")
+            current = secret.value
+            current_version = secret.version
+            generator = generator_for(name, info.generator, current)
+            new_value = generator.generate(current)
+            pending = self.vault.stage_pending(
+                name, new_value, who=self.user, why=f"rotation ({reason})", source=self.source
+            )
+            for step in STEPS:
+                command = getattr(info.hooks, step)
+                if not command:
+                    continue
+                result = self._run_hook(
+                    command, step, name, new_value, current, pending, current_version, info
+                )
+                if not result.ok:
+                    raise _HookFailed(result)
+            rotated_at = self.clock()
+            with self.vault.transaction():
+                promoted = self.vault.promote_pending(name, expected_version=current_version)
+                done = RotationInfo.from_dict(promoted.rotation).with_changes(
+                    last_rotated=rotated_at, last_attempt=rotated_at, last_error=None, failures=0
+                )
+                self.vault.update_meta(name, rotation=done.to_dict(promoted.rotation))
+            pending = None
+        except _HookFailed as failed:
+            return self._fail(name, failed.result.reason, pending, raise_errors, started)
+        except ConflictError:
+            why = "the secret was changed while it was being rotated; try again"
+            return self._fail(name, why, pending, raise_errors, started)
+        except VaultError as exc:
+            return self._fail(name, exc.message, pending, raise_errors, started)
+        self.audit.log("rotate", name, success=True, version=promoted.version)
+        with self._lock:
+            self._state.rotated += 1
+        log.info("rotated a secret to version %s (%s)", promoted.version, reason)
+        return RotationResult(
+            name,
+            True,
+            version=promoted.version,
+            previous_version=current_version,
+            duration=time.monotonic() - started,
+        )
+
+    def _run_hook(
+        self,
+        command: str,
+        step: str,
+        name: str,
+        new_value: Any,
+        current: Any,
+        pending: int,
+        current_version: int,
+        info: RotationInfo,
+    ) -> HookResult:
+        return run_hook(
+            command,
+            step=step,
+            name=name,
+            new_value=new_value,
+            old_value=current,
+            pending_version=pending,
+            current_version=current_version,
+            timeout=info.hooks.timeout,
+            via=info.hooks.via,
+            base_env=self.env,
+        )
+
+    def _fail(
+        self, name: str, reason: str, pending: int | None, raise_errors: bool, started: float
+    ) -> RotationResult:
+        if pending is not None:
+            try:
+                self.vault.discard_pending(name)
+            except VaultError as exc:
+                log.warning("could not discard a PENDING version: %s", exc)
+        at = self.clock()
+        try:
+            self._update_info(
+                name,
+                lambda cur: cur.with_changes(
+                    last_error=reason, last_attempt=at, failures=cur.failures + 1
+                ),
+            )
+        except VaultError as exc:
+            log.warning("could not record a rotation failure: %s", exc)
+        self.audit.log("rotate", name, success=False, error_message=reason)
+        with self._lock:
+            self._state.failed += 1
+            self._state.failures.append(RotationFailure(name, at, reason))
+        log.warning("rotation of a secret failed: %s", reason)
+        if raise_errors:
+            raise RotationError(f"Rotation of {name!r} failed: {reason}")
+        return RotationResult(name, False, error=reason, duration=time.monotonic() - started)
+
+    def after_access(self, name: str) -> RotationResult | None:
+        """Call after a successful read of CURRENT: rotates an ON_ACCESS secret so the next
+        read gets a new value. Never raises for a failed or concurrent rotation (that is
+        audited); returns None for other policies.
+        """
+        try:
+            info = self.info(name)
+        except NotFoundError:
+            return None
+        if info.policy != SecretRotationPolicy.ON_ACCESS:
+            return None
+        try:
+            return self.rotate(name, reason="on_access", raise_errors=False)
+        except NotFoundError:
+            return None
+
+    def rotate_due(
+        self, now: datetime | None = None, names: Iterable[str] | None = None
+    ) -> list[RotationResult]:
+        """Rotate every due secret once (the worker's job), or those of ``names`` that are
+        still due when their turn comes; failures are returned, not raised. Stops early
+        when the worker is asked to stop."""
+        results = []
+        for name in self.due(now) if names is None else list(names):
+            if self._stop.is_set() and self._state.running:
+                break
+            try:
+                results.append(
+                    self.rotate(
+                        name, reason="scheduled", only_if_due=True, now=now, raise_errors=False
+                    )
+                )
+            except NotFoundError:
+                continue  # deleted meanwhile
+        return results
+
+    # ------------------------------------------------------------------ worker
+
+    @property
+    def is_running(self) -> bool:
+        """True while the worker loop runs (thread, Textual worker or daemon)."""
+        return self._state.running
+
+    @property
+    def next_check(self) -> datetime | None:
+        """When the running worker checks next (None while checking or stopped)."""
+        return self._state.next_check
+
+    def start_rotation_scheduler(self, interval_seconds: float | None = None) -> None:
+        """Start the worker in a daemon thread (no-op if it already runs)."""
+        with self._lock:
+            if self._state.running or (self._thread and self._thread.is_alive()):
+                return
+            if interval_seconds is not None:
+                if interval_seconds <= 0:
+                    raise ValidationError("The rotation check interval must be positive")
+                self.interval_seconds = float(interval_seconds)
+            self._stop.clear()
+            self._state.running = True  # visible before the thread gets scheduled
+            self._thread = threading.Thread(
+                target=self._thread_main, name="vaultui-rotation", daemon=True
+            )
+            self._thread.start()
+
+    def _thread_main(self) -> None:
+        try:
+            self.run_daemon()
+        except Exception:  # the worker must never die silently
+            log.exception("the rotation worker stopped after an unexpected error")
+
+    def stop_rotation_scheduler(self, timeout: float | None = 30.0) -> None:
+        """Ask the worker to stop and wait (up to ``timeout``) for it; idempotent.
+
+        A rotation in progress finishes first (its hooks have their own timeouts).
+        """
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if not thread.is_alive():
+                self._thread = None
+
+    def request_stop(self) -> None:
+        """Ask a running worker loop to stop, without waiting (signal-handler safe)."""
+        self._stop.set()
+
+    def next_delay(self) -> float:
+        """Seconds until the next check: the interval ± jitter."""
+        spread = self.interval_seconds * self.jitter
+        return max(0.01, self.interval_seconds + random.uniform(-spread, spread))
+
+    def run_daemon(self, *, max_cycles: int | None = None) -> int:
+        """Run the worker loop in this thread until :meth:`stop_rotation_scheduler` /
+        :meth:`request_stop` (or ``max_cycles`` checks); returns the number of checks.
+
+        Each cycle rotates every due secret once, then publishes a heartbeat that other
+        processes see in :meth:`workers`.
+        """
+        with self._lock:
+            if self._state.running and threading.current_thread() is not self._thread:
+                raise ConflictError("This rotation manager's worker is already running")
+            self._state.running = True
+            self._state.started_at = self.clock()
+        cycles = 0
+        try:
+            while not self._stop.is_set():
+                self.check_now()
+                cycles += 1
+                if max_cycles is not None and cycles >= max_cycles:
+                    break
+                delay = self.next_delay()
+                self._state.next_check = self.clock() + timedelta(seconds=delay)
+                self._publish(delay)
+                self._stop.wait(delay)
+        finally:
+            with self._lock:
+                self._state.running = False
+                self._state.next_check = None
+                self._stop.clear()
+            with contextlib.suppress(VaultError):
+                self.leases.heartbeat(None)
+        return cycles
+
+    def check_now(self) -> list[RotationResult]:
+        """One worker cycle: rotate what is due, remember when it ran."""
+        results = self.rotate_due()
+        with self._lock:
+            self._state.last_check = self.clock()
+            self._state.cycles += 1
+        return results
+
+    def _publish(self, delay: float) -> None:
+        try:
+            self.leases.heartbeat(
+                {
+                    "started_at": iso(self._state.started_at),
+                    "last_check": iso(self._state.last_check),
+                    "next_check": iso(self._state.next_check),
+                    "interval_seconds": self.interval_seconds,
+                    "stale_after": time.time() + delay + LEASE_MARGIN,
+                }
+            )
+        except VaultError as exc:
+            log.warning("could not publish the rotation worker heartbeat: %s", exc)
+
+    def workers(self) -> dict[str, dict[str, Any]]:
+        """Rotation workers alive on this vault file (any process), by owner id."""
+        return self.leases.workers()
+
+    def recent_failures(self) -> list[RotationFailure]:
+        """Failures this manager saw, newest last (at most 50)."""
+        with self._lock:
+            return list(self._state.failures)
+
+    def get_status(self) -> dict[str, Any]:
+        """The worker's state: ``rotation_active`` (the seed's key), interval, last and
+        next check, counts and the recent failures with their reasons."""
+        with self._lock:
+            state = self._state
+            return {
+                "rotation_active": state.running,
+                "owner": self.owner,
+                "interval_seconds": self.interval_seconds,
+                "jitter": self.jitter,
+                "started_at": iso(state.started_at),
+                "last_check": iso(state.last_check),
+                "next_check": iso(state.next_check),
+                "cycles": state.cycles,
+                "rotated": state.rotated,
+                "failed": state.failed,
+                "recent_failures": [f.to_dict() for f in state.failures],
+            }
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def grace(self) -> timedelta:
+        """How long a secret may be due before it counts as overdue: one check interval
+        plus jitter (a running worker would have rotated it by then)."""
+        return timedelta(seconds=self.interval_seconds * (1 + self.jitter))
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment hooks inherit (before key material is stripped)."""
+        if self._env is None:
+            from core.config import Settings
+
+            self._env = Settings.from_env().env
+        return self._env
+
+    def _record(self, name: str) -> Any:
+        record = self.vault.record(name)
+        if record is None:
+            raise NotFoundError(f"Secret {name!r} does not exist")
+        return record
+
+    def _update_info(
+        self, name: str, change: Callable[[RotationInfo], RotationInfo], attempts: int = 8
+    ) -> RotationInfo:
+        """Read-modify-write the rotation dict with check-and-set on the record's rev."""
+        for _ in range(attempts):
+            record = self._record(name)
+            new = change(RotationInfo.from_dict(record.rotation))
+            try:
+                self.vault.update_meta(
+                    name, rotation=new.to_dict(record.rotation), expected_rev=record.rev
+                )
+                return new
+            except ConflictError:
+                continue
+        raise ConflictError(f"Secret {name!r} kept changing; its rotation settings were not saved")
+
+
+class _HookFailed(Exception):
+    def __init__(self, result: HookResult) -> None:
+        super().__init__(result.step)
+        self.result = result
+
+
+def _merge_hooks(current: HookConfig, hooks: HookConfig | Mapping[str, Any]) -> HookConfig:
+    if isinstance(hooks, HookConfig):
+        return hooks
+    data = current.to_dict()
+    for key, value in hooks.items():
+        if key not in ("apply", "verify", "timeout", "via"):
+            raise ValidationError(f"Unknown hook setting {key!r}: use apply, verify, timeout, via")
+        if value is None or value == "":
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return HookConfig.from_dict(data)
+
+
+def format_duration(seconds: float) -> str:
+    """'2d 3h', '4h 05m', '12m 30s', '45s' (negative values get a leading '-')."""
+    sign = "-" if seconds < 0 else ""
+    s = int(abs(seconds))
+    days, rem = divmod(s, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"
+
+
+def names_of(results: Iterable[RotationResult]) -> list[str]:
+    """The names of the secrets that were actually rotated."""
+    return [r.name for r in results if r.rotated]

@@ -1,0 +1,120 @@
+"""Writing a merged state into a vault file.
+
+:func:`plan_write` compares the merged state with what the file holds and returns the
+one write that makes the file hold it (or None): versions it lacks are appended after
+its highest version number (oldest first), the current version and the previous one
+are set, and the record's clock is stored in ``extra['_sync']``. :func:`apply_write`
+performs it with the check-and-set of ``core.vault.store.sync_write``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.sync.clock import SYNC_KEY
+from core.sync.state import RecordState
+from core.vault.store import Vault, sync_write
+
+
+@dataclass
+class Write:
+    """One record write: what :func:`apply_write` sends to the vault file."""
+
+    uid: bytes
+    name: str
+    meta: dict[str, Any]
+    new_versions: list[tuple[int, dict[str, Any], bytes]] = field(repr=False)
+    deleted: bool
+    expected_rev: int
+    drop: tuple[bytes, ...]
+    numbers: dict[str, int]
+    change: str  # added | updated | deleted | undeleted | tombstone
+
+    @property
+    def versions_added(self) -> int:
+        """How many versions this write adds to the file's history."""
+        return len(self.new_versions)
+
+
+def same_state(local: RecordState, merged: RecordState) -> bool:
+    """True if the file already holds ``merged`` (contents, history and clock)."""
+    return local.content_key() == merged.content_key()
+
+
+def plan_write(local: RecordState | None, merged: RecordState) -> Write | None:
+    """The write that makes the file hold ``merged``; None if it already does."""
+    if local is not None and local.uid == merged.uid and same_state(local, merged):
+        return None
+    uid = bytes.fromhex(merged.uid)
+    ordered = sorted(merged.versions.values(), key=lambda v: (v.at, v.gid))
+    if local is None or local.uid != merged.uid:
+        numbers = {v.gid: i for i, v in enumerate(ordered, start=1)}
+        new = [(numbers[v.gid], v.info, v.encoded) for v in ordered]
+        stages: dict[str, int] = {}
+        top = len(ordered)
+        expected = 0
+        drop = () if local is None or local.local is None else (local.local.uid,)
+        old_current = None
+    else:
+        assert local.local is not None
+        numbers = dict(local.local.numbers)
+        meta = local.local.meta
+        top = int(meta.get("mv") or meta["v"])
+        new = []
+        for ver in ordered:
+            if ver.gid not in numbers:
+                top += 1
+                numbers[ver.gid] = top
+                new.append((top, ver.info, ver.encoded))
+        stages = dict(meta.get("st") or {})
+        expected = local.local.rev
+        drop = ()
+        old_current = int(meta["v"])
+    current = numbers[merged.current]
+    if old_current is not None and current != old_current:
+        stages["PREVIOUS"] = old_current
+    cur = merged.versions[merged.current]
+    regs = merged.clock.live_regs()
+    last_dev = max(regs).dev if regs else str(cur.info.get("dev") or "")
+    extra = dict(merged.extra)
+    extra[SYNC_KEY] = merged.clock.dump()
+    deleted = merged.deleted
+    meta_out = {
+        "t": cur.info.get("t") or type(merged.value).__name__,
+        "d": merged.description,
+        "g": merged.tags,
+        "c": merged.created,
+        "u": cur.at,
+        "x": merged.deleted_ts if deleted else None,
+        "v": current,
+        "mv": max(top, current),
+        "s": int(cur.info.get("s") or 0),
+        "st": stages,
+        "r": merged.rotation,
+        "e": extra,
+        "dev": last_dev,
+    }
+    if local is None:
+        change = "tombstone" if deleted else "added"
+    elif local.deleted and not deleted:
+        change = "undeleted"
+    elif deleted and not local.deleted:
+        change = "deleted"
+    else:
+        change = "updated"
+    return Write(uid, merged.name, meta_out, new, deleted, expected, drop, numbers, change)
+
+
+def apply_write(vault: Vault, write: Write) -> None:
+    """Perform ``write`` (ConflictError if the record changed since it was read)."""
+    sync_write(
+        vault,
+        write.uid,
+        write.name,
+        write.meta,
+        write.new_versions,
+        deleted=write.deleted,
+        expected_rev=write.expected_rev,
+        drop_uids=write.drop,
+    )

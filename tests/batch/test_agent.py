@@ -1,0 +1,312 @@
+"""The unlock agent: unlock/lock, ttl, the socket's safety, same-uid peers only, wrong
+vault keys, and that operations through it are audited."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.agent import protocol
+from core.agent.client import AgentClient
+from core.errors import EXIT_NOT_FOUND, EXIT_USAGE, EXIT_WRONG_KEY
+from tests.batch.conftest import pid_alive, run_vaultui, stop_agent_at
+from tests.conftest import clean_env
+
+PASS = "correct horse battery"
+
+
+@pytest.fixture
+def pw_home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:
+    """A home whose vault opens only with a passphrase, holding 'db/password'; the
+    passphrase file is then removed from the environment (no configured key)."""
+    pw = tmp_path / "pw.txt"
+    pw.write_text(PASS + "\n")
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    assert cli("--batch", "set", "db/password", stdin=b"agent-held-value").code == 0
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert not (home / "vault.key").exists()
+    return home
+
+
+def unlock(cli, monkeypatch, tmp_path: Path, agents: list[Path], home: Path, ttl: str = "5m"):
+    pw = tmp_path / "unlock-pw.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    agents.append(home / "agent.sock")
+    r = cli("--batch", "--json", "unlock", "--ttl", ttl)
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert r.code == 0, r.err
+    return json.loads(r.out)
+
+
+def test_unlock_get_set_lock(cli, pw_home, monkeypatch, tmp_path, agents):
+    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY  # locked, no key
+    info = unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    sock = pw_home / "agent.sock"
+    st = os.lstat(sock)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == os.getuid()
+    assert pid_alive(info["pid"])
+    cmdline = Path(f"/proc/{info['pid']}/cmdline").read_bytes()
+    assert b"core.agent" in cmdline and PASS.encode() not in cmdline
+
+    # now the key is not configured anywhere, yet everything works through the agent
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+    assert cli("--batch", "set", "new/one", stdin=b"via-agent").code == 0
+    assert cli("--batch", "get", "new/one", "-n").out == "via-agent"
+    assert cli("--batch", "list").out.split() == ["db/password", "new/one"]
+    assert cli("--batch", "get", "nope").code == EXIT_NOT_FOUND
+    status = json.loads(cli("--batch", "--json", "status").out)
+    assert status["agent"]["pid"] == info["pid"] and status["key_source"] == "unlock agent"
+
+    log = [json.loads(x) for x in (pw_home / "logs" / "secrets_audit.log").read_text().splitlines()]
+    sources = {(e["operation"], e["secret_name"], e["source"]) for e in log}
+    assert ("read", "db/password", "agent") in sources
+    assert ("write", "new/one", "agent") in sources
+    assert ("agent_start", None, "agent") in sources
+
+    r = cli("--batch", "lock")
+    assert r.code == 0 and "stopped" in r.err
+    assert not sock.exists()
+    deadline = time.monotonic() + 5
+    while pid_alive(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not pid_alive(info["pid"])
+    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY
+    assert "No agent was running" in cli("--batch", "lock").err
+
+
+def test_plugin_style_manager_uses_the_agent_key(cli, pw_home, monkeypatch, tmp_path, agents):
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    from core.config import Settings
+    from vaultui.batch.context import Context
+
+    ctx = Context(args=type("A", (), {"no_prompt": True})(), settings=Settings.from_env())
+    try:
+        manager = ctx.manager()
+        assert manager.retrieve_secret("db/password") == "agent-held-value"
+    finally:
+        ctx.close()
+
+
+def test_agent_forgets_the_key_when_the_ttl_ends(cli, pw_home, monkeypatch, tmp_path, agents):
+    info = unlock(cli, monkeypatch, tmp_path, agents, pw_home, ttl="1s")
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+    deadline = time.monotonic() + 6
+    while pid_alive(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(info["pid"])
+    assert not (pw_home / "agent.sock").exists()
+    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY
+    log = (pw_home / "logs" / "secrets_audit.log").read_text()
+    assert '"reason": "expired"' in log
+
+
+def test_unlock_replaces_a_stale_socket_and_lock_cleans_one(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
+    sock_path = pw_home / "agent.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(sock_path))
+    dead.close()  # the file stays: a crashed agent's leftover
+    assert sock_path.exists()
+    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY  # ignored, not used
+    r = cli("--batch", "lock")
+    assert "stale" in r.err and not sock_path.exists()
+
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(sock_path))
+    dead.close()
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+
+
+def test_unlock_replaces_a_running_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    first = unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    second = unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert first["pid"] != second["pid"]
+    deadline = time.monotonic() + 5
+    while pid_alive(first["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not pid_alive(first["pid"])
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+
+
+def test_refuses_to_replace_something_that_is_not_a_socket(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
+    (pw_home / "agent.sock").write_text("precious")
+    pw = tmp_path / "p.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    r = cli("--batch", "unlock")
+    assert r.code == EXIT_USAGE and "not a socket" in r.err
+    assert (pw_home / "agent.sock").read_text() == "precious"
+
+
+def test_wrong_passphrase_never_starts_an_agent(cli, pw_home, monkeypatch, tmp_path):
+    pw = tmp_path / "bad.txt"
+    pw.write_text("not the passphrase")
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    r = cli("--batch", "unlock")
+    assert r.code == EXIT_WRONG_KEY and "not the passphrase" not in r.err
+    assert not (pw_home / "agent.sock").exists()
+
+
+def test_agent_key_for_another_vault_is_a_wrong_key(cli, pw_home, monkeypatch, tmp_path, agents):
+    shared = tmp_path / "shared.sock"
+    monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(shared))
+    pw = tmp_path / "p.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    agents.append(shared)
+    assert cli("--batch", "unlock").code == 0
+    # a second vault with its own passphrase, opened while the agent holds the first's key
+    other = tmp_path / "other-home"
+    monkeypatch.setenv("VAULTUI_HOME", str(other))
+    assert cli("--batch", "set", "x", stdin=b"other-vault-value").code == 0
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    r = cli("--batch", "get", "x")
+    assert r.code == EXIT_WRONG_KEY and "another vault" in r.err
+
+
+def test_vault_replaced_underneath_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+    # another vault (different data key) moved into place under the same path
+    other = tmp_path / "elsewhere"
+    monkeypatch.setenv("VAULTUI_HOME", str(other))
+    monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(tmp_path / "unused.sock"))
+    assert cli("--batch", "set", "y", stdin=b"value-y").code == 0
+    os.replace(other / "vault.db", pw_home / "vault.db")
+    monkeypatch.setenv("VAULTUI_HOME", str(pw_home))
+    monkeypatch.delenv("VAULTUI_AGENT_SOCKET")
+    (pw_home / "vault.key").unlink(missing_ok=True)
+    r = cli("--batch", "get", "y")
+    assert r.code == EXIT_WRONG_KEY and "another vault" in r.err
+
+
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A world-writable folder another user can reach (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="vaultui-test-", dir="/tmp"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _as_nobody(fn) -> int:
+    """Run ``fn()`` in a forked child as uid 65534; return its exit status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 99
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            code = fn()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_agent_refuses_peers_of_another_uid(
+    cli, pw_home, monkeypatch, tmp_path, agents, public_dir
+):
+    sock_path = public_dir / "agent.sock"
+    monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(sock_path))
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    agents.append(sock_path)
+    sock_path.chmod(0o777)  # as if the file mode were lost: SO_PEERCRED still guards it
+
+    def attempt() -> int:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        try:
+            s.connect(str(sock_path))
+        except OSError:
+            return 3  # could not even connect
+        try:
+            protocol.send(s, {"op": "key", "v": 1})
+            reply = s.recv(4096)
+        except OSError:
+            return 0
+        return 0 if reply == b"" else 1  # 1: the agent answered a stranger
+
+    assert _as_nobody(attempt) == 0
+    # and the owner still gets served
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_client_refuses_an_agent_of_another_uid(public_dir):
+    sock_path = public_dir / "fake.sock"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child: a fake agent run by another user
+        try:
+            os.close(r)
+            os.setgid(65534)
+            os.setuid(65534)
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(str(sock_path))
+            os.chmod(sock_path, 0o777)  # noqa: S103 - reachable by the test's client
+            srv.listen(1)
+            os.write(w, b"x")
+            srv.settimeout(10)
+            conn, _ = srv.accept()
+            got = conn.recv(4096)
+            os._exit(1 if got else 0)
+        except BaseException:
+            os._exit(2)
+    os.close(w)
+    assert os.read(r, 1) == b"x"
+    with pytest.raises(protocol.PeerRejected):
+        AgentClient.connect(str(sock_path))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # nothing was ever sent to it
+
+
+def test_long_socket_paths_work(cli, pw_home, monkeypatch, tmp_path, agents):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    sock_path = deep / "agent.sock"
+    assert len(str(sock_path)) > 108
+    monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(sock_path))
+    agents.append(sock_path)
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert sock_path.exists()
+    assert cli("--batch", "get", "db/password", "-n").out == "agent-held-value"
+
+
+def test_unlock_and_get_in_real_processes(pw_home, tmp_path, agents):
+    pw = tmp_path / "p.txt"
+    pw.write_text(PASS)
+    agents.append(pw_home / "agent.sock")
+    r = run_vaultui(
+        pw_home,
+        "--batch",
+        "unlock",
+        "--ttl",
+        "1m",
+        env=clean_env(pw_home, VAULTUI_PASSPHRASE_FILE=str(pw)),
+    )
+    assert r.code == 0, r.err
+    r = run_vaultui(pw_home, "--batch", "get", "db/password")
+    assert (r.code, r.out) == (0, "agent-held-value\n")
+    r = run_vaultui(pw_home, "--batch", "set", "p/q", stdin=b"from-a-pipe\n")
+    assert r.code == 0 and "from-a-pipe" not in r.err
+    assert run_vaultui(pw_home, "--batch", "get", "p/q").out == "from-a-pipe\n"
+    assert run_vaultui(pw_home, "--batch", "lock").code == 0
+    stop_agent_at(pw_home / "agent.sock")
+    assert run_vaultui(pw_home, "--batch", "get", "p/q").code == EXIT_WRONG_KEY

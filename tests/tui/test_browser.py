@@ -1,0 +1,210 @@
+"""The secrets browser: columns, fuzzy filter, tag filter, sort, delete/undo, live reload."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from core.config import Settings
+from tests.conftest import clean_env
+from tests.tui.conftest import SIZE, other_process_vault, run, screen_name, wait_browser, wait_for
+from vaultui.app import create_app
+from vaultui.demo import DEMO_SECRETS
+
+
+def test_browser_shows_every_secret_with_its_metadata(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            assert list(browser.table.rows) == sorted(n for n, *_ in DEMO_SECRETS)
+            line = "".join(s.text for s in browser.table.render_line(1 + 5))  # prod/db/password
+            assert "prod/db/password" in line
+            assert "Postgres password" in line
+            assert "env=prod" in line and "monthly" in line and "2025-05-02 09:00" in line
+            assert "local" in line
+            status = str(browser.query_one("#status-text").render())
+            assert "12 secrets" in status
+
+    run(go())
+
+
+def test_filter_is_fuzzy_and_escape_clears_it(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await pilot.press("slash", *"pdbpw")
+            await wait_for(pilot, lambda: list(browser.table.rows) == ["prod/db/password"])
+            assert "1 of 12 secrets" in str(browser.query_one("#status-text").render())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: len(browser.table.rows) == 12)
+            assert browser.table.has_focus
+
+    run(go())
+
+
+def test_tag_words_in_the_filter_and_the_tag_dialog(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await pilot.press("slash", *"#team=payments")
+            await wait_for(pilot, lambda: list(browser.table.rows) == ["prod/stripe/api_key"])
+            await pilot.press("escape", "escape")
+            await wait_for(pilot, lambda: len(browser.table.rows) == 12)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen_name(app) == "TagFilterScreen")
+            options = app.screen.query_one("#tag-list")
+            labels = [
+                str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+            ]
+            assert "env=staging  (2)" in labels
+            options.highlighted = labels.index("env=staging  (2)")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            assert list(browser.table.rows) == ["staging/db/password", "staging/redis/url"]
+            assert "tag env=staging" in str(browser.query_one("#status-text").render())
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen_name(app) == "TagFilterScreen")
+            app.screen.query_one("#tag-list").highlighted = 0  # (all secrets)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(browser.table.rows) == 12)
+
+    run(go())
+
+
+def test_sort_cycles_columns_and_reverses(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await pilot.press("s")  # type
+            assert browser.index.sort_key == "type"
+            assert list(browser.table.rows)[:3] == [
+                "prod/aws/deploy",
+                "prod/db/config",
+                "ssh/deploy_key",
+            ]
+            await pilot.press("s", "s", "s")  # description, tags, updated
+            assert browser.index.sort_key == "updated"
+            assert browser.table.rows[-1] == "prod/db/password"  # most recently changed
+            await pilot.press("S")
+            assert browser.index.reverse and browser.table.rows[0] == "prod/db/password"
+            header = "".join(s.text for s in browser.table.render_line(0))
+            assert "Updated (UTC) ▼" in header
+            # clicking a heading sorts by it
+            await pilot.click("#secrets", offset=(2, 0))
+            assert browser.index.sort_key == "name" and not browser.index.reverse
+
+    run(go())
+
+
+def test_cursor_keys_and_enter_open_the_detail(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            table = app.browser().table
+            await pilot.press("down", "down", "j")
+            assert table.current == "prod/aws/deploy"
+            await pilot.press("end")
+            assert table.current == "staging/redis/url"
+            await pilot.press("home", "k")
+            assert table.current == "api/jwt_signing_key"
+            await pilot.press("pagedown")
+            assert table.current == "staging/redis/url"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "DetailScreen")
+            assert app.screen.secret_name == "staging/redis/url"
+
+    run(go())
+
+
+def test_delete_asks_first_and_undo_brings_it_back(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await pilot.press("d")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await pilot.press("n")  # cancel: nothing happens
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            assert "api/jwt_signing_key" in browser.table.rows
+            await pilot.press("d", "y")
+            await wait_for(pilot, lambda: "api/jwt_signing_key" not in browser.table.rows)
+            assert app.manager.vault.get("api/jwt_signing_key") is None
+            await pilot.press("u")
+            await wait_for(pilot, lambda: "api/jwt_signing_key" in browser.table.rows)
+            assert app.manager.vault.get("api/jwt_signing_key") is not None
+
+    run(go())
+
+
+def test_copy_from_the_list_is_audited_and_the_clipboard_clears(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app(clipboard_clear_seconds=1)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: app.clipboard.startswith("demo0000"))
+            log = (app.settings.audit_log_path).read_text()
+            assert '"operation": "copy", "secret_name": "api/jwt_signing_key"' in log
+            assert "demo0000" not in log
+            await wait_for(pilot, lambda: app.clipboard == "", timeout=3)
+
+    run(go())
+
+
+def test_another_process_writing_refreshes_the_list_and_keeps_the_cursor(
+    key_file_vault: Settings,
+) -> None:
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            table = app.browser().table
+            await pilot.press("down")
+            assert table.current == "app/db"
+            script = (
+                "from core.config import Settings; from core.unlock import open_vault\n"
+                "v = open_vault(Settings.from_env())\n"
+                "v.put('aaa/first', 'x'); v.put('app/api_key', 'canary-new'); v.close()\n"
+            )
+            started = time.monotonic()
+            subprocess.run(
+                [sys.executable, "-c", script], env=clean_env(key_file_vault.home), check=True
+            )
+            await wait_for(pilot, lambda: "aaa/first" in table.rows, timeout=3)
+            assert time.monotonic() - started < 3
+            assert table.current == "app/db"  # same secret, although it moved down a row
+            assert table.cursor_row == 2
+            # a tombstone removes the row
+            other = other_process_vault(key_file_vault)
+            other.delete("aaa/first")
+            other.close()
+            await wait_for(pilot, lambda: "aaa/first" not in table.rows, timeout=3)
+            assert table.current == "app/db"
+        app.cleanup()
+
+    run(go())
+
+
+def test_empty_vault_says_how_to_start(settings: Settings) -> None:
+    async def go() -> None:
+        from core.unlock import open_vault
+
+        open_vault(settings).close()
+        app = create_app(settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            assert app.browser().query_one("#empty-hint").display
+        app.cleanup()
+
+    run(go())

@@ -1,0 +1,110 @@
+"""The browser's index (UI-free): fuzzy filter, narrowing cache, tags, sort, changes."""
+
+from __future__ import annotations
+
+from core.vault import SecretRecord
+from vaultui.index import Query, SecretIndex, fuzzy_matcher, tag_matches
+
+
+def rec(
+    name: str,
+    *,
+    t: str = "str",
+    desc: str = "",
+    tags=None,
+    updated: float = 0.0,
+    deleted: bool = False,
+    uid: str | None = None,
+    policy: str | None = None,
+) -> SecretRecord:
+    return SecretRecord(
+        name,
+        uid or name.encode().hex(),
+        1,
+        1,
+        1,
+        deleted,
+        t,
+        desc,
+        tags or {},
+        0.0,
+        updated,
+        None,
+        {"policy": policy} if policy else {},
+    )
+
+
+def test_fuzzy_matcher_is_a_case_insensitive_subsequence_match() -> None:
+    m = fuzzy_matcher("pdbpw")
+    assert m("prod/db/password")
+    assert not m("prod/password/db")
+    assert fuzzy_matcher("a]^-\\")("xa]y^z-\\")  # regex metacharacters are literal
+    assert Query.parse("PDB").text == "pdb"
+
+
+def test_filter_keeps_sort_order_and_narrows_from_the_previous_result() -> None:
+    index = SecretIndex([f"svc{i:03d}/key" for i in range(300)] + ["zeta/token"])
+    assert len(index.filter(Query.parse("s"))) == 300
+    first = index.filter(Query.parse("s9"))
+    assert first == [f"svc{i:03d}/key" for i in range(300) if "9" in f"{i:03d}"]
+    assert index.filter(Query.parse("s99")) == ["svc099/key", "svc199/key", "svc299/key"]
+    assert index.filter(Query.parse("s9")) is first  # backspace: cached
+    assert index.filter(Query.parse("ztok")) == ["zeta/token"]
+    assert index.filter(Query.parse("")) == index.order
+
+
+def test_tag_terms_and_tag_counts() -> None:
+    index = SecretIndex()
+    index.set_records(
+        [
+            rec("a", tags={"env": "prod", "team": "x"}),
+            rec("b", tags={"env": "staging"}),
+            rec("c", tags={"pci": ""}),
+        ]
+    )
+    assert index.filter(Query.parse("#env=prod")) == ["a"]
+    assert index.filter(Query.parse("#env")) == ["a", "b"]
+    assert index.filter(Query.parse("tag:pci")) == ["c"]
+    assert index.filter(Query.parse("b", tag="env=staging")) == ["b"]
+    assert index.tag_counts()[0] == ("env=prod", 1) or ("env=prod", 1) in index.tag_counts()
+    assert tag_matches({"Env": "Prod"}, "env=prod")
+
+
+def test_sort_by_columns_and_reverse() -> None:
+    index = SecretIndex()
+    index.set_records(
+        [
+            rec("b", t="dict", updated=3, desc="Zed"),
+            rec("a", updated=2, desc="alpha", policy="daily"),
+            rec("c", updated=1),
+        ]
+    )
+    assert list(index.order) == ["a", "b", "c"]
+    index.set_sort("updated")
+    assert list(index.order) == ["c", "a", "b"]
+    index.set_sort("updated", reverse=True)
+    assert list(index.order) == ["b", "a", "c"]
+    index.set_sort("type")
+    assert list(index.order) == ["b", "a", "c"]
+    index.set_sort("description")
+    assert list(index.order) == ["c", "a", "b"]
+    index.set_sort("rotation")
+    assert list(index.order) == ["b", "c", "a"]
+
+
+def test_changes_add_update_and_remove_rows() -> None:
+    index = SecretIndex()
+    index.set_records([rec("a"), rec("c")])
+    changed = index.apply_changes([rec("b"), rec("a", desc="new"), rec("c", deleted=True)])
+    assert changed == {"a", "b", "c"}
+    assert list(index.order) == ["a", "b"]
+    assert index.record("a").description == "new"
+    index.apply_changes([], purged_uids=[b"b".hex()])
+    assert list(index.order) == ["a"]
+
+
+def test_names_first_then_records() -> None:
+    index = SecretIndex(["x", "y"])
+    assert index.record("x") is None and not index.metadata_loaded
+    index.set_records([rec("x"), rec("y"), rec("gone", deleted=True)])
+    assert index.metadata_loaded and list(index.order) == ["x", "y"]

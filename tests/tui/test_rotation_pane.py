@@ -1,0 +1,294 @@
+"""The rotation pane, driven with Pilot through a tiny app of its own, plus a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Footer, Input, Static
+
+from core.rotation import RotationManager
+from tests.rotation.conftest import START, FakeClock, RecordingAudit, make_vault
+from vaultui.screens.rotation import RotationEditScreen, RotationScreen
+
+SIZE = (130, 30)
+
+
+def sync(test: Callable[..., Coroutine[object, object, None]]) -> Callable[..., None]:
+    """Run an async Pilot test with asyncio.run (no async pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+class PaneApp(App[None]):
+    """Just enough app to host the pane."""
+
+    def __init__(self, manager: RotationManager) -> None:
+        super().__init__()
+        self.manager = manager
+
+    def on_mount(self) -> None:
+        self.push_screen(RotationScreen(self.manager))
+
+    def on_unmount(self) -> None:
+        self.manager.stop_rotation_scheduler()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[object, RotationManager, FakeClock, RecordingAudit]]:
+    vault, _key = make_vault(tmp_path / "v")
+    clock = FakeClock(START)
+    audit = RecordingAudit()
+    manager = RotationManager(
+        vault,
+        audit=audit,
+        clock=clock,
+        user="tester",
+        env={"PATH": "/usr/bin:/bin"},
+        owner="pane-test",
+    )
+    for name in ("api/token", "db/password", "legacy_key", "one_time", "no_policy"):
+        vault.put(name, "initial-value", at=START)
+    manager.set_policy("api/token", "HOURLY", generator="token:hex:16")
+    manager.set_policy("db/password", "DAILY", hooks={"verify": "false"})
+    manager.set_policy("legacy_key", "12h")
+    manager.set_policy("one_time", "ON_ACCESS", generator="uuid")
+    clock.advance(hours=3)
+    manager.rotate("db/password", raise_errors=False)  # fails: verify hook exits 1
+    yield vault, manager, clock, audit
+    manager.stop_rotation_scheduler()
+    vault.close()
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until ``condition()`` holds (workers finish on a busy machine)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out waiting for the pane"
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
+def table_rows(screen: RotationScreen) -> dict[str, list[str]]:
+    table = screen.query_one("#rotation-table", DataTable)
+    return {str(key.value): [str(c) for c in table.get_row(key)] for key in table.rows}
+
+
+def screen_of(app: App) -> RotationScreen:
+    assert isinstance(app.screen, RotationScreen)
+    return app.screen
+
+
+@sync
+async def test_pane_lists_policies_with_states_and_countdowns(world):
+    _vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = table_rows(screen_of(app))
+        assert set(rows) == {"api/token", "db/password", "legacy_key", "one_time"}
+        # columns: name, policy, generator, hooks, last rotated, next due, state
+        assert rows["api/token"][1:] == [
+            "HOURLY",
+            "token:hex:16",
+            "-",
+            "never",
+            "2h 00m ago",
+            "overdue",
+        ]
+        assert rows["legacy_key"][5:] == ["in 9h 00m", "ok"]
+        assert rows["db/password"][3] == "verify" and rows["db/password"][6] == "failed"
+        assert rows["one_time"][5:] == ["on read", "ok"]
+        failures = str(screen_of(app).query_one("#failures", Static).render())
+        assert "db/password: verify hook exited with status 1" in failures
+        worker = str(screen_of(app).query_one("#worker-status", Static).render())
+        assert worker.startswith("Worker: stopped")
+
+
+@sync
+async def test_countdown_is_live(world):
+    _vault, manager, clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        clock.advance(hours=8, minutes=59, seconds=50)
+        await pilot.pause(1.3)  # the one-second timer refreshes the cells by itself
+        rows = table_rows(screen_of(app))
+        assert rows["legacy_key"][5:] == ["in 10s", "ok"]
+        clock.advance(seconds=15)
+        screen_of(app).tick()
+        rows = table_rows(screen_of(app))
+        assert rows["legacy_key"][5:] == ["5s ago", "due"]
+
+
+@sync
+async def test_rotate_now_key(world):
+    vault, manager, _clock, audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = screen_of(app).query_one("#rotation-table", DataTable)
+        table.move_cursor(row=table.get_row_index("api/token"))
+        await pilot.press("r")
+        await wait_until(pilot, lambda: table_rows(screen_of(app))["api/token"][6] == "ok")
+        assert vault.record("api/token").version == 2
+        assert vault.get("api/token", stage="PREVIOUS").value == "initial-value"
+        rows = table_rows(screen_of(app))
+        assert rows["api/token"][4] == "2025-01-01 15:00"
+        assert rows["api/token"][5:] == ["in 1h 00m", "ok"]
+        assert audit.of("rotate", "api/token")[0]["success"] is True
+        assert any("Rotated api/token to version 2" in n.message for n in app._notifications)
+
+
+@sync
+async def test_set_policy_generator_and_hooks_from_the_dialog(world):
+    vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = screen_of(app).query_one("#rotation-table", DataTable)
+        table.move_cursor(row=table.get_row_index("legacy_key"))
+        await pilot.press("p")
+        dialog = app.screen
+        assert isinstance(dialog, RotationEditScreen)
+        policy = dialog.query_one("#edit-policy", Input)
+        assert policy.has_focus and policy.value == "12h"
+        policy.value = "sometimes"
+        await pilot.press("ctrl+s")
+        assert app.screen is dialog  # invalid: the dialog stays and says why
+        assert "Unknown rotation policy" in str(dialog.query_one("#edit-error", Static).render())
+        policy.value = "weekly"
+        dialog.query_one("#edit-generator", Input).value = "password:length=20,classes=ld"
+        dialog.query_one("#edit-apply", Input).value = "true"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: table_rows(screen_of(app))["legacy_key"][1] == "WEEKLY")
+        info = manager.info("legacy_key")
+        assert info.policy_str == "weekly"
+        assert info.generator == "password:length=20,classes=ld,min_per_class=1"
+        assert info.hooks.apply == "true" and info.hooks.verify is None
+        rows = table_rows(screen_of(app))
+        assert rows["legacy_key"][1:4] == [
+            "WEEKLY",
+            "password:length=20,classes=ld,min_per_class=1",
+            "apply",
+        ]
+        # g and h open the same dialog on their fields
+        await pilot.press("h")
+        assert app.screen.query_one("#edit-apply", Input).has_focus
+        await pilot.press("escape")
+        await pilot.press("g")
+        assert app.screen.query_one("#edit-generator", Input).has_focus
+        await pilot.press("escape")
+        assert isinstance(app.screen, RotationScreen)
+        assert vault.record("legacy_key").version == 1  # editing never rotates
+
+
+@sync
+async def test_add_a_policy_to_another_secret(world):
+    _vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        dialog = app.screen
+        assert dialog.query_one("#edit-name", Input).has_focus
+        await pilot.press(*"no_policy")
+        dialog.query_one("#edit-policy", Input).value = "90d"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "no_policy" in table_rows(screen_of(app)))
+        assert manager.info("no_policy").policy_str == "90d"
+        assert "no_policy" in table_rows(screen_of(app))
+
+
+@sync
+async def test_failed_rotation_shows_its_reason(world):
+    vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        manager.set_policy("legacy_key", "12h", hooks={"apply": "sh -c 'echo boom >&2; exit 7'"})
+        table = screen_of(app).query_one("#rotation-table", DataTable)
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: table_rows(screen_of(app))["legacy_key"][3] == "apply")
+        table.move_cursor(row=table.get_row_index("legacy_key"))
+        await pilot.press("r")
+        await wait_until(pilot, lambda: table_rows(screen_of(app))["legacy_key"][6] == "failed")
+        assert vault.get("legacy_key").value == "initial-value"
+        assert table_rows(screen_of(app))["legacy_key"][6] == "failed"
+        failures = str(screen_of(app).query_one("#failures", Static).render())
+        assert "legacy_key: apply hook exited with status 7: boom" in failures
+        assert any(n.severity == "error" for n in app._notifications)
+
+
+@sync
+async def test_rotate_due_and_worker_toggle(world):
+    vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: table_rows(screen_of(app))["api/token"][6] == "ok")
+        assert vault.record("api/token").version == 2  # the only due one (db/password failed)
+        assert vault.record("legacy_key").version == 1
+        await pilot.press("w")
+        assert manager.is_running or any(w.group == "rotation-scheduler" for w in app.workers)
+        await wait_until(pilot, lambda: manager.next_check is not None, timeout=15)
+        assert any(w.group == "rotation-scheduler" for w in app.workers)  # an app worker
+        screen_of(app).tick()
+        worker = str(screen_of(app).query_one("#worker-status", Static).render())
+        assert worker.startswith("Worker: running · next check in 5")  # 59m..
+        await pilot.press("w")
+        await wait_until(pilot, lambda: not manager.is_running)
+        assert not any(w.group == "rotation-scheduler" and w.is_running for w in app.workers)
+
+
+@sync
+async def test_bindings_have_ids_and_show_in_the_footer(world):
+    _vault, manager, _clock, _audit = world
+    ids = {b.id for b in RotationScreen.BINDINGS}
+    assert {
+        "rotation.rotate",
+        "rotation.policy",
+        "rotation.generator",
+        "rotation.hooks",
+        "rotation.worker",
+    } <= ids
+    assert all(b.tooltip for b in RotationScreen.BINDINGS)
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(Footer)
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"r", "p", "g", "h", "w"} <= shown
+
+
+def test_snapshot(world, snap_compare):
+    _vault, manager, _clock, _audit = world
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+
+    assert snap_compare(PaneApp(manager), terminal_size=SIZE, run_before=run_before)
+
+
+def test_pane_module_has_no_secret_in_its_output(world):
+    vault, manager, _clock, _audit = world
+    row = manager.schedule()[0]
+    assert "initial-value" not in repr(row)
+    assert vault.get("api/token").value == "initial-value"
+    assert START + timedelta(hours=1) == manager.status("api/token").next_due

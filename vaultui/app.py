@@ -1,0 +1,365 @@
+"""The vaultui Textual app: unlock, browse, edit; lock on idle; live reload.
+
+``run_app(settings)`` is what ``vaultui`` (no arguments) runs; ``create_app`` builds the
+app for tests and screenshots. The app is a thin layer over :mod:`core`: every read and
+write goes through the :class:`~core.secrets_manager.SecretsManager` facade (audit source
+'app'), blocking work runs in thread workers, and errors from ``core`` are shown as a
+modal titled by the error class.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from textual import events, on
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+
+from core.config import Settings
+from core.errors import VaultError
+from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
+from core.vault import KeySource
+from vaultui.palette import VaultCommands
+from vaultui.panes import PANES, build_pane, pane_by_id
+from vaultui.screens.dialogs import ErrorScreen
+from vaultui.screens.unlock import UnlockScreen
+
+IDLE_CHECK_SECONDS = 1.0
+"""How often the idle-lock timer looks at the clock."""
+
+RELOAD_DEBOUNCE = 0.15
+"""Seconds to gather a burst of file events into one refresh."""
+
+
+class VaultFileChanged(Message):
+    """The vault file changed on disk (posted from the watcher's thread)."""
+
+
+class VaultApp(App[int]):
+    """The vaultui app. Build with :func:`create_app`; see docs/app.md for the keys."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "vaultui"
+    COMMANDS = App.COMMANDS | {VaultCommands}
+    BINDINGS = [
+        Binding(
+            "ctrl+l",
+            "lock",
+            "Lock",
+            id="app.lock",
+            tooltip="Lock the vault now (the key is forgotten)",
+        ),
+        Binding(
+            "question_mark", "help", "Help", id="app.help", tooltip="Keys and help for this screen"
+        ),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        demo: bool = False,
+        key_source: KeySource | None = None,
+        panes: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.pane_ids = tuple(p.id for p in PANES) if panes is None else tuple(panes)
+        self.settings = settings
+        self.demo = demo
+        self.explicit_key_source = key_source
+        self.manager: Any = None
+        self.watcher: Any = None
+        self.browser_ready = False
+        self.started_at = time.perf_counter()
+        self.ready_at: float | None = None
+        self.last_activity = time.monotonic()
+        self._idle_timer: Timer | None = None
+        self._reload_timer: Timer | None = None
+        self._clipboard_timer: Timer | None = None
+        self._copied: str | None = None
+        self.locks = 0
+        if demo:
+            self.sub_title = "demo vault (thrown away on exit)"
+
+    # ------------------------------------------------------------------ start
+
+    def on_mount(self) -> None:
+        self.push_screen(self._unlock_screen(after_lock=False))
+
+    def _unlock_screen(self, *, after_lock: bool) -> UnlockScreen:
+        try:
+            ks = self.explicit_key_source or configured_key_source(self.settings)
+        except VaultError as exc:
+            self.call_after_refresh(self.show_error, exc)
+            ks = None
+        if ks is not None:
+            label = describe_key_source(ks)
+            return UnlockScreen("locked" if after_lock else "auto", ks, label)
+        if vault_exists(self.settings):
+            return UnlockScreen("unlock")
+        return UnlockScreen("create")
+
+    def make_manager(self, key_source: KeySource | None) -> Any:
+        """Open (or create) the vault with ``key_source`` (thread-safe; runs the KDF).
+
+        With None and no vault yet, a key file is generated in the home.
+        """
+        from core.secrets_manager import SecretsManager
+
+        return SecretsManager(
+            self.settings,
+            key_source=key_source or self.explicit_key_source,
+            source="app",
+            kdf=kdf_from_settings(self.settings),
+        )
+
+    def unlocked(self, manager: Any) -> None:
+        """Show the browser for a freshly opened vault; start watching and idle timing."""
+        from vaultui.screens.browser import BrowserScreen
+
+        self.manager = manager
+        self.browser_ready = False
+        self.last_activity = time.monotonic()
+        self.switch_screen(BrowserScreen(manager))
+        self._start_watching()
+        if self.settings.idle_lock_seconds > 0:
+            self._idle_timer = self.set_interval(
+                min(IDLE_CHECK_SECONDS, self.settings.idle_lock_seconds / 2), self._check_idle
+            )
+
+    # ------------------------------------------------------------------ watching
+
+    def _start_watching(self) -> None:
+        from vaultui.watch import VaultWatcher
+
+        self._stop_watching()
+        self.watcher = VaultWatcher(self.settings.vault_path, self._file_event).start()
+
+    def _stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def _file_event(self) -> None:
+        # watcher thread: post_message is thread-safe
+        self.post_message(VaultFileChanged())
+
+    @on(VaultFileChanged)
+    def _vault_file_changed(self) -> None:
+        if self._reload_timer is None:
+            self._reload_timer = self.set_timer(RELOAD_DEBOUNCE, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._reload_timer = None
+        self.refresh_browser()
+
+    def browser(self) -> Any:
+        """The browser screen if the vault is open, else None."""
+        from vaultui.screens.browser import BrowserScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, BrowserScreen):
+                return screen
+        return None
+
+    def refresh_browser(self) -> None:
+        """Ask the browser to read what changed in the vault."""
+        browser = self.browser()
+        if browser is not None:
+            browser.post_message(browser.Refresh())
+
+    def secret_saved(self, name: str) -> None:
+        """An editor or rollback wrote ``name``: refresh and put the cursor on it."""
+        browser = self.browser()
+        if browser is not None:
+            browser.show_secret(name)
+
+    def secret_deleted(self, name: str) -> None:
+        """A secret was deleted from its detail screen: remember it for undo."""
+        browser = self.browser()
+        if browser is not None:
+            browser.undo_stack.append(name)
+            browser.refresh_changes()
+        self.notify(f"Deleted {name}. Press u in the list to undo.", timeout=5)
+
+    # ------------------------------------------------------------------ clipboard
+
+    def copy_secret(
+        self, name: str, value: Any, *, version: int | None = None, field: str | None = None
+    ) -> None:
+        """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
+        from vaultui.screens.detail import value_text
+
+        text = value_text(value)
+        self.copy_to_clipboard(text)
+        self._copied = text
+        if self.manager is not None:
+            extra = {"field": field} if field else {}
+            self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
+        seconds = self.settings.clipboard_clear_seconds
+        what = f"{name}:{field}" if field else name
+        if seconds > 0:
+            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
+            self.notify(f"Copied {what}. The clipboard clears in {seconds} s.", timeout=3)
+        else:
+            self.notify(f"Copied {what}.", timeout=3)
+
+    def clear_clipboard(self) -> None:
+        """Empty the clipboard if it still holds the value we copied."""
+        self._clipboard_timer = None
+        if self._copied is not None and self.clipboard == self._copied:
+            self.copy_to_clipboard("")
+        self._copied = None
+
+    # ------------------------------------------------------------------ locking
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(
+            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
+        ):
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    async def _check_idle(self) -> None:
+        limit = self.settings.idle_lock_seconds
+        if (
+            self.manager is not None
+            and limit > 0
+            and time.monotonic() - self.last_activity >= limit
+        ):
+            self.notify("Locked after inactivity.", timeout=4)
+            await self.action_lock()
+
+    async def action_lock(self) -> None:
+        """Lock now: close the vault (forgetting the key) and show the unlock screen."""
+        if self.manager is None:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+            self._idle_timer = None
+        self._stop_watching()
+        self.clear_clipboard()
+        manager, self.manager = self.manager, None
+        try:
+            manager.audit_log.log("lock", success=True)
+        finally:
+            manager.close()
+        self.locks += 1
+        self.browser_ready = False
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(self._unlock_screen(after_lock=True))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lock":
+            return self.manager is not None
+        if action == "open_pane":
+            if self.manager is None:
+                return False
+            try:
+                pane_id = str(parameters[0])
+                return pane_id in self.pane_ids and pane_by_id(pane_id).available
+            except (KeyError, IndexError):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ screens
+
+    def action_help(self) -> None:
+        """Open help for the current screen."""
+        from vaultui.screens.help import HelpScreen
+
+        if type(self.screen).__name__ == "HelpScreen":
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_open_pane(self, pane_id: str) -> None:
+        """Open a pane (audit, rotation, backups, sync) if it is installed."""
+        if self.manager is None:
+            return
+        pane = pane_by_id(pane_id)
+        if not pane.available or pane_id not in self.pane_ids:
+            self.notify(f"The {pane.title} pane is not installed.", severity="warning")
+            return
+        try:
+            screen = build_pane(pane, self.manager)
+        except VaultError as exc:
+            self.show_error(exc)
+            return
+        self.push_screen(screen)
+
+    def show_error(self, error: BaseException | str, title: str | None = None) -> None:
+        """Show an error modal (title from the core error class).
+
+        The same error twice in a row (two workers failing alike) shows one modal.
+        """
+        modal = ErrorScreen(error, title)
+        top = self.screen
+        if (
+            isinstance(top, ErrorScreen)
+            and (top.title_text, top.message) == (modal.title_text, modal.message)
+        ):
+            return
+        self.push_screen(modal)
+
+    def get_default_screen(self) -> Screen:
+        return Screen(id="blank")
+
+    # ------------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        """Quit (clearing a value we put on the clipboard)."""
+        self.clear_clipboard()
+        self.exit(0)
+
+    def cleanup(self) -> None:
+        """Stop watching, close the vault, and remove a demo home."""
+        self._stop_watching()
+        if self.manager is not None:
+            try:
+                self.manager.close()
+            finally:
+                self.manager = None
+        if self.demo:
+            from vaultui.demo import remove_demo_home
+
+            remove_demo_home(self.settings)
+
+    def on_unmount(self) -> None:
+        self.cleanup()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    demo: bool = False,
+    key_source: KeySource | None = None,
+    panes: Sequence[str] | None = None,
+) -> VaultApp:
+    """Build the app for ``settings`` (or, with ``demo``, for a fresh demo home).
+
+    ``panes`` limits which optional panes (audit, rotation, backups, sync) are offered;
+    None offers every installed one (snapshot tests pass ``()`` to stay stable).
+    """
+    if demo:
+        from vaultui.demo import create_demo_home
+
+        settings = create_demo_home(settings)
+    return VaultApp(settings, demo=demo, key_source=key_source, panes=panes)
+
+
+def run_app(settings: Settings, demo: bool = False) -> int:
+    """Run the app in the terminal until the user quits; returns the exit status."""
+    app = create_app(settings, demo=demo)
+    try:
+        result = app.run()
+    finally:
+        app.cleanup()
+    return int(result or 0)

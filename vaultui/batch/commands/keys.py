@@ -1,0 +1,215 @@
+"""Key and agent commands: unlock, lock, passwd, status."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from core.errors import ConfigError, KeyMissingError, ValidationError, VaultError
+from vaultui.batch import output
+from vaultui.batch.context import Context, prompt_secret
+
+MIN_PASSPHRASE = 8
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> float:
+    """Seconds in ``15m``, ``90s``, ``1h30m``, ``2d`` or a plain number of seconds."""
+    raw = text.strip().replace(" ", "")
+    pos, total = 0, 0.0
+    while pos < len(raw):
+        m = _DURATION.match(raw, pos)
+        if not m or m.end() == pos:
+            raise ValidationError(f"Bad duration {text!r}: use e.g. 15m, 90s, 1h30m")
+        total += float(m.group(1)) * _UNIT[m.group(2).lower()]
+        pos = m.end()
+    if total <= 0:
+        raise ValidationError("The time to live must be more than zero")
+    return total
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the key and agent commands."""
+    p = sub.add_parser(
+        "unlock", parents=[common], help="start the unlock agent so later commands need no key"
+    )
+    p.add_argument("--ttl", default="15m", help="forget the key after this long (default 15m)")
+    p.set_defaults(command_fn=cmd_unlock)
+
+    p = sub.add_parser("lock", parents=[common], help="stop the unlock agent (it forgets the key)")
+    p.set_defaults(command_fn=cmd_lock)
+
+    p = sub.add_parser(
+        "passwd",
+        parents=[common],
+        help="change the passphrase (prompts, or VAULTUI_NEW_PASSPHRASE_FILE without a terminal)",
+    )
+    p.set_defaults(command_fn=cmd_passwd)
+
+    p = sub.add_parser("status", parents=[common], help="vault, key, agent and provider status")
+    p.set_defaults(command_fn=cmd_status)
+
+
+def _until(epoch: float) -> str:
+    left = max(0, int(epoch - time.time()))
+    h, rest = divmod(left, 3600)
+    m, s = divmod(rest, 60)
+    span = f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+    return f"{span} (at {datetime.fromtimestamp(epoch).strftime('%H:%M:%S')})"
+
+
+def cmd_unlock(ctx: Context) -> int:
+    """Open the vault with the configured key or a prompt, then start the agent."""
+    from core.agent.launch import start_agent
+
+    ttl = parse_ttl(ctx.args.ttl)
+    manager = ctx.manager(use_agent=False, track=False)
+    try:
+        key = manager.vault.data_key_for_agent()
+    finally:
+        manager.close()
+    info = start_agent(ctx.settings, key, ttl)
+    if ctx.json:
+        output.emit(info)
+    else:
+        output.note(
+            f"Unlock agent running (pid {info['pid']}); it forgets the key in "
+            f"{_until(info['expires_at'])}. `vaultui --batch lock` stops it."
+        )
+    return 0
+
+
+def cmd_lock(ctx: Context) -> int:
+    """Stop the agent (or remove its stale socket)."""
+    from core.agent.launch import stop_agent
+
+    result = stop_agent(ctx.settings)
+    if ctx.json:
+        output.emit({"result": result})
+    else:
+        output.note(
+            {
+                "stopped": "Unlock agent stopped; it forgot the key.",
+                "stale": "No agent was running (removed a stale socket).",
+                "none": "No agent was running.",
+            }[result]
+        )
+    return 0
+
+
+def _new_passphrase(ctx: Context) -> str:
+    from pathlib import Path
+
+    from core.unlock import read_passphrase_file
+
+    if ctx.can_prompt:
+        first = prompt_secret("New passphrase: ")
+        if prompt_secret("New passphrase again: ") != first:
+            raise ValidationError("The two passphrases differ: nothing was changed")
+        new = first
+    else:
+        path = ctx.settings.env.get("VAULTUI_NEW_PASSPHRASE_FILE")
+        if not path:
+            raise KeyMissingError(
+                "No new passphrase",
+                hint="run in a terminal, or set VAULTUI_NEW_PASSPHRASE_FILE to a file holding it",
+            )
+        new = read_passphrase_file(Path(path).expanduser())
+    if len(new) < MIN_PASSPHRASE:
+        raise ValidationError(f"The new passphrase must have at least {MIN_PASSPHRASE} characters")
+    return new
+
+
+def cmd_passwd(ctx: Context) -> int:
+    """Replace the passphrase slot the current key opens (or add one to a key-file vault)."""
+    from core.secrets_manager import SecretsManager
+    from core.unlock import kdf_from_settings, vault_exists
+    from core.vault import KeySource
+
+    if not vault_exists(ctx.settings):
+        raise ConfigError(f"No vault at {ctx.settings.vault_path}")
+    old = ctx.current_key_source()
+    manager = SecretsManager(ctx.settings, key_source=old, source="batch")
+    try:
+        new = KeySource.passphrase(_new_passphrase(ctx))
+        kdf = kdf_from_settings(ctx.settings)
+        if old.kind == "passphrase":
+            manager.vault.change_passphrase(old, new, kdf=kdf)
+            message = "Passphrase changed."
+            if old.label == "VAULTUI_PASSPHRASE_FILE":
+                message += " Update the file VAULTUI_PASSPHRASE_FILE points to."
+            elif old.label == "FEDZK_ENCRYPTION_MASTER_KEY":
+                message += " FEDZK_ENCRYPTION_MASTER_KEY no longer opens the vault."
+            action = "changed"
+        else:
+            manager.vault.add_key_slot(new, kdf=kdf)
+            message = f"Passphrase added; the {old.label} still opens the vault."
+            action = "added"
+        manager.audit_log.log("passwd", None, success=True, action=action)
+    except VaultError as exc:
+        manager.audit_log.log("passwd", None, success=False, error_message=exc.message)
+        raise
+    finally:
+        manager.close()
+    if ctx.json:
+        output.emit({"result": action})
+    else:
+        output.note(message)
+    return 0
+
+
+def cmd_status(ctx: Context) -> int:
+    """Vault, key, agent and provider status. Never prompts; a locked vault is reported,
+    not an error."""
+    from core.unlock import configured_key_source, vault_exists
+
+    s = ctx.settings
+    hello = ctx.agent_hello()
+    info: dict[str, Any] = {
+        "home": str(s.home),
+        "vault_path": str(s.vault_path),
+        "vault_exists": vault_exists(s),
+        "provider": s.provider,
+        "agent": None,
+        "unlocked": False,
+    }
+    if hello:
+        info["agent"] = {
+            "pid": hello.get("pid"),
+            "socket": hello.get("socket"),
+            "vault": hello.get("vault"),
+            "expires_at": datetime.fromtimestamp(float(hello.get("expires_at", 0)))
+            .astimezone()
+            .isoformat(timespec="seconds"),
+            "serves_this_vault": ctx.agent_serves_us(hello),
+        }
+    if info["vault_exists"] and (ctx.agent_serves_us(hello) or configured_key_source(s)):
+        info.update(ctx.session().call("status"))
+        info["unlocked"] = True
+    if ctx.json:
+        output.emit(info)
+        return 0
+    rows = [[k, _show(v)] for k, v in info.items() if k != "agent"]
+    if hello:
+        rows.append(
+            [
+                "agent",
+                f"pid {hello.get('pid')}, forgets the key in {_until(float(hello['expires_at']))}",
+            ]
+        )
+    else:
+        rows.append(["agent", "not running"])
+    output.table(rows, None)
+    return 0
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

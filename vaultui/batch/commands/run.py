@@ -1,0 +1,247 @@
+"""``run [--env VAR=NAME ...] -- CMD ARGS``: start a command with secrets in its
+environment, masking their values in its output (like ``op run``).
+
+Secrets come from ``--env VAR=NAME`` (``NAME#FIELD`` for one field of a dict secret)
+and from variables already in the environment whose value is a reference
+``vaultui://NAME`` or ``vaultui://NAME#FIELD``. Values travel only through the child's
+environment, never its argv. Unless ``--no-mask``, the child's stdout and stderr pass
+through a filter that replaces every value (at least ``MIN_MASK`` bytes long) with
+``<concealed by vaultui>``, also when a value is split across reads. The exit code is
+the command's (128+N if a signal N killed it; 127 if it cannot be found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from core.errors import ValidationError
+from vaultui.batch.context import Context
+
+REFERENCE = "vaultui://"
+MASK = b"<concealed by vaultui>"
+MIN_MASK = 4
+"""Values shorter than this are not masked: they would hide ordinary text."""
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``run``."""
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a command with secrets in its environment (values masked in its output)",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="VAR=NAME[#FIELD]",
+        help="put secret NAME (or one FIELD of it) in variable VAR (repeatable)",
+    )
+    p.add_argument("--no-mask", action="store_true", help="do not mask values in the output")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
+    p.set_defaults(command_fn=cmd_run)
+
+
+def parse_ref(text: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME#FIELD`` -> (name, field or None)."""
+    name, sep, fld = text.partition("#")
+    if not name or (sep and not fld):
+        raise ValidationError(f"Bad secret reference {text!r}: use NAME or NAME#FIELD")
+    return name, (fld if sep else None)
+
+
+def env_text(name: str, value: Any) -> str:
+    """A value as an environment string (dicts and lists as JSON)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                f"Secret {name!r} holds binary data that cannot go in an environment variable"
+            ) from None
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = ""
+    elif isinstance(value, int | float):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\x00" in text:
+        raise ValidationError(f"Secret {name!r} contains a NUL byte and cannot be exported")
+    return text
+
+
+def cmd_run(ctx: Context) -> int:
+    """Resolve the references, start the command, pump and mask its output."""
+    a = ctx.args
+    cmd = list(a.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise ValidationError("No command to run: vaultui --batch run [--env VAR=NAME] -- CMD ARGS")
+    wanted: dict[str, tuple[str, str | None]] = {}
+    for var, value in os.environ.items():
+        if value.startswith(REFERENCE):
+            wanted[var] = parse_ref(value[len(REFERENCE) :])
+    for item in a.env:
+        var, sep, ref = item.partition("=")
+        if not sep or not _ENV_NAME.match(var):
+            raise ValidationError(f"Bad --env {item!r}: use VAR=NAME or VAR=NAME#FIELD")
+        wanted[var] = parse_ref(ref)
+    env = dict(os.environ)
+    secrets: list[bytes] = []
+    if wanted:
+        refs = list(wanted.values())
+        values = ctx.session().call("resolve", refs=refs)
+        for (var, (name, _f)), value in zip(wanted.items(), values, strict=True):
+            text = env_text(name, value)
+            env[var] = text
+            secrets.append(text.encode("utf-8"))
+    else:
+        from vaultui.batch.output import note
+
+        note("vaultui: no secrets requested (use --env VAR=NAME or vaultui:// references)")
+    ctx.close()  # nothing more to read: do not hold the vault while the command runs
+    return run_masked(cmd, env, [] if a.no_mask else secrets)
+
+
+def run_masked(cmd: list[str], env: dict[str, str], secrets: list[bytes]) -> int:
+    """Run ``cmd`` with ``env``; mask ``secrets`` in its output if any; return its code."""
+    pipes = subprocess.PIPE if secrets else None
+    try:
+        child = subprocess.Popen(cmd, env=env, stdout=pipes, stderr=pipes)
+    except FileNotFoundError:
+        from vaultui.batch.output import error
+
+        error(f"command not found: {cmd[0]}")
+        return 127
+    except PermissionError:
+        from vaultui.batch.output import error
+
+        error(f"permission denied: {cmd[0]}")
+        return 126
+    previous = _forward_signals(child)
+    try:
+        pumps = []
+        if secrets:
+            assert child.stdout is not None and child.stderr is not None
+            for src, dst in ((child.stdout, sys.stdout), (child.stderr, sys.stderr)):
+                t = threading.Thread(target=_pump, args=(src, dst, Masker(secrets)), daemon=True)
+                t.start()
+                pumps.append(t)
+        code = child.wait()
+        for t in pumps:
+            t.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 - code if code < 0 else code
+
+
+def _forward_signals(child: subprocess.Popen) -> dict[int, Any]:
+    """Pass SIGTERM/SIGHUP on to the child; ignore SIGINT (the terminal sends it to the
+    child too, and we exit when it does)."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, forward)
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return previous
+
+
+def _pump(src: Any, dst: Any, masker: Masker) -> None:
+    fd = src.fileno()
+    out = getattr(dst, "buffer", None)
+
+    def write(data: bytes) -> None:
+        if not data:
+            return
+        if out is None:
+            dst.write(data.decode("utf-8", "replace"))
+        else:
+            out.write(data)
+            out.flush()
+
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            write(masker.feed(chunk))
+        write(masker.flush())
+    except (BrokenPipeError, ValueError):
+        pass
+    finally:
+        src.close()
+
+
+class Masker:
+    """Replaces secret byte strings in a stream with :data:`MASK`.
+
+    :meth:`feed` returns what can safely be written now; it holds back only a tail that
+    could be the start of a secret, so a value split across chunks is still masked and
+    ordinary output is not delayed. :meth:`flush` returns the rest at end of stream.
+    """
+
+    def __init__(self, secrets: list[bytes], replacement: bytes = MASK) -> None:
+        values = sorted({s for s in secrets if len(s) >= MIN_MASK}, key=len, reverse=True)
+        self._values = values
+        self._replacement = replacement
+        self._rx = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
+        self._by_first: dict[int, list[bytes]] = {}
+        for v in values:
+            self._by_first.setdefault(v[0], []).append(v)
+        self._longest = len(values[0]) if values else 0
+        self._buf = b""
+
+    def _holdback(self, buf: bytes) -> int:
+        """Length of the longest tail of ``buf`` that is a proper prefix of a secret."""
+        for k in range(min(self._longest - 1, len(buf)), 0, -1):
+            tail = buf[-k:]
+            candidates = self._by_first.get(tail[0])
+            if candidates and any(len(v) > k and v.startswith(tail) for v in candidates):
+                return k
+        return 0
+
+    def feed(self, data: bytes) -> bytes:
+        """Take a chunk of output; return the masked part that is safe to write."""
+        if self._rx is None:
+            return data
+        buf = self._buf + data
+        cut = len(buf) - self._holdback(buf)
+        pieces, pos = [], 0
+        for m in self._rx.finditer(buf):
+            if m.start() >= cut:
+                break
+            pieces += [buf[pos : m.start()], self._replacement]
+            pos = m.end()
+        cut = max(cut, pos)
+        pieces.append(buf[pos:cut])
+        self._buf = buf[cut:]
+        return b"".join(pieces)
+
+    def flush(self) -> bytes:
+        """The held-back tail, masked (end of stream)."""
+        buf, self._buf = self._buf, b""
+        if self._rx is None:
+            return buf
+        return self._rx.sub(self._replacement.replace(b"\\", b"\\\\"), buf)

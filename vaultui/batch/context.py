@@ -1,0 +1,331 @@
+"""Where a ``--batch`` command's operations run, and how the vault gets unlocked.
+
+A :class:`Session` runs :mod:`core.agent.ops` operations either inside the unlock agent
+(when one serves this vault file and provider) or in this process on a
+:class:`~core.secrets_manager.SecretsManager`; both give the same results.
+
+Keys, first match wins (docs/batch.md, "Unlocking"):
+
+1. a running unlock agent for this vault (its data key);
+2. the configured key: VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY,
+   VAULTUI_KEY_FILE, or the home's ``vault.key``;
+3. with a terminal (and not ``--no-prompt``) and a vault that has a passphrase slot,
+   a passphrase prompt (three tries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.agent import client as agent
+from core.config import Settings
+from core.errors import KeyMissingError, NotFoundError, ValidationError, WrongKeyError
+
+if TYPE_CHECKING:
+    from core.secrets_manager import SecretsManager
+    from core.vault import KeySource
+
+PROMPT_TRIES = 3
+
+
+def has_terminal() -> bool:
+    """True if this process can talk to a terminal (``/dev/tty`` opens)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def prompt_secret(prompt: str) -> str:
+    """Read a line from the terminal without echo."""
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def vault_slot_kinds(path: Path) -> set[str] | None:
+    """The kinds of key slots in the vault file (read-only peek, no key needed), or
+    None if the file cannot be read that way."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
+        try:
+            return {row[0] for row in conn.execute("SELECT kind FROM key_slots")}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+class Session:
+    """Runs secret operations (:mod:`core.agent.ops`) for one command."""
+
+    kind = "local"
+
+    def call(self, op: str, progress: Any = None, **args: Any) -> Any:
+        """Run ``op`` with ``args``; raises the core error it raises."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the vault (local) or nothing (agent)."""
+
+
+class LocalSession(Session):
+    """Operations on a SecretsManager in this process."""
+
+    kind = "local"
+
+    def __init__(self, manager: SecretsManager) -> None:
+        self.manager = manager
+
+    def call(self, op: str, progress: Any = None, **args: Any) -> Any:
+        from core.agent.ops import dispatch
+
+        return dispatch(self.manager, op, args, progress)
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+class AgentSession(Session):
+    """Operations run by the unlock agent; falls back to ``fallback()`` if the agent
+    turns out not to serve this vault or is gone before a request was sent."""
+
+    kind = "agent"
+
+    def __init__(self, paths: agent.FastPaths, fallback: Any) -> None:
+        self.paths = paths
+        self._fallback = fallback
+        self._local: Session | None = None
+
+    def call(self, op: str, progress: Any = None, **args: Any) -> Any:
+        if self._local is not None:
+            return self._local.call(op, progress, **args)
+        try:
+            conn = agent.AgentClient.connect(self.paths.socket)
+        except agent.protocol.PeerRejected:
+            conn = None
+        if conn is not None:
+            with conn:
+                try:
+                    return conn.call(
+                        op,
+                        args,
+                        vault=self.paths.vault,
+                        provider=self.paths.provider,
+                        on_progress=progress,
+                    )
+                except agent.AgentMismatch:
+                    pass
+        self._local = self._fallback()
+        self.kind = "local"
+        return self._local.call(op, progress, **args)
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+
+
+@dataclass
+class Context:
+    """Everything a built-in command needs: parsed arguments, settings, and lazily an
+    unlocked session or manager."""
+
+    args: argparse.Namespace
+    settings: Settings
+    preread_stdin: Any = None
+    _sessions: list[Session] = field(default_factory=list)
+    _managers: list[Any] = field(default_factory=list)
+
+    @property
+    def json(self) -> bool:
+        """True with ``--json``."""
+        return bool(getattr(self.args, "json", False))
+
+    @property
+    def can_prompt(self) -> bool:
+        """True if a passphrase may be asked for on the terminal."""
+        return not getattr(self.args, "no_prompt", False) and has_terminal()
+
+    def paths(self) -> agent.FastPaths:
+        """The vault, socket and provider for agent requests."""
+        s = self.settings
+        return agent.FastPaths(
+            str(Path(s.vault_path).absolute()),
+            str(Path(s.agent_socket_path).absolute()),
+            s.provider,
+        )
+
+    # ------------------------------------------------------------------ agent
+
+    def agent_hello(self) -> dict[str, Any] | None:
+        """The running agent's description, or None (none, stale, foreign)."""
+        try:
+            conn = agent.AgentClient.connect(self.paths().socket, timeout=5.0)
+        except agent.protocol.PeerRejected as exc:
+            from vaultui.batch.output import note
+
+            note(f"vaultui: ignoring the unlock agent socket: {exc}")
+            return None
+        if conn is None:
+            return None
+        with conn:
+            try:
+                return conn.hello()
+            except (agent.AgentUnavailable, agent.AgentMismatch):
+                return None
+
+    def agent_serves_us(self, hello: dict[str, Any] | None) -> bool:
+        """True if ``hello`` is from an agent for this vault file and provider."""
+        if not hello:
+            return False
+        same_vault = os.path.realpath(str(hello.get("vault", ""))) == os.path.realpath(
+            self.paths().vault
+        )
+        return same_vault and hello.get("provider") == self.settings.provider
+
+    def agent_key(self) -> bytes | None:
+        """The data key held by a running agent, or None."""
+        try:
+            conn = agent.AgentClient.connect(self.paths().socket, timeout=5.0)
+        except agent.protocol.PeerRejected:
+            return None
+        if conn is None:
+            return None
+        with conn:
+            try:
+                return conn.data_key()
+            except (agent.AgentUnavailable, agent.AgentMismatch):
+                return None
+
+    # ------------------------------------------------------------------ unlocking
+
+    def session(self, *, create: bool = False) -> Session:
+        """A session for this vault: the agent's when it serves us, else local."""
+        if self.agent_serves_us(self.agent_hello()):
+            s: Session = AgentSession(self.paths(), lambda: self._local_session(create))
+        else:
+            s = self._local_session(create)
+        self._sessions.append(s)
+        return s
+
+    def _local_session(self, create: bool) -> Session:
+        return LocalSession(self.manager(create=create, track=False))
+
+    def manager(
+        self, *, create: bool = False, use_agent: bool = True, track: bool = True
+    ) -> SecretsManager:
+        """An unlocked SecretsManager in this process (source 'batch').
+
+        ``create`` allows making a new vault (with the configured or an auto-generated
+        key) when none exists; otherwise a missing vault is NotFoundError.
+        """
+        from core.secrets_manager import SecretsManager
+        from core.unlock import configured_key_source, vault_exists
+        from core.vault import KeySource
+
+        settings = self.settings
+        if use_agent and vault_exists(settings):
+            key = self.agent_key()
+            if key is not None:
+                try:
+                    mgr = SecretsManager(
+                        settings, key_source=KeySource.data_key(key), source="batch"
+                    )
+                    return self._track(mgr, track)
+                except WrongKeyError:
+                    if configured_key_source(settings) is None:
+                        raise
+        if not vault_exists(settings) and not create:
+            raise NotFoundError(
+                f"No vault at {settings.vault_path}",
+                hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
+            )
+        try:
+            return self._track(SecretsManager(settings, source="batch"), track)
+        except KeyMissingError:
+            kinds = vault_slot_kinds(settings.vault_path)
+            if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
+                raise
+        return self._track(self._prompt_unlock(), track)
+
+    def _prompt_unlock(self) -> SecretsManager:
+        from core.secrets_manager import SecretsManager
+        from core.vault import KeySource
+
+        last: WrongKeyError | None = None
+        for _ in range(PROMPT_TRIES):
+            passphrase = prompt_secret(f"Passphrase for {self.settings.vault_path}: ")
+            if not passphrase:
+                raise KeyMissingError("No passphrase given")
+            try:
+                return SecretsManager(
+                    self.settings, key_source=KeySource.passphrase(passphrase), source="batch"
+                )
+            except WrongKeyError as exc:
+                last = exc
+                from vaultui.batch.output import note
+
+                note("Wrong passphrase, try again.")
+        assert last is not None
+        raise last
+
+    def current_key_source(self) -> KeySource:
+        """The key that opens the vault without the agent: configured, or prompted."""
+        from core.unlock import configured_key_source
+        from core.vault import KeySource
+
+        ks = configured_key_source(self.settings)
+        if ks is not None:
+            return ks
+        if not self.can_prompt:
+            raise KeyMissingError()
+        passphrase = prompt_secret(f"Current passphrase for {self.settings.vault_path}: ")
+        if not passphrase:
+            raise KeyMissingError("No passphrase given")
+        return KeySource.passphrase(passphrase)
+
+    def _track(self, manager: SecretsManager, track: bool) -> SecretsManager:
+        if track:
+            self._managers.append(manager)
+        return manager
+
+    def close(self) -> None:
+        """Close every session and manager this context opened."""
+        for s in self._sessions:
+            with contextlib.suppress(Exception):
+                s.close()
+        for m in self._managers:
+            with contextlib.suppress(Exception):
+                m.close()
+        self._sessions.clear()
+        self._managers.clear()
+
+    # ------------------------------------------------------------------ input
+
+    def value_from_stdin(self, kind: str) -> Any:
+        """The secret value on stdin (or already read by the fast path)."""
+        from vaultui.batch.fast import read_value, stdin_bytes
+
+        if self.preread_stdin is not None:
+            return self.preread_stdin
+        return read_value(stdin_bytes(), kind, source="stdin")
+
+
+def parse_tags(items: list[str] | None) -> dict[str, str]:
+    """``["env=prod", "team=x"]`` -> ``{"env": "prod", "team": "x"}`` (``k`` alone: "")."""
+    tags: dict[str, str] = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        if not key.strip():
+            raise ValidationError(f"Bad tag {item!r}: use key=value")
+        tags[key.strip()] = value
+    return tags

@@ -1,0 +1,311 @@
+"""The fast path of ``vaultui --batch get`` and ``set`` while an unlock agent runs.
+
+A whole ``vaultui --batch get`` must cost about what ``pass show`` does (~25 ms), and a
+bare Python start is ~12 ms of that, so this module imports only interpreter built-ins
+and :mod:`core.agent.client`: no argparse, json, pathlib, logging or crypto. It
+understands the common forms of ``get`` and ``set`` (see :func:`parse`); for anything
+else, or when no agent serves this vault and provider, it returns None and the full CLI
+(:mod:`vaultui.batch.runner`) runs instead. Both paths print through the functions
+below, so their output is identical; a test checks that :func:`parse` agrees with the
+argparse parser.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+GLOBAL_FLAGS = ("--batch", "--json", "--no-prompt")
+VALUE_TYPES = ("str", "bytes", "dict")
+_GET_OPTS = {"--field": "field", "--version": "version", "--stage": "stage"}
+_SET_OPTS = {
+    "--description": "description",
+    "--tag": "tag",
+    "--expected-version": "expected_version",
+    "--type": "type",
+    "--generate": "generate",
+}
+
+
+def parse(argv: Sequence[str]) -> dict[str, Any] | None:
+    """The request in ``argv`` if it is a plain ``get``/``set``, else None.
+
+    Returns ``{"command", "name", "json", "provider", ...}`` with the same option values
+    argparse would give (``tag`` as a list of ``k=v`` strings, ints as ints).
+    """
+    out: dict[str, Any] = {"json": False, "provider": None}
+    i, n = 0, len(argv)
+    batch = False
+    while i < n and argv[i].startswith("-"):
+        arg = argv[i]
+        if arg == "--batch":
+            batch = True
+        elif arg == "--json":
+            out["json"] = True
+        elif arg == "--no-prompt":
+            pass
+        elif arg == "--provider" and i + 1 < n:
+            i += 1
+            out["provider"] = argv[i]
+        elif arg.startswith("--provider="):
+            out["provider"] = arg[len("--provider=") :]
+        else:
+            return None
+        i += 1
+    if not batch or i + 1 >= n or argv[i] not in ("get", "set"):
+        return None
+    command, name = argv[i], argv[i + 1]
+    if not name or name.startswith("-"):
+        return None
+    out["command"], out["name"] = command, name
+    opts = _GET_OPTS if command == "get" else _SET_OPTS
+    if command == "get":
+        out.update(field=None, version=None, stage=None, no_newline=False)
+    else:
+        out.update(
+            description=None, tag=[], expected_version=None, type="str", generate=None, file=None
+        )
+    i += 2
+    while i < n:
+        arg = argv[i]
+        if arg == "--json":
+            out["json"] = True
+        elif command == "get" and arg in ("-n", "--no-newline"):
+            out["no_newline"] = True
+        else:
+            key, sep, value = arg.partition("=")
+            if key not in opts:
+                return None
+            if not sep:
+                if i + 1 >= n:
+                    return None
+                i += 1
+                value = argv[i]
+            dest = opts[key]
+            if dest in ("version", "expected_version"):
+                try:
+                    out[dest] = int(value)
+                except ValueError:
+                    return None
+            elif dest == "tag":
+                out["tag"].append(value)
+            elif dest == "type":
+                if value not in VALUE_TYPES:
+                    return None
+                out["type"] = value
+            else:
+                out[dest] = value
+        i += 1
+    return out
+
+
+def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
+    """Run a plain ``get``/``set`` through a running agent; None to use the full CLI."""
+    req = parse(argv)
+    if req is None:
+        return None
+    from core.agent import client as agent
+    from core.errors import VaultError
+
+    paths = agent.fast_paths(environ, req["provider"])
+    if paths is None:
+        return None
+    try:
+        conn = agent.AgentClient.connect(paths.socket)
+    except Exception:
+        return None
+    if conn is None:
+        return None
+    stdin_used = False
+    try:
+        with conn:
+            if req["command"] == "get":
+                args = {"name": req["name"]}
+                for key in ("field", "version", "stage"):
+                    if req[key] is not None:
+                        args[key] = req[key]
+                result = conn.call("get", args, vault=paths.vault, provider=paths.provider)
+                print_get(result, json_mode=req["json"], newline=not req["no_newline"])
+                return 0
+            if req["generate"] is None and sys.stdin is not None and sys.stdin.isatty():
+                return None  # interactive entry: the full CLI prompts
+            args = set_args(req)
+            if req["generate"] is None:
+                stdin_used = True
+                args["value"] = read_value(stdin_bytes(), req["type"], source="stdin")
+            result = conn.call("put", args, vault=paths.vault, provider=paths.provider)
+            print_set(result, json_mode=req["json"])
+            return 0
+    except (agent.AgentMismatch, agent.AgentUnavailable):
+        if stdin_used:
+            # stdin is consumed: the full CLI must not read it again
+            from vaultui.batch.runner import run
+
+            return run(list(argv), preread_stdin=args.get("value"))
+        return None
+    except VaultError as exc:
+        error(str(exc))
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+
+
+def set_args(req: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``put`` operation's arguments for a parsed ``set`` (value not included)."""
+    from core.errors import ValidationError
+
+    args: dict[str, Any] = {"name": req["name"]}
+    if req.get("description") is not None:
+        args["description"] = req["description"]
+    if req.get("expected_version") is not None:
+        args["expected_version"] = req["expected_version"]
+    if req.get("generate") is not None:
+        args["generate"] = req["generate"]
+    tags = {}
+    for item in req.get("tag") or []:
+        key, _, value = item.partition("=")
+        if not key:
+            raise ValidationError(f"Bad tag {item!r}: use key=value")
+        tags[key] = value
+    if tags:
+        args["tags"] = tags
+    return args
+
+
+# ---------------------------------------------------------------------- values in
+
+
+def stdin_bytes() -> bytes:
+    """Everything on stdin."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    data = stream.read()
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def read_value(data: bytes, kind: str, *, source: str) -> Any:
+    """A secret value from raw input: ``str`` (one trailing newline dropped when it
+    came from stdin), ``bytes`` (as is) or ``dict`` (a JSON object).
+
+    ValidationError (without the value) for empty, non-UTF-8 or non-object input.
+    """
+    from core.errors import ValidationError
+
+    if kind == "bytes":
+        if not data:
+            raise ValidationError(f"No value on {source}: nothing was stored")
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(
+            f"The value on {source} is not UTF-8 text", hint="use --type bytes"
+        ) from None
+    if kind == "dict":
+        import json
+
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise ValidationError(f"The value on {source} is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise ValidationError(f"The value on {source} must be a JSON object for --type dict")
+        return value
+    if source == "stdin":
+        if text.endswith("\r\n"):
+            text = text[:-2]
+        elif text.endswith("\n"):
+            text = text[:-1]
+    if not text:
+        raise ValidationError(f"No value on {source}: nothing was stored")
+    return text
+
+
+# ---------------------------------------------------------------------- output
+
+
+def write_out(data: bytes) -> None:
+    """Write bytes to stdout (through its binary buffer when it has one)."""
+    out = sys.stdout
+    buf = getattr(out, "buffer", None)
+    if buf is None:
+        out.write(data.decode("utf-8", "replace"))
+        out.flush()
+        return
+    out.flush()
+    buf.write(data)
+    buf.flush()
+
+
+def error(message: str) -> None:
+    """Print ``vaultui: message`` to stderr."""
+    sys.stderr.write(f"vaultui: {message}\n")
+    sys.stderr.flush()
+
+
+def to_json(obj: Any) -> str:
+    """Pretty JSON for the terminal or a pipe (bytes as base64 text)."""
+    import json
+
+    def default(o: Any) -> Any:
+        if isinstance(o, bytes | bytearray):
+            import base64
+
+            return base64.b64encode(bytes(o)).decode()
+        if isinstance(o, tuple | set):
+            return list(o)
+        raise TypeError(type(o).__name__)
+
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+
+
+def print_get(result: Mapping[str, Any], *, json_mode: bool, newline: bool = True) -> None:
+    """Print a ``get`` result: the bare value, or JSON with ``--json``.
+
+    Text: a str as is (plus a newline unless ``-n``), bytes raw, anything else as JSON.
+    """
+    value = result["value"]
+    if json_mode:
+        doc = {k: v for k, v in result.items() if k != "value"}
+        if isinstance(value, bytes | bytearray):
+            import base64
+
+            doc["value"] = base64.b64encode(bytes(value)).decode()
+            doc["encoding"] = "base64"
+        else:
+            doc["value"] = value
+        write_out(to_json(doc).encode("utf-8"))
+        return
+    if isinstance(value, bytes | bytearray):
+        write_out(bytes(value))
+        return
+    if isinstance(value, str):
+        text = value
+    else:
+        import json
+
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    write_out((text + ("\n" if newline else "")).encode("utf-8"))
+
+
+def print_set(result: Mapping[str, Any], *, json_mode: bool) -> None:
+    """Print a ``put`` result: a one-line note on stderr, or JSON on stdout."""
+    record = result["record"]
+    if json_mode:
+        write_out(
+            to_json(
+                {
+                    "name": record["name"],
+                    "version": record["version"],
+                    "type": record["type"],
+                    "created": result["created"],
+                }
+            ).encode("utf-8")
+        )
+        return
+    verb = "Created" if result["created"] else "Updated"
+    sys.stderr.write(f"{verb} {record['name']} (version {record['version']})\n")
+    sys.stderr.flush()

@@ -1,0 +1,292 @@
+"""The full ``vaultui`` command line: argparse, plugin commands, errors and exit codes.
+
+:func:`run` is what :func:`vaultui.cli.main` calls when the fast path does not apply.
+Core errors print their text on stderr (``vaultui: ...``) and return their exit code;
+nothing prints a traceback unless FEDZK_LOG_LEVEL=DEBUG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from core.errors import EXIT_ERROR, EXIT_USAGE, VaultError
+from vaultui.batch.commands import BUILTIN_COMMANDS, BUILTIN_MODULES, COMMAND_MODULES
+from vaultui.batch.output import error
+
+PLUGIN_PREFIX = "commands_"
+
+EPILOG = """\
+exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 wrong key or locked,
+5 integrity failure, 6 provider failure, 7 conflict (changed by someone else).
+See docs/batch.md for every command."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that never echoes stray arguments: a value typed on the
+    command line by mistake must not reach stderr (and from there CI logs)."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            extra = message[len(prefix) :].split()
+            options = [a for a in extra if a.startswith("-")]
+            hidden = len(extra) - len(options)
+            parts = options + ([f"{hidden} other argument(s), not shown"] if hidden else [])
+            message = prefix + ", ".join(parts)
+        super().error(message)
+
+
+def common_parent() -> argparse.ArgumentParser:
+    """Options every command accepts after its name too (``get X --json``).
+
+    Plugin commands get it automatically through ``subparsers.add_parser``.
+    """
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    common.add_argument(
+        "--provider", default=argparse.SUPPRESS, metavar="NAME", help=argparse.SUPPRESS
+    )
+    common.add_argument(
+        "--no-prompt", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    return common
+
+
+def build_parser(*, plugins: bool = True, only: str | None = None) -> argparse.ArgumentParser:
+    """The ``vaultui`` parser: app options, the built-ins, and (if asked) plugins.
+
+    ``only`` (a built-in command name) registers just the module defining it: building
+    every subparser costs tens of milliseconds that a known command does not need.
+    """
+    parser = Parser(
+        prog="vaultui",
+        description="A secrets manager: the Textual app (no arguments) or --batch COMMAND.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--batch", action="store_true", help="run COMMAND without a screen")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the app on a throwaway demo vault"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--provider",
+        metavar="NAME",
+        help="secrets provider for this run (overrides FEDZK_SECRETS_PROVIDER)",
+    )
+    parser.add_argument(
+        "--no-prompt", action="store_true", help="never ask for a passphrase on the terminal"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_parent()
+    modules = [COMMAND_MODULES[only]] if only in COMMAND_MODULES else BUILTIN_MODULES
+    for name in modules:
+        module = importlib.import_module(f"vaultui.batch.commands.{name}")
+        module.register(sub, common)
+    if plugins:
+        load_plugins(sub, common)
+    return parser
+
+
+def _version() -> str:
+    import vaultui
+
+    return getattr(vaultui, "__version__", "?")
+
+
+def plugin_modules() -> list[str]:
+    """Names of the ``vaultui/commands_*.py`` modules present (not imported)."""
+    import vaultui
+
+    return sorted(
+        f"vaultui.{m.name}"
+        for m in pkgutil.iter_modules(vaultui.__path__)
+        if m.name.startswith(PLUGIN_PREFIX)
+    )
+
+
+def load_plugins(sub: Any, common: argparse.ArgumentParser) -> list[str]:
+    """Import every plugin module and let it ``add_parser(subparsers)``.
+
+    Their parsers get the common options. A plugin that fails to load is reported on
+    stderr and skipped; returns the names loaded.
+    """
+    original = sub.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs["parents"] = [*kwargs.get("parents", []), common]
+        # a plugin's own --json (or --provider) wins over the injected one
+        kwargs.setdefault("conflict_handler", "resolve")
+        return original(name, **kwargs)
+
+    loaded = []
+    sub.add_parser = add_parser
+    try:
+        for module_name in plugin_modules():
+            try:
+                module = importlib.import_module(module_name)
+                module.add_parser(sub)
+            except Exception as exc:
+                error(f"plugin {module_name} not loaded ({type(exc).__name__}: {exc})")
+                continue
+            loaded.append(module_name)
+    finally:
+        sub.add_parser = original
+    return loaded
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The first argument that is not an option (or an option's value)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--provider":
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            return arg
+        i += 1
+    return None
+
+
+def run(argv: Sequence[str], *, preread_stdin: Any = None) -> int:
+    """Run the command line ``argv``; return the exit code (never raises)."""
+    try:
+        return _run(list(argv), preread_stdin)
+    except VaultError as exc:
+        error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("FEDZK_LOG_LEVEL", "").upper() == "DEBUG":
+            import traceback
+
+            traceback.print_exc()
+        error(f"unexpected error ({type(exc).__name__}); set FEDZK_LOG_LEVEL=DEBUG for details")
+        return EXIT_ERROR
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush is silent."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _run(argv: list[str], preread_stdin: Any) -> int:
+    word = command_word(argv)
+    known = word in BUILTIN_COMMANDS and not {"-h", "--help"} & set(argv[: argv.index(word)])
+    parser = build_parser(plugins=not known, only=word if known else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from core.config import Settings
+
+    environ = dict(os.environ)
+    if args.provider:
+        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
+    settings = Settings.from_env(environ)
+    if args.command is None:
+        if args.batch:
+            parser.print_usage(sys.stderr)
+            error("--batch needs a COMMAND (see vaultui --help)")
+            return EXIT_USAGE
+        return run_app(settings, demo=args.demo)
+    if args.demo:
+        error("--demo opens the app; it takes no COMMAND")
+        return EXIT_USAGE
+    command_fn = getattr(args, "command_fn", None)
+    if command_fn is not None:
+        from vaultui.batch.context import Context
+
+        ctx = Context(args, settings, preread_stdin)
+        try:
+            return int(command_fn(ctx))
+        finally:
+            ctx.close()
+    return run_plugin(args, settings)
+
+
+def _legacy_handler(args: argparse.Namespace) -> Any:
+    """Adapt the two plugins written before the ``handler`` contract (they set
+    ``audit_handler``/``rotation_handler``); None if neither is set."""
+    if getattr(args, "audit_handler", None) is not None:
+
+        def audit(args: argparse.Namespace, manager: Any) -> int:
+            return args.audit_handler(
+                args,
+                manager.audit_log,
+                secrets=manager.vault.list(),
+                last_backup=_last_backup(manager),
+            )
+
+        return audit
+    if getattr(args, "rotation_handler", None) is not None:
+        return lambda args, manager: args.rotation_handler(args, manager.rotation_manager)
+    return None
+
+
+def _last_backup(manager: Any) -> Any:
+    """When the newest backup was made (for ``audit report``), or None."""
+    try:
+        backups = manager.list_backups()
+    except (VaultError, OSError):
+        return None
+    if not backups:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(backups[-1]["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def run_plugin(args: argparse.Namespace, settings: Any) -> int:
+    """Call a plugin's ``handler(args, manager)`` with an unlocked manager (or None if
+    the command set ``needs_vault=False``); returns its exit code."""
+    handler = getattr(args, "handler", None) or _legacy_handler(args)
+    if handler is None:
+        error(f"command {args.command!r} has no handler")
+        return EXIT_USAGE
+    from vaultui.batch.context import Context
+
+    ctx = Context(args, settings)
+    try:
+        manager = ctx.manager() if getattr(args, "needs_vault", True) else None
+        code = handler(args, manager)
+        return int(code or 0)
+    finally:
+        ctx.close()
+
+
+def run_app(settings: Any, *, demo: bool) -> int:
+    """Start the Textual app (imported only now)."""
+    try:
+        from vaultui.app import run_app as start
+    except ImportError as exc:
+        error(f"the app cannot start ({type(exc).__name__}: {exc})")
+        return EXIT_ERROR
+    result = start(settings, demo=demo)
+    return int(result) if isinstance(result, int) else 0
+
+
+__all__ = ["build_parser", "common_parent", "load_plugins", "run"]

@@ -1,0 +1,294 @@
+"""``vaultui --batch audit ...``: list, stats, verify, report, tail and alerts.
+
+Wiring (vaultui/cli.py)::
+
+    from vaultui import commands_audit
+    commands_audit.add_parser(subparsers)
+    ...
+    args = parser.parse_args()
+    if getattr(args, "audit_handler", None):
+        return args.audit_handler(args, secrets.audit_log,
+                                  secrets=secrets.vault.list(),        # for `report`
+                                  last_backup=newest_backup_time)      # for `report`
+
+Every handler prints to ``out`` (stdout by default; JSON with ``--json``) and returns
+the exit code: ``audit verify`` returns 5 (``EXIT_INTEGRITY``) when the chain is broken.
+Core errors propagate so the CLI prints their title and hint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.audit import AuditLog, Filters
+from core.audit.report import FORMATS, build
+from core.audit.view import display_fields
+from core.errors import EXIT_INTEGRITY, EXIT_OK
+
+__all__ = ["add_parser", "handle_audit"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``audit`` (with list/stats/verify/report/tail/alerts) to argparse subparsers.
+
+    Sets ``audit_handler`` (and ``func``) to :func:`handle_audit`.
+    """
+    audit = subparsers.add_parser(
+        "audit",
+        help="query, verify and report on the audit trail",
+        description="The audit trail (logs/secrets_audit.log): one chained JSON line per "
+        "operation. Nothing here shows a secret value; the trail holds none.",
+    )
+    sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
+    sub.required = True
+
+    lst = sub.add_parser("list", help="events matching filters (newest last)")
+    _filters(lst)
+    lst.add_argument(
+        "-n",
+        "--limit",
+        type=int,
+        default=50,
+        help="show the newest N events (default 50; 0 for all)",
+    )
+    _json(lst)
+
+    stats = sub.add_parser("stats", help="access statistics for one secret or the whole trail")
+    stats.add_argument("name", nargs="?", help="the secret (default: every event)")
+    _json(stats)
+
+    verify = sub.add_parser("verify", help="check the hash chain; exit 5 if it is broken")
+    _json(verify)
+
+    report = sub.add_parser("report", help="compliance report (md, html, csv, json)")
+    report.add_argument("--since", default="30d", help="period, e.g. 30d, 12h, 2w (default 30d)")
+    report.add_argument("--format", choices=FORMATS, default="md", dest="report_format")
+    report.add_argument("-o", "--output", type=Path, help="write to this file (0600)")
+    report.add_argument(
+        "--no-verify", action="store_true", help="skip the full chain check (faster on huge trails)"
+    )
+
+    tail = sub.add_parser("tail", help="the last events; -f to follow new ones")
+    tail.add_argument("-n", "--lines", type=int, default=10, help="how many to show first")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    tail.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    _filters(tail)
+    _json(tail)
+
+    alerts = sub.add_parser("alerts", help="recent alerts (newest first)")
+    alerts.add_argument("-n", "--limit", type=int, default=20)
+    alerts.add_argument("--since", help="only alerts newer than this (24h, 7d, a date)")
+    _json(alerts)
+
+    audit.set_defaults(audit_handler=handle_audit, func=handle_audit)
+    return audit
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--secret", help="secret name; comma list or glob (db/*)")
+    p.add_argument("--operation", "--op", dest="operation", help="read, write, ... (comma list)")
+    p.add_argument("--user", help="who")
+    p.add_argument("--source", help="app, batch, api, worker, agent")
+    ok = p.add_mutually_exclusive_group()
+    ok.add_argument(
+        "--failed", dest="success", action="store_const", const="failed", help="only failures"
+    )
+    ok.add_argument("--ok", dest="success", action="store_const", const="ok", help="only successes")
+    p.add_argument("--since", help="24h, 7d, 2024-01-15 or 2024-01-15T10:30")
+    p.add_argument("--until", help="same forms as --since")
+
+
+def _filters_of(args: argparse.Namespace) -> Filters:
+    return Filters.from_text(
+        secret=args.secret,
+        operation=args.operation,
+        user=args.user,
+        success=getattr(args, "success", None),
+        since=args.since,
+        until=args.until,
+        source=args.source,
+    )
+
+
+def handle_audit(
+    args: argparse.Namespace,
+    audit_log: AuditLog,
+    *,
+    secrets: Iterable[Any] | None = None,
+    last_backup: datetime | None = None,
+    out: TextIO | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """Run ``vaultui --batch audit <command>``; return the exit code.
+
+    ``secrets`` (the vault's records) and ``last_backup`` feed ``report``; ``stop`` ends
+    ``tail -f`` (tests; otherwise it runs until Ctrl-C).
+    """
+    out = out or sys.stdout
+    command = args.audit_command
+    if command == "list":
+        return _list(args, audit_log, out)
+    if command == "stats":
+        return _stats(args, audit_log, out)
+    if command == "verify":
+        return _verify(args, audit_log, out)
+    if command == "report":
+        return _report(args, audit_log, out, secrets, last_backup)
+    if command == "tail":
+        return _tail(args, audit_log, out, stop)
+    if command == "alerts":
+        return _alerts(args, audit_log, out)
+    raise AssertionError(f"unknown audit command {command!r}")
+
+
+def _print_events(events: Iterable[dict[str, Any]], out: TextIO, as_json: bool) -> None:
+    for event in events:
+        if as_json:
+            out.write(json.dumps(event) + "\n")
+        else:
+            d = display_fields(event)
+            out.write(
+                f"{d['seq']:>8}  {d['time']}  {d['ok']}  {d['operation']:<10} "
+                f"{d['secret']:<32} {d['user']:<12} {d['source']:<7} {d['error']}".rstrip()
+                + "\n"
+            )
+
+
+def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
+    view = log.view(_filters_of(args))
+    total = view.reload()
+    start = 0 if not args.limit else max(0, total - args.limit)
+    rows = [view.row(i) for i in range(start, total)]
+    events = [r.event for r in rows if r is not None and r.event is not None]
+    if args.json:
+        out.write(json.dumps(events, indent=None) + "\n")
+    else:
+        _print_events(events, out, False)
+        shown = f"{len(events):,} of {total:,}" if total > len(events) else f"{total:,}"
+        out.write(f"({shown} events; {view.filters.describe()})\n")
+    return EXIT_OK
+
+
+def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
+    stats = log.stats(args.name)
+    if args.json:
+        out.write(json.dumps(stats, indent=2) + "\n")
+        return EXIT_OK
+    out.write(f"secret:              {args.name or '(all)'}\n")
+    for key in (
+        "total_accesses",
+        "successful_accesses",
+        "failed_accesses",
+        "accesses_last_hour",
+        "accesses_last_24h",
+        "failures_last_hour",
+        "alerts",
+    ):
+        out.write(f"{key + ':':<21}{stats[key]:,}\n")
+    out.write(f"{'last_access:':<21}{stats['last_access'] or 'never'}\n")
+    ops = ", ".join(f"{k} {v:,}" for k, v in stats["operations"].items()) or "none"
+    out.write(f"{'operations:':<21}{ops}\n")
+    if stats["recent_accesses"]:
+        out.write("recent:\n")
+        _print_events(stats["recent_accesses"], out, False)
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
+    report = log.verify()
+    if args.json:
+        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        out.write(report.summary() + "\n")
+        for issue in report.issues[:20]:
+            out.write(f"  error   {issue}\n")
+        for issue in report.warnings[:20]:
+            out.write(f"  warning {issue}\n")
+        if not report.keyed:
+            out.write("  (no audit key: line MACs were not checked; unlock the vault)\n")
+    return EXIT_OK if report.ok else EXIT_INTEGRITY
+
+
+def _report(
+    args: argparse.Namespace,
+    log: AuditLog,
+    out: TextIO,
+    secrets: Iterable[Any] | None,
+    last_backup: datetime | None,
+) -> int:
+    import os
+
+    text = build(
+        log,
+        args.since,
+        args.report_format,
+        secrets=secrets,
+        last_backup=last_backup,
+        verify=not args.no_verify,
+    )
+    if args.output is None:
+        out.write(text if text.endswith("\n") else text + "\n")
+        return EXIT_OK
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    out.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
+def _tail(
+    args: argparse.Namespace, log: AuditLog, out: TextIO, stop: Callable[[], bool] | None
+) -> int:
+    view = log.view(_filters_of(args))
+    total = view.reload()
+
+    def emit(start: int, end: int) -> None:
+        rows = (view.row(i) for i in range(start, end))
+        _print_events(
+            (r.event for r in rows if r is not None and r.event is not None), out, args.json
+        )
+        out.flush()
+
+    emit(max(0, total - max(0, args.lines)), total)
+    if not args.follow:
+        return EXIT_OK
+    try:
+        while not (stop is not None and stop()):
+            time.sleep(args.interval)
+            before = len(view)
+            if view.grow():
+                emit(before, len(view))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _alerts(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
+    since = None
+    if args.since:
+        since_ts = Filters.from_text(since=args.since).start
+        since = datetime.fromtimestamp(since_ts).astimezone() if since_ts else None
+    alerts = log.recent_alerts(args.limit, since)
+    if args.json:
+        out.write(json.dumps(alerts, indent=2) + "\n")
+        return EXIT_OK
+    if not alerts:
+        out.write("no alerts\n")
+    for a in alerts:
+        d = display_fields(a)
+        out.write(
+            f"{d['time']}  {a.get('severity', 'warning'):<8} {a.get('rule', '?'):<18} "
+            f"{a.get('message', '')}\n"
+        )
+    return EXIT_OK

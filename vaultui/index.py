@@ -1,0 +1,296 @@
+"""The browser's in-memory index of secrets: names, metadata, sort order and filtering.
+
+UI-free (no Textual) so it can be tested and benchmarked on its own. Built for 100,000
+secrets:
+
+- names arrive first (``Vault.names()`` is fast) and metadata later
+  (``Vault.list()`` in a worker); rows without metadata yet show placeholders;
+- the sort order is a list of names; filtering never re-sorts, it selects from that
+  list with ``itertools.compress`` driven by a compiled, backtracking-free regex
+  (``[^a]*a[^b]*b...``), about 25 ms for a full pass over 100,000 names;
+- typing narrows: a query that extends the previous one searches only the previous
+  result, so most keystrokes cost a fraction of a full pass; results are cached per
+  query so backspace is instant;
+- updates (``apply_changes``) replace lists rather than mutating them, so a filter
+  running in a worker thread always sees a consistent snapshot.
+
+Query syntax: plain text is a fuzzy (subsequence, case-insensitive) match on the name;
+a word starting with ``#`` (or ``tag:``) filters by tag: ``#prod`` matches a tag key or
+value containing "prod", ``#env=prod`` a tag ``env`` whose value contains "prod".
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import compress
+from typing import Any
+
+from core.vault import SecretRecord
+
+SORT_KEYS = ("name", "type", "description", "tags", "updated", "rotation", "sync")
+"""Columns the browser can sort by, in the order ``s`` cycles through them."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed filter: the fuzzy name part and the tag terms."""
+
+    text: str = ""
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str, tag: str | None = None) -> Query:
+        """Split ``raw`` into name text and tag terms; ``tag`` adds one more tag term."""
+        words: list[str] = []
+        tags: list[str] = []
+        for word in raw.split():
+            if word.startswith("#") and len(word) > 1:
+                tags.append(word[1:].lower())
+            elif word.lower().startswith("tag:") and len(word) > 4:
+                tags.append(word[4:].lower())
+            else:
+                words.append(word)
+        if tag:
+            tags.append(tag.lower())
+        return cls("".join(words).lower(), tuple(tags))
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is filtered."""
+        return not self.text and not self.tags
+
+
+def fuzzy_matcher(text: str) -> Callable[[str], Any]:
+    """A function that is truthy for lower-case strings containing ``text``'s characters
+    in order (a subsequence). Linear time: no backtracking pattern is used."""
+    parts = []
+    for ch in text.lower():
+        esc = re.escape(ch)
+        cls = "\\" + ch if ch in "\\]^-" else esc
+        parts.append(f"[^{cls}]*{esc}")
+    return re.compile("".join(parts), re.DOTALL).match
+
+
+def tag_matches(tags: dict[str, str], term: str) -> bool:
+    """True if a tag matches ``term`` ('key=value' or a substring of a key or value)."""
+    if "=" in term:
+        key, _, value = term.partition("=")
+        return any(k.lower() == key and value in v.lower() for k, v in tags.items())
+    return any(term in k.lower() or term in v.lower() for k, v in tags.items())
+
+
+def format_tags(tags: dict[str, str]) -> str:
+    """Tags as shown in the browser: ``env=prod team`` (sorted by key)."""
+    return " ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
+
+
+def format_time(ts: float | None) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM`` in UTC (deterministic, sortable)."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def rotation_label(record: SecretRecord) -> str:
+    """The rotation policy of a record as shown ('' when never rotated)."""
+    policy = (record.rotation or {}).get("policy") or ""
+    return "" if policy == "never" else str(policy)
+
+
+def sync_label(record: SecretRecord) -> str:
+    """Where the secret lives besides this vault: 'local' or the provider's state."""
+    extra = record.extra or {}
+    state = extra.get("sync_state")
+    if state:
+        return str(state)
+    provider = extra.get("provider")
+    if provider and provider != "local":
+        return str(provider)
+    return "local"
+
+
+def _sort_value(key: str) -> Callable[[SecretRecord | None], Any]:
+    if key == "type":
+        return lambda r: r.type if r else ""
+    if key == "description":
+        return lambda r: r.description.lower() if r else ""
+    if key == "tags":
+        return lambda r: format_tags(r.tags).lower() if r else ""
+    if key == "updated":
+        return lambda r: (r.updated_ts or 0.0) if r else 0.0
+    if key == "rotation":
+        return lambda r: rotation_label(r) if r else ""
+    if key == "sync":
+        return lambda r: sync_label(r) if r else ""
+    raise ValueError(f"unknown sort key {key!r}")
+
+
+class SecretIndex:
+    """Names and metadata of every live secret, sorted, with cached fuzzy filtering.
+
+    Methods that change the index (``set_names``, ``set_records``, ``apply_changes``,
+    ``set_sort``) must be called from one thread (the app's); ``filter`` may run in a
+    worker thread and works on the snapshot it started with.
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.records: dict[str, SecretRecord | None] = {}
+        self.sort_key = "name"
+        self.reverse = False
+        self.metadata_loaded = False
+        self._names: list[str] = []  # sorted by name (the base order)
+        self._order: list[str] = []  # current sort order
+        self._low: list[str] = []  # _order lower-cased
+        self._cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        self.generation = 0
+        if names:
+            self.set_names(list(names))
+
+    # ------------------------------------------------------------------ contents
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.records
+
+    @property
+    def order(self) -> Sequence[str]:
+        """Every name in the current sort order."""
+        return self._order
+
+    def set_names(self, names: list[str]) -> None:
+        """Replace the index with ``names`` (sorted); metadata becomes unknown."""
+        names = sorted(names)
+        self.records = dict.fromkeys(names)
+        self._names = names
+        self.metadata_loaded = False
+        self._resort()
+
+    def set_records(self, records: Iterable[SecretRecord]) -> None:
+        """Replace the index with full records (the result of ``Vault.list()``)."""
+        recs = {r.name: r for r in records if not r.deleted}
+        self.records = dict(recs)
+        self._names = sorted(recs)
+        self.metadata_loaded = True
+        self._resort()
+
+    def apply_changes(
+        self, changes: Iterable[SecretRecord], purged_uids: Iterable[str] = ()
+    ) -> set[str]:
+        """Apply records changed since the last refresh (tombstones remove a row).
+
+        Returns the names that changed. Keeps the sort order without a full re-sort
+        when sorted by name.
+        """
+        changed: set[str] = set()
+        records = dict(self.records)
+        names = list(self._names)
+        for rec in changes:
+            changed.add(rec.name)
+            if rec.deleted:
+                if rec.name in records:
+                    del records[rec.name]
+                    i = bisect_left(names, rec.name)
+                    if i < len(names) and names[i] == rec.name:
+                        del names[i]
+            else:
+                if rec.name not in records:
+                    insort(names, rec.name)
+                records[rec.name] = rec
+        gone = set(purged_uids)
+        if gone:
+            for name, rec in list(records.items()):
+                if rec is not None and rec.uid in gone:
+                    del records[name]
+                    names.remove(name)
+                    changed.add(name)
+        if changed:
+            self.records = records
+            self._names = names
+            self._resort()
+        return changed
+
+    def record(self, name: str) -> SecretRecord | None:
+        """The metadata of ``name`` if loaded."""
+        return self.records.get(name)
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every ``key=value`` tag in use with how many secrets carry it, most used first."""
+        counts: dict[str, int] = {}
+        for rec in self.records.values():
+            if rec is None:
+                continue
+            for k, v in rec.tags.items():
+                label = f"{k}={v}" if v else k
+                counts[label] = counts.get(label, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    # ------------------------------------------------------------------ sorting
+
+    def set_sort(self, key: str, reverse: bool = False) -> None:
+        """Sort by column ``key`` (one of :data:`SORT_KEYS`), ties broken by name."""
+        if key not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {key!r}")
+        self.sort_key, self.reverse = key, reverse
+        self._resort()
+
+    def _resort(self) -> None:
+        if self.sort_key == "name":
+            order = self._names[::-1] if self.reverse else list(self._names)
+        else:
+            value = _sort_value(self.sort_key)
+            records = self.records
+            # names are already sorted, and sort() is stable: ties stay in name order
+            order = sorted(self._names, key=lambda n: value(records[n]), reverse=self.reverse)
+        self._order = order
+        self._low = [n.lower() for n in order]
+        self._cache = {}
+        self.generation += 1
+
+    # ------------------------------------------------------------------ filtering
+
+    def filter(self, query: Query, cancelled: Callable[[], bool] | None = None) -> list[str] | None:
+        """The names matching ``query``, in sort order (None if ``cancelled`` said so).
+
+        Reuses the result of the longest cached query that this one extends.
+        """
+        if query.empty:
+            return list(self._order)
+        key = (query.text, query.tags)
+        cache = self._cache
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        if len(cache) > 64:
+            cache.clear()
+        order, low = self._order, self._low
+        if query.text:
+            base_names, base_low = order, low
+            for n in range(len(query.text) - 1, 0, -1):
+                prev = cache.get((query.text[:n], ()))
+                if prev is not None:
+                    base_names, base_low = prev, [s.lower() for s in prev]
+                    break
+            match = fuzzy_matcher(query.text)
+            names = list(compress(base_names, map(match, base_low)))
+            if not query.tags:
+                cache[key] = names
+                return names
+            cache[(query.text, ())] = names
+        else:
+            names = order
+        if cancelled is not None and cancelled():
+            return None
+        records = self.records
+        out = []
+        for name in names:
+            rec = records.get(name)
+            if rec is not None and all(tag_matches(rec.tags, t) for t in query.tags):
+                out.append(name)
+        cache[key] = out
+        return out

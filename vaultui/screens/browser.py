@@ -1,0 +1,456 @@
+"""The secrets browser: every secret with its metadata, fuzzy filter, sort, tag filter.
+
+Built to stay responsive with 100,000 secrets:
+
+1. names first: ``Vault.names()`` (~0.3 s at 100k) in a thread worker, then the table
+   is interactive with placeholder metadata;
+2. metadata next: ``Vault.list()`` in another worker, with a progress bar;
+3. the table is virtual (:class:`~vaultui.widgets.secrets_table.SecretsTable` renders
+   only visible lines) so a new filter result costs the same for any size;
+4. filtering is incremental and cached (:class:`~vaultui.index.SecretIndex`); on large
+   vaults it runs in a thread worker after a short debounce;
+5. refreshes read only ``Vault.changes_since(seq)`` and keep the cursor on its secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from vaultui.index import SORT_KEYS, Query, SecretIndex
+from vaultui.panes import PANES
+from vaultui.screens.base import ShowsWorkerErrors
+from vaultui.screens.dialogs import ConfirmScreen, TagFilterScreen
+from vaultui.widgets.key_footer import KeyFooter
+from vaultui.widgets.secrets_table import SecretsTable
+
+if TYPE_CHECKING:
+    from core.secrets_manager import SecretsManager
+    from vaultui.app import VaultApp
+
+SYNC_FILTER_LIMIT = 20_000
+"""Up to this many secrets the filter runs inline on each keystroke (instant)."""
+
+FILTER_DEBOUNCE = 0.03
+"""Seconds to wait for the next keystroke before filtering a large vault."""
+
+
+class BrowserScreen(ShowsWorkerErrors, Screen[None]):
+    """The main screen: browse, filter and act on secrets."""
+
+    BINDINGS = [
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="browser.filter",
+            tooltip="Filter by name (fuzzy); #tag filters by tag",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear",
+            show=False,
+            id="browser.clear",
+            tooltip="Clear the filter and go back to the list",
+        ),
+        Binding(
+            "n",
+            "new_secret",
+            "New",
+            id="browser.new",
+            tooltip="Create a secret (with a value generator)",
+        ),
+        Binding("e", "edit", "Edit", id="browser.edit", tooltip="Edit the highlighted secret"),
+        Binding(
+            "c",
+            "copy",
+            "Copy",
+            id="browser.copy",
+            tooltip="Copy the value; the clipboard clears itself",
+        ),
+        Binding(
+            "d", "delete", "Delete", id="browser.delete", tooltip="Delete the secret (undo with u)"
+        ),
+        Binding("u", "undo", "Undo", id="browser.undo", tooltip="Undo the last delete"),
+        Binding(
+            "h", "history", "History", id="browser.history", tooltip="Version history and rollback"
+        ),
+        Binding("t", "tag_filter", "Tags", id="browser.tags", tooltip="Filter by a tag"),
+        Binding("s", "sort", "Sort", id="browser.sort", tooltip="Sort by the next column"),
+        Binding(
+            "S",
+            "reverse_sort",
+            "Reverse",
+            show=False,
+            id="browser.reverse",
+            tooltip="Reverse the sort order",
+        ),
+        Binding(
+            "i",
+            "status",
+            "Status",
+            id="browser.status",
+            tooltip="Vault status: key source, provider, counts",
+        ),
+        Binding(
+            "ctrl+r",
+            "reload",
+            "Reload",
+            show=False,
+            id="browser.reload",
+            tooltip="Reload every secret from the vault file",
+        ),
+        Binding(
+            "q",
+            "app.quit",
+            "Quit",
+            id="browser.quit",
+            tooltip="Quit vaultui (clears a copied value)",
+        ),
+    ] + [
+        Binding(
+            p.key, f"app.open_pane('{p.id}')", p.title, id=f"browser.pane.{p.id}", tooltip=p.help
+        )
+        for p in PANES
+    ]
+
+    class Refresh(Message):
+        """Ask the browser to read what changed in the vault file."""
+
+    def __init__(self, manager: SecretsManager) -> None:
+        super().__init__()
+        self.manager = manager
+        self.index = SecretIndex()
+        self.seq = 0
+        self.loaded = False
+        self.refresh_pending = False
+        self.tag: str | None = None
+        self.undo_stack: list[str] = []
+        self.filter_generation = 0
+        self.last_filter_ms = 0.0
+        self._query_raw = ""
+        self._debounce: Timer | None = None
+        self._rows: Sequence[str] = ()
+        self.pending_focus: str | None = None
+
+    @property
+    def vault_app(self) -> VaultApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def table(self) -> SecretsTable:
+        return self.query_one(SecretsTable)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="filter-bar"):
+            yield Input(placeholder="/ filter by name (fuzzy) · #tag or #key=value", id="filter")
+            yield Label("", id="tag-label")
+        yield SecretsTable(self.index, id="secrets")
+        yield Static("No secrets yet. Press n to create one.", id="empty-hint")
+        with Horizontal(id="status-bar"):
+            yield Static("Loading…", id="status-text")
+            yield ProgressBar(id="load-progress", show_eta=False, show_percentage=False)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#empty-hint").display = False
+        self.query_one("#tag-label").display = False
+        self.table.focus()
+        self.load_names()
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_names(self) -> None:
+        """Names first (fast), then every record's metadata."""
+        vault = self.manager.vault
+        seq = vault.seq
+        names = vault.names()
+        self.app.call_from_thread(self._names_loaded, names, seq)
+        records = vault.list()
+        self.app.call_from_thread(self._records_loaded, records)
+
+    def _names_loaded(self, names: list[str], seq: int) -> None:
+        self.seq = seq
+        self.index.set_names(names)
+        self._apply_filter(keep=self.table.current)
+        self.vault_app.browser_ready = True
+        self.vault_app.ready_at = time.perf_counter()
+
+    def _records_loaded(self, records: list[Any]) -> None:
+        self.index.set_records(records)
+        self.loaded = True
+        self.query_one("#load-progress").display = False
+        self._apply_filter(keep=self.table.current)
+        if self.refresh_pending:
+            self.refresh_pending = False
+            self.refresh_changes()
+
+    @on(Refresh)
+    def _on_refresh(self, event: Refresh) -> None:
+        self.refresh_changes()
+
+    def refresh_changes(self) -> None:
+        """Re-read only what changed since the last read (or later, while loading)."""
+        if not self.loaded:
+            self.refresh_pending = True
+            return
+        self._read_changes(self.seq)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _read_changes(self, since: int) -> None:
+        vault = self.manager.vault
+        seq = vault.seq
+        if seq == since:
+            return
+        changes = vault.changes_since(since)
+        purged = [uid for uid, _s in vault.purged_since(since)]
+        self.app.call_from_thread(self._changes_read, changes, purged, seq)
+
+    def _changes_read(self, changes: list[Any], purged: list[str], seq: int) -> None:
+        self.seq = max(self.seq, seq, *(r.seq for r in changes))
+        changed = self.index.apply_changes(changes, purged)
+        if changed:
+            keep = self.pending_focus if self.pending_focus in changed else self.table.current
+            self.pending_focus = None
+            self._apply_filter(keep=keep)
+        for screen in self.app.screen_stack:
+            handler = getattr(screen, "secrets_changed", None)
+            if handler is not None and screen is not self:
+                handler(changed)
+
+    def action_reload(self) -> None:
+        """Reload everything from the vault file."""
+        self.loaded = False
+        self.query_one("#load-progress").display = True
+        self.load_names()
+
+    # ------------------------------------------------------------------ filtering
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._query_raw = event.value
+        if len(self.index) <= SYNC_FILTER_LIMIT:
+            self._apply_filter(keep=self.table.current)
+            return
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DEBOUNCE, self._filter_later)
+
+    def _filter_later(self) -> None:
+        self._debounce = None
+        self._filter_worker(Query.parse(self._query_raw, self.tag), self.table.current)
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def _filter_worker(self, query: Query, keep: str | None) -> None:
+        worker = get_current_worker()
+        started = time.perf_counter()
+        rows = self.index.filter(query, lambda: worker.is_cancelled)
+        if rows is None or worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._show_rows, rows, keep, started)
+
+    def _apply_filter(self, keep: str | None = None) -> None:
+        started = time.perf_counter()
+        rows = self.index.filter(Query.parse(self._query_raw, self.tag))
+        assert rows is not None
+        self._show_rows(rows, keep, started)
+
+    def _show_rows(self, rows: Sequence[str], keep: str | None, started: float) -> None:
+        self._rows = rows
+        self.table.set_rows(rows, keep=keep)
+        self.filter_generation += 1
+        self.last_filter_ms = (time.perf_counter() - started) * 1000
+        empty = len(self.index) == 0
+        self.query_one("#empty-hint").display = empty and self.loaded
+        self._update_status()
+
+    def _update_status(self) -> None:
+        total = len(self.index)
+        shown = len(self._rows)
+        parts = [f"{shown:,} of {total:,} secrets" if shown != total else f"{total:,} secrets"]
+        arrow = "▼" if self.index.reverse else "▲"
+        parts.append(f"sorted by {self.index.sort_key} {arrow}")
+        if self.tag:
+            parts.append(f"tag {self.tag}")
+        if not self.loaded:
+            parts.append("loading metadata…")
+        self.query_one("#status-text", Static).update(" · ".join(parts))
+
+    def action_focus_filter(self) -> None:
+        """Put the cursor in the filter box."""
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        """Clear the filter (first Escape) or leave the filter box (second)."""
+        inp = self.query_one("#filter", Input)
+        if inp.value:
+            inp.value = ""
+        self.table.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def action_tag_filter(self) -> None:
+        """Choose a tag to filter by (or all)."""
+        if not self.loaded:
+            self.notify("Tags are still loading…", timeout=2)
+            return
+
+        def chosen(tag: str | None) -> None:
+            if tag is None:
+                return
+            self.tag = tag or None
+            label = self.query_one("#tag-label", Label)
+            label.update(f"#{self.tag}" if self.tag else "")
+            label.display = bool(self.tag)
+            self._apply_filter(keep=self.table.current)
+
+        self.app.push_screen(TagFilterScreen(self.index.tag_counts(), self.tag), chosen)
+
+    # ------------------------------------------------------------------ sorting
+
+    def action_sort(self) -> None:
+        """Sort by the next column."""
+        nxt = SORT_KEYS[(SORT_KEYS.index(self.index.sort_key) + 1) % len(SORT_KEYS)]
+        self.sort_by(nxt, False)
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the sort order."""
+        self.sort_by(self.index.sort_key, not self.index.reverse)
+
+    @on(SecretsTable.HeaderClicked)
+    def _header_clicked(self, event: SecretsTable.HeaderClicked) -> None:
+        reverse = (not self.index.reverse) if event.key == self.index.sort_key else False
+        self.sort_by(event.key, reverse)
+
+    def sort_by(self, key: str, reverse: bool) -> None:
+        """Sort the rows by column ``key``."""
+        if key != "name" and not self.loaded:
+            self.notify("Metadata is still loading; sorting by name for now.", timeout=2)
+            return
+        self.index.set_sort(key, reverse)
+        self._apply_filter(keep=self.table.current)
+
+    # ------------------------------------------------------------------ actions on a secret
+
+    def _current(self) -> str | None:
+        name = self.table.current
+        if name is None:
+            self.notify("No secret selected.", severity="warning", timeout=2)
+        return name
+
+    @on(SecretsTable.Selected)
+    def _open(self, event: SecretsTable.Selected) -> None:
+        from vaultui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(self.manager, event.name))
+
+    def action_new_secret(self) -> None:
+        """Create a new secret."""
+        from vaultui.screens.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(self.manager, None))
+
+    def action_edit(self) -> None:
+        """Edit the highlighted secret."""
+        from vaultui.screens.editor import EditorScreen
+
+        if (name := self._current()) is not None:
+            self.app.push_screen(EditorScreen(self.manager, name))
+
+    def action_history(self) -> None:
+        """Show the highlighted secret's history."""
+        from vaultui.screens.history import HistoryScreen
+
+        if (name := self._current()) is not None:
+            self.app.push_screen(HistoryScreen(self.manager, name))
+
+    def action_status(self) -> None:
+        """Show the vault's status."""
+        from vaultui.screens.status import StatusScreen
+
+        self.app.push_screen(StatusScreen(self.manager))
+
+    def action_copy(self) -> None:
+        """Copy the highlighted secret's value."""
+        if (name := self._current()) is not None:
+            self._copy(name)
+
+    @work(thread=True, group="secret-io", exit_on_error=False)
+    def _copy(self, name: str) -> None:
+        value = self.manager.retrieve_secret(name)
+        if value is None:
+            self.app.call_from_thread(self.notify, f"{name} no longer exists.", severity="warning")
+            return
+        self.app.call_from_thread(self.vault_app.copy_secret, name, value)
+
+    def action_delete(self) -> None:
+        """Delete the highlighted secret after confirmation."""
+        name = self._current()
+        if name is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(name)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Delete secret",
+                f"Delete {name}? It can be restored with u (undo) until purged.",
+                "Delete",
+                danger=True,
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="secret-io", exit_on_error=False)
+    def _delete(self, name: str) -> None:
+        if self.manager.delete_secret(name):
+            self.app.call_from_thread(self._deleted, name)
+        else:
+            self.app.call_from_thread(self.notify, f"{name} was already gone.", severity="warning")
+
+    def _deleted(self, name: str) -> None:
+        self.undo_stack.append(name)
+        self.notify(f"Deleted {name}. Press u to undo.", timeout=5)
+        self.refresh_changes()
+
+    def action_undo(self) -> None:
+        """Bring back the most recently deleted secret."""
+        if not self.undo_stack:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        self._undelete(self.undo_stack.pop())
+
+    @work(thread=True, group="secret-io", exit_on_error=False)
+    def _undelete(self, name: str) -> None:
+        if self.manager.undelete_secret(name):
+            self.app.call_from_thread(self._restored, name)
+        else:
+            self.app.call_from_thread(self.notify, f"Cannot restore {name}.", severity="error")
+
+    def _restored(self, name: str) -> None:
+        self.notify(f"Restored {name}.", timeout=3)
+        self.refresh_changes()
+
+    def show_secret(self, name: str) -> None:
+        """Move the cursor to ``name`` once the next refresh has it (after creating it)."""
+        self.pending_focus = name
+        self.refresh_changes()

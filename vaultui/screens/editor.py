@@ -1,0 +1,592 @@
+"""The editor: a new secret, or a new version of an existing one.
+
+- ``str`` values in a masked input (or a text area for multi-line values);
+- ``dict`` values field by field (masked value inputs) and as JSON (validated on save
+  and when switching tabs);
+- description, tags (``key=value`` words) and rotation policy;
+- values from the generator dialog (Ctrl+G);
+- check-and-set: saving passes the version the editor loaded; if another process
+  changed the secret meanwhile the vault refuses (``ConflictError``) and the editor says
+  so instead of overwriting. A change noticed by the live reload is announced at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+
+from core.errors import ConflictError, ValidationError, VaultError
+from core.rotation.policy import SecretRotationPolicy
+from core.vault import SecretRecord, validate_name
+from vaultui.index import format_tags
+from vaultui.screens.base import ShowsWorkerErrors
+from vaultui.screens.detail import field_text
+from vaultui.widgets.key_footer import KeyFooter
+
+if TYPE_CHECKING:
+    from core.secrets_manager import SecretsManager
+    from vaultui.app import VaultApp
+
+POLICIES = [(p.name.replace("_", " ").lower(), p.value) for p in SecretRotationPolicy]
+
+
+def parse_tags(text: str) -> dict[str, str]:
+    """``"env=prod team=payments pci"`` -> ``{"env": "prod", "team": "payments", "pci": ""}``."""
+    tags: dict[str, str] = {}
+    for word in text.replace(",", " ").split():
+        key, _, value = word.partition("=")
+        if not key:
+            raise ValidationError(f"Tag {word!r} has no name", hint="write tags as key=value")
+        tags[key] = value
+    return tags
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """Parse the JSON tab: a JSON object, or ValidationError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationError("The JSON must be an object ({...}) of fields")
+    return data
+
+
+class FieldRow(Horizontal):
+    """One field of a dict secret: name, masked value, remove button."""
+
+    DEFAULT_CSS = """
+    FieldRow { height: auto; }
+    FieldRow .field-key { width: 1fr; }
+    FieldRow .field-value { width: 2fr; }
+    FieldRow Button { min-width: 5; width: 5; }
+    """
+
+    def __init__(self, key: str = "", value: str = "", *, masked: bool = True) -> None:
+        super().__init__(classes="field-row")
+        self._key = key
+        self._value = value
+        self._masked = masked
+
+    def compose(self) -> ComposeResult:
+        yield Input(self._key, placeholder="field", classes="field-key")
+        yield Input(self._value, placeholder="value", password=self._masked, classes="field-value")
+        yield Button("✕", classes="field-remove", tooltip="Remove this field")
+
+    @property
+    def key(self) -> str:
+        return self.query_one(".field-key", Input).value.strip()
+
+    @property
+    def value(self) -> str:
+        return self.query_one(".field-value", Input).value
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.remove()
+
+
+class EditorScreen(ShowsWorkerErrors, Screen[None]):
+    """Create or edit a secret; saving is a check-and-set on the loaded version."""
+
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save",
+            id="editor.save",
+            tooltip="Save as a new version (check-and-set)",
+            priority=True,
+        ),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel", tooltip="Leave without saving"),
+        Binding(
+            "ctrl+g",
+            "generate",
+            "Generate",
+            id="editor.generate",
+            tooltip="Generate a random value",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+r",
+            "reveal",
+            "Reveal",
+            id="editor.reveal",
+            tooltip="Show or hide the value while editing",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+n",
+            "add_field",
+            "Add field",
+            id="editor.add_field",
+            tooltip="Add a field to a dict secret",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+t",
+            "toggle_json",
+            "Fields/JSON",
+            id="editor.json",
+            tooltip="Switch between field-by-field and JSON editing",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+o",
+            "reload",
+            "Reload",
+            id="editor.reload",
+            tooltip="Discard edits and load the current version",
+            priority=True,
+        ),
+    ]
+
+    def __init__(
+        self, manager: SecretsManager, name: str | None, *, value_type: str = "str"
+    ) -> None:
+        super().__init__()
+        self.manager = manager
+        self.secret_name = name
+        self.is_new = name is None
+        self.value_type = value_type
+        self.record: SecretRecord | None = None
+        self.original: Any = None
+        self.loaded_version = 0
+        self.loaded_rev = 0
+        self.revealed = False
+        self.multiline = False
+        self.conflict = False
+        self.saving = False
+
+    @property
+    def vault_app(self) -> VaultApp:
+        return self.app  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        title = "New secret" if self.is_new else f"Edit {self.secret_name}"
+        with VerticalScroll(id="editor"):
+            yield Label(title, classes="screen-title", id="editor-title", markup=False)
+            yield Static("", id="editor-conflict", markup=False)
+            with Horizontal(classes="form-row"):
+                yield Label("Name", classes="form-label")
+                yield Input(
+                    self.secret_name or "",
+                    placeholder="e.g. prod/db/password",
+                    id="editor-name",
+                    disabled=not self.is_new,
+                )
+            with Horizontal(classes="form-row"):
+                yield Label("Type", classes="form-label")
+                yield Select(
+                    [("text (str)", "str"), ("fields (dict)", "dict")],
+                    value=self.value_type,
+                    allow_blank=False,
+                    id="editor-type",
+                )
+            with Vertical(id="value-str"):
+                with Horizontal(classes="form-row"):
+                    yield Label("Value", classes="form-label")
+                    yield Input(
+                        placeholder="value (Ctrl+G generates one)", password=True, id="editor-value"
+                    )
+                yield TextArea("", id="editor-multiline", soft_wrap=True)
+            with TabbedContent(id="value-dict"):
+                with TabPane("Fields", id="tab-fields"):
+                    yield Vertical(id="fields")
+                    yield Button("Add field (Ctrl+N)", id="add-field")
+                with TabPane("JSON", id="tab-json"):
+                    yield TextArea("{}", id="editor-json", soft_wrap=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Description", classes="form-label")
+                yield Input(placeholder="what it is for", id="editor-description")
+            with Horizontal(classes="form-row"):
+                yield Label("Tags", classes="form-label")
+                yield Input(placeholder="env=prod team=payments", id="editor-tags")
+            with Horizontal(classes="form-row"):
+                yield Label("Rotation", classes="form-label")
+                yield Select(POLICIES, value="never", allow_blank=False, id="editor-rotation")
+            yield Static("", id="editor-message", classes="error", markup=False)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#editor-conflict").display = False
+        self.query_one("#editor-multiline").display = False
+        self._show_type(self.value_type)
+        if self.is_new:
+            self.query_one("#editor-name", Input).focus()
+        else:
+            self.load()
+
+    def _show_type(self, kind: str) -> None:
+        self.value_type = kind
+        self.query_one("#value-str").display = kind == "str"
+        self.query_one("#value-dict").display = kind == "dict"
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_field", "toggle_json"):
+            return self.value_type == "dict"
+        if action == "reload":
+            return not self.is_new
+        return True
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        """Read the current value and metadata."""
+        assert self.secret_name is not None
+        # one read gives the value and the record it belongs to (the version that
+        # check-and-set compares against), so they cannot disagree
+        secret = self.manager.vault.get(self.secret_name)
+        if secret is None:
+            self.app.call_from_thread(self._loaded, None, None)
+            return
+        self.manager.audit_log.log(
+            "read", self.secret_name, success=True, version=secret.version, purpose="edit"
+        )
+        self.app.call_from_thread(self._loaded, secret.value, secret.record)
+
+    def _loaded(self, value: Any, rec: SecretRecord | None) -> None:
+        if rec is None or value is None:
+            self.show_message(f"{self.secret_name} does not exist any more.")
+            return
+        self.record = rec
+        self.original = value
+        self.loaded_version = rec.version
+        self.loaded_rev = rec.rev
+        self.conflict = False
+        self.query_one("#editor-conflict").display = False
+        self.query_one("#editor-description", Input).value = rec.description
+        self.query_one("#editor-tags", Input).value = format_tags(rec.tags)
+        policy = (rec.rotation or {}).get("policy") or "never"
+        rotation = self.query_one("#editor-rotation", Select)
+        if policy not in [v for _l, v in POLICIES]:
+            rotation.set_options([*POLICIES, (policy, policy)])
+        rotation.value = policy
+        kind = "dict" if isinstance(value, dict) else "str"
+        self.query_one("#editor-type", Select).value = kind
+        if isinstance(value, dict):
+            self._set_fields(value)
+            self.query_one("#editor-json", TextArea).text = json.dumps(
+                value, indent=2, ensure_ascii=False
+            )
+        else:
+            text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+            self._set_str(text)
+        self._show_type(kind)
+        if kind == "dict":
+            self.call_after_refresh(self._focus_first_field)
+        elif self.multiline:
+            self.query_one("#editor-multiline", TextArea).focus()
+        else:
+            self.query_one("#editor-value", Input).focus()
+
+    def _focus_first_field(self) -> None:
+        values = self.query(".field-value").results(Input)
+        for inp in values:
+            inp.focus()
+            break
+
+    def _set_str(self, text: str) -> None:
+        self.multiline = "\n" in text
+        self.query_one("#editor-value", Input).value = "" if self.multiline else text
+        self.query_one("#editor-value").parent.display = not self.multiline  # type: ignore[union-attr]
+        area = self.query_one("#editor-multiline", TextArea)
+        area.text = text if self.multiline else ""
+        area.display = self.multiline
+
+    def _set_fields(self, data: dict[str, Any]) -> None:
+        box = self.query_one("#fields", Vertical)
+        box.remove_children()
+        box.mount_all(FieldRow(k, field_text(v), masked=not self.revealed) for k, v in data.items())
+
+    def secrets_changed(self, names: set[str]) -> None:
+        """Called after a refresh: warn if this secret changed underneath."""
+        if not self.is_new and self.secret_name in names and not self.saving:
+            self._check_underneath()
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def _check_underneath(self) -> None:
+        assert self.secret_name is not None
+        rec = self.manager.vault.record(self.secret_name)
+        if rec is None or rec.rev != self.loaded_rev:
+            self.app.call_from_thread(self._changed_underneath, rec)
+
+    def _changed_underneath(self, rec: SecretRecord | None) -> None:
+        self.conflict = True
+        banner = self.query_one("#editor-conflict", Static)
+        if rec is None:
+            banner.update(f"{self.secret_name} was deleted by another process since you opened it.")
+        else:
+            banner.update(
+                f"{self.secret_name} was changed by another process (now version {rec.version}) "
+                "since you opened it: saving would be refused. Ctrl+O loads the new version "
+                "(your edits are lost); Esc leaves."
+            )
+        banner.display = True
+
+    # ------------------------------------------------------------------ editing
+
+    @on(Select.Changed, "#editor-type")
+    def _type_changed(self, event: Select.Changed) -> None:
+        kind = str(event.value)
+        if kind == self.value_type:
+            return
+        if kind == "dict":
+            text = self._str_value()
+            data: dict[str, Any] = {}
+            if text:
+                try:
+                    parsed = json.loads(text)
+                    data = parsed if isinstance(parsed, dict) else {"value": text}
+                except ValueError:
+                    data = {"value": text}
+            self._set_fields(data)
+            self.query_one("#editor-json", TextArea).text = json.dumps(
+                data, indent=2, ensure_ascii=False
+            )
+        self._show_type(kind)
+
+    @on(Button.Pressed, "#add-field")
+    def _add_field_button(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_add_field()
+
+    @on(TabbedContent.TabActivated, "#value-dict")
+    def _tab_switched(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-json":
+            try:
+                data = self._fields_value()
+            except ValidationError as exc:
+                self.show_message(exc.message)
+                return
+            self.query_one("#editor-json", TextArea).text = json.dumps(
+                data, indent=2, ensure_ascii=False
+            )
+            self.show_message("")
+        else:
+            try:
+                data = parse_json_object(self.query_one("#editor-json", TextArea).text)
+            except ValidationError as exc:
+                self.show_message(exc.message)
+                self.query_one(TabbedContent).active = "tab-json"
+                return
+            self._set_fields(data)
+            self.show_message("")
+
+    def action_add_field(self) -> None:
+        """Add an empty field (dict secrets)."""
+        if self.value_type != "dict":
+            return
+        self.query_one(TabbedContent).active = "tab-fields"
+        row = FieldRow(masked=not self.revealed)
+        self.query_one("#fields", Vertical).mount(row)
+        self.call_after_refresh(lambda: row.query_one(".field-key", Input).focus())
+
+    def action_toggle_json(self) -> None:
+        """Switch between the Fields and JSON tabs."""
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == "tab-fields":
+            tabs.active = "tab-json"
+            # focus follows the tab (a focused field would switch the tabs back)
+            self.query_one("#editor-json", TextArea).focus()
+        else:
+            tabs.active = "tab-fields"
+            self._focus_first_field()
+
+    def action_reveal(self) -> None:
+        """Show or hide the value inputs."""
+        self.revealed = not self.revealed
+        self.query_one("#editor-value", Input).password = not self.revealed
+        for inp in self.query(".field-value").results(Input):
+            inp.password = not self.revealed
+
+    def action_generate(self) -> None:
+        """Open the generator; its value goes into the value (or the focused field)."""
+        from vaultui.screens.generator import GeneratorScreen
+
+        focused = self.focused
+        target: Input | None = None
+        if self.value_type == "dict":
+            if isinstance(focused, Input) and focused.has_class("field-value"):
+                target = focused
+            elif isinstance(focused, Input) and focused.has_class("field-key") and focused.parent:
+                target = focused.parent.query_one(".field-value", Input)
+        else:
+            target = self.query_one("#editor-value", Input)
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            if self.value_type == "dict" and target is None:
+                row = FieldRow("password", value, masked=not self.revealed)
+                self.query_one(TabbedContent).active = "tab-fields"
+                self.query_one("#fields", Vertical).mount(row)
+                return
+            if self.value_type == "str" and self.multiline:
+                self.query_one("#editor-multiline", TextArea).text = value
+                return
+            assert target is not None
+            target.value = value
+
+        self.app.push_screen(GeneratorScreen(), chosen)
+
+    def show_message(self, text: str) -> None:
+        """Show a validation message under the form."""
+        self.query_one("#editor-message", Static).update(text)
+
+    # ------------------------------------------------------------------ values
+
+    def _str_value(self) -> str:
+        if self.multiline:
+            return self.query_one("#editor-multiline", TextArea).text
+        return self.query_one("#editor-value", Input).value
+
+    def _fields_value(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        original = self.original if isinstance(self.original, dict) else {}
+        for row in self.query(FieldRow):
+            key, text = row.key, row.value
+            if not key and not text:
+                continue
+            if not key:
+                raise ValidationError("Every field needs a name")
+            if key in data:
+                raise ValidationError(f"Field {key!r} appears twice")
+            old = original.get(key)
+            # an untouched non-string field keeps its JSON type (a port stays a number)
+            data[key] = old if old is not None and field_text(old) == text else text
+        return data
+
+    def collect(self) -> tuple[str, Any, str, dict[str, str], str]:
+        """Validate the form: (name, value, description, tags, policy) or ValidationError."""
+        name = self.query_one("#editor-name", Input).value.strip()
+        validate_name(name)
+        if self.value_type == "dict":
+            tabs = self.query_one(TabbedContent)
+            if tabs.active == "tab-json":
+                value: Any = parse_json_object(self.query_one("#editor-json", TextArea).text)
+            else:
+                value = self._fields_value()
+        else:
+            value = self._str_value()
+            if value == "":
+                raise ValidationError(
+                    "The value is empty", hint="type one or press Ctrl+G to generate one"
+                )
+        description = self.query_one("#editor-description", Input).value
+        tags = parse_tags(self.query_one("#editor-tags", Input).value)
+        policy = str(self.query_one("#editor-rotation", Select).value)
+        return name, value, description, tags, policy
+
+    # ------------------------------------------------------------------ saving
+
+    def action_save(self) -> None:
+        """Save (check-and-set against the version loaded)."""
+        if self.saving:
+            return
+        try:
+            name, value, description, tags, policy = self.collect()
+        except ValidationError as exc:
+            self.show_message(str(exc))
+            return
+        self.show_message("")
+        self.saving = True
+        self._save(name, value, description, tags, policy)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def _save(
+        self, name: str, value: Any, description: str, tags: dict[str, str], policy: str
+    ) -> None:
+        m = self.manager
+        try:
+            if self.is_new:
+                m.store_secret(
+                    name, value, description, tags, expected_version=0, why="created in the app"
+                )
+            else:
+                rec = self.record
+                assert rec is not None
+                if value != self.original:
+                    m.store_secret(
+                        name,
+                        value,
+                        description,
+                        tags,
+                        expected_version=self.loaded_version,
+                        why="edited in the app",
+                    )
+                elif description != rec.description or tags != rec.tags:
+                    current = m.vault.record(name)
+                    if current is None or current.rev != self.loaded_rev:
+                        raise ConflictError(f"Secret {name!r} changed since you read it")
+                    m.update_secret_metadata(name, description=description, tags=tags)
+            old_policy = (
+                (self.record.rotation or {}).get("policy") if self.record else None
+            ) or "never"
+            if policy != old_policy:
+                m.update_secret_metadata(name, rotation_policy=policy)
+        except ConflictError as exc:
+            self.app.call_from_thread(self._conflicted, exc)
+            return
+        except VaultError as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        rec = m.vault.record(name)
+        self.app.call_from_thread(self._saved, name, rec.version if rec else 0)
+
+    def _saved(self, name: str, version: int) -> None:
+        self.saving = False
+        self.notify(f"Saved {name} (version {version}).", timeout=3)
+        self.vault_app.secret_saved(name)
+        self.app.pop_screen()
+
+    def _failed(self, exc: VaultError) -> None:
+        self.saving = False
+        self.show_message(str(exc))
+        self.vault_app.show_error(exc)
+
+    def _conflicted(self, exc: ConflictError) -> None:
+        self.saving = False
+        if self.is_new:
+            self.show_message(f"A secret with this name already exists. {exc.message}")
+            return
+        self.conflict = True
+        banner = self.query_one("#editor-conflict", Static)
+        banner.update(
+            f"Not saved: {exc.message}. Ctrl+O loads the current version "
+            "(your edits are lost); Esc leaves."
+        )
+        banner.display = True
+
+    # ------------------------------------------------------------------ leaving
+
+    def action_reload(self) -> None:
+        """Discard edits and load the current version."""
+        if not self.is_new:
+            self.load()
+
+    def action_cancel(self) -> None:
+        """Leave without saving."""
+        self.app.pop_screen()
