@@ -130,6 +130,7 @@ class SecretsManager:
         self.source = source
         self._lock = threading.RLock()
         self._provider: Provider | None = None
+        self._quick_provider: Provider | None = None
         self._provider_error: str | None = None
         self._rotation_manager: Any = None
         self._backup_manager: Any = None
@@ -178,6 +179,24 @@ class SecretsManager:
         return self._provider
 
     @property
+    def _read_provider(self) -> Provider | None:
+        """The provider for interactive reads: few retries and a short timeout, so an
+        unreachable provider falls back to the local cache in seconds, not half a minute."""
+        if self.provider_name == "local":
+            return None
+        if self._quick_provider is None:
+            from core.providers.registry import get_provider
+            from core.providers.retry import RetryPolicy
+
+            self._quick_provider = get_provider(
+                self.provider_name,
+                self.settings,
+                retry=RetryPolicy(attempts=2, deadline=5),
+                timeout=3,
+            )
+        return self._quick_provider
+
+    @property
     def rotation_manager(self) -> Any:
         """The rotation engine and its background scheduler (core.rotation)."""
         with self._lock:
@@ -205,9 +224,12 @@ class SecretsManager:
             return self._backup_manager
 
     def close(self) -> None:
-        """Stop the rotation worker and close the vault."""
+        """Stop the rotation worker, close provider connections and the vault."""
         if self._rotation_manager is not None:
             self._rotation_manager.stop_rotation_scheduler()
+        for provider in (self._provider, self._quick_provider):
+            if provider is not None:
+                provider.close()
         self.vault.close()
 
     # ------------------------------------------------------------------ secrets
@@ -281,7 +303,7 @@ class SecretsManager:
     def _read(
         self, name: str, *, stage: str | None, version: int | None
     ) -> tuple[Any, SecretRecord | None]:
-        provider = self.provider
+        provider = self._read_provider
         if provider is not None and stage is None and version is None:
             try:
                 remote = provider.get(name)
@@ -294,9 +316,9 @@ class SecretsManager:
                     return remote.value, _remote_record(name, remote)
                 return remote.value, record
             except ProviderError as exc:
-                self._provider_error = exc.message
+                self._provider_error = str(exc)
                 self.audit_log.log(
-                    "provider_fallback", name, success=False, error_message=exc.message
+                    "provider_fallback", name, success=False, error_message=str(exc)
                 )
         secret = self.vault.get(name, stage=stage, version=version)
         if secret is None:
@@ -452,8 +474,13 @@ class SecretsManager:
 
     # ------------------------------------------------------------------ status
 
-    def get_status(self) -> dict[str, Any]:
-        """Health of the secrets manager: provider, counts, rotation, key source, paths."""
+    def get_status(self, *, health: bool = False) -> dict[str, Any]:
+        """Health of the secrets manager: provider, counts, rotation, key source, paths.
+
+        With an external provider, ``provider_fallback`` says whether the last read fell
+        back to the local cache (and ``provider_error`` why); ``health=True`` also probes
+        the provider (``provider_health``: ok, latency_ms, detail).
+        """
         status: dict[str, Any] = {
             "provider": self.provider_name,
             "total_secrets": self.vault.count(),
@@ -471,6 +498,9 @@ class SecretsManager:
         if self.provider_name != "local":
             status["provider_fallback"] = self._provider_error is not None
             status["provider_error"] = self._provider_error
+            if health:
+                ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]
+                status["provider_health"] = {"ok": ok, "latency_ms": latency_ms, "detail": detail}
         return status
 
 

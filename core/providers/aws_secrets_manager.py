@@ -27,6 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import (
@@ -469,7 +470,8 @@ class AwsSecretsManagerProvider(Provider):
             token = resp.get("NextToken")
             if not token:
                 break
-        return sorted(out, key=lambda pv: (pv.created_at is None, pv.created_at, pv.current))
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return sorted(out, key=lambda pv: (pv.created_at or epoch, pv.current))
 
     def _list(self, max_pages: int | None) -> Iterator[ProviderEntry]:
         token: str | None = None

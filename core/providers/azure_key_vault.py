@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import (
@@ -66,6 +67,7 @@ AUTH_HINT = (
     "DefaultAzureCredential uses) and its Key Vault access policy or RBAC role"
 )
 _TRANSIENT_CONFLICTS = ("ObjectIsBeingDeleted", "ObjectIsBeingRecovered")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def type_from_content_type(content_type: str | None) -> str | None:
@@ -333,7 +335,7 @@ class AzureKeyVaultProvider(Provider):
             return []
         ordered = sorted(
             enumerate(found),
-            key=lambda iv: (parse_time(iv[1].created_on) is None, iv[1].created_on, iv[0]),
+            key=lambda iv: (parse_time(iv[1].created_on) or _EPOCH, iv[0]),
         )
         out = []
         for i, (_, props) in enumerate(ordered):
@@ -423,7 +425,8 @@ class AzureKeyVaultProvider(Provider):
             if status == 400 and ("length" in message or "too large" in message):
                 return provider_error(
                     ProviderLimitError,
-                    f"Azure Key Vault refused the value as too large (over {MAX_VALUE_BYTES} bytes)",
+                    "Azure Key Vault refused the value as too large "
+                    f"(over {MAX_VALUE_BYTES} bytes)",
                     code=code or "400",
                 )
             if status == 0:

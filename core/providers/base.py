@@ -180,7 +180,7 @@ class Provider(ABC):
 
     Constructor keywords every provider accepts (besides its own):
 
-    - ``retry``: a :class:`RetryPolicy` (default 5 attempts, 0.2 s base, 60 s budget);
+    - ``retry``: a :class:`RetryPolicy` (default 5 attempts, 0.2 s base, 30 s budget);
     - ``rate_limits``: a :class:`RateLimits` (default: the provider's published quota);
     - ``max_workers``: threads for bulk calls (default :attr:`default_workers`);
     - ``timeout``: seconds for each HTTP call (connect and read; default 10);
@@ -358,7 +358,7 @@ class Provider(ABC):
             ok, detail = False, str(exc)
         return Health(ok, round((time.perf_counter() - started) * 1000, 2), detail)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: providers without connections skip it
         """Release connections (the provider may not be used afterwards)."""
 
     # ------------------------------------------------------------------ bulk

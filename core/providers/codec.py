@@ -23,9 +23,9 @@ from core.vault.codec import SecretValue, encode_value, value_type
 __all__ = [
     "SecretValue",
     "check_size",
-    "parse_time",
     "from_bytes",
     "from_text",
+    "parse_time",
     "to_bytes",
     "to_text",
     "value_type",

@@ -450,7 +450,8 @@ class GcpSecretManagerProvider(Provider):
             ):
                 return provider_error(
                     ProviderLimitError,
-                    f"GCP Secret Manager refused the value as too large (over {MAX_VALUE_BYTES} bytes)",
+                    "GCP Secret Manager refused the value as too large "
+                    f"(over {MAX_VALUE_BYTES} bytes)",
                     code="400",
                 )
             return provider_error(

@@ -9,12 +9,14 @@ Values keep their type natively; the limit is the vault's 1 MiB per value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConflictError, NotFoundError, StorageError, VaultError
 from core.providers.base import (
     ABSENT,
+    BulkResult,
     Provider,
     ProviderEntry,
     ProviderLimits,
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.vault import KeySource, Vault
     from core.vault.codec import SecretValue
+
+
+_CHUNK = 500
 
 
 class LocalProvider(Provider):
@@ -137,6 +142,41 @@ class LocalProvider(Provider):
             source="provider",
         )
         return str(record.version)
+
+    def put_many(
+        self,
+        items: Mapping[str, SecretValue] | Iterable[tuple[str, SecretValue]],
+        *,
+        max_workers: int | None = None,
+    ) -> BulkResult[str]:
+        """Write many secrets in few transactions (one durable commit per 500 secrets).
+
+        A chunk with an invalid item is rolled back and written again one secret at a
+        time, so every valid secret is stored and every invalid one reported.
+        """
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        result: BulkResult[str] = BulkResult(self.display_name, total=len(pairs))
+        started = time.perf_counter()
+        for i in range(0, len(pairs), _CHUNK):
+            chunk = pairs[i : i + _CHUNK]
+            try:
+                with self.vault.transaction():
+                    done = {
+                        name: self._put(name, value, expected_version=None, known=None)
+                        for name, value in chunk
+                    }
+                result.done.update(done)
+            except VaultError:
+                one_by_one = self._run_bulk(
+                    chunk,
+                    lambda pair: self._put(pair[0], pair[1], expected_version=None, known=None),
+                    key_name=lambda pair: pair[0],
+                    max_workers=1,
+                )
+                result.done.update(one_by_one.done)
+                result.failed.update(one_by_one.failed)
+        result.seconds = time.perf_counter() - started
+        return result
 
     def delete(self, name: str, *, purge: bool = False) -> bool:
         """Tombstone ``name`` (``purge``: erase it and its history)."""

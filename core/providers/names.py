@@ -72,10 +72,7 @@ class NameMapping:
         from core.vault.names import validate_name
 
         validate_name(name)
-        if self.identity:
-            mapped = name
-        else:
-            mapped = self._encode(name)
+        mapped = name if self.identity else self._encode(name)
         if self.max_length is not None and len(mapped) > self.max_length:
             raise ProviderLimitError(
                 f"Secret name {name!r} is {len(mapped)} characters as a {self.provider} "

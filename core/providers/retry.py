@@ -49,7 +49,7 @@ class RetryPolicy:
     attempts: int = 5
     base_delay: float = 0.2
     max_delay: float = 5.0
-    deadline: float = 60.0
+    deadline: float = 30.0
 
     def delay(self, retry_number: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry_number`` (0-based)."""

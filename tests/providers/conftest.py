@@ -7,8 +7,8 @@ mount on OpenBao, a moto reset, an emulator reset, a new local vault file.
 ``provider`` is parametrized over every provider, so a test that takes it runs against
 all of them; with ``VAULTUI_CLOUD_TESTS=1`` the ``*-cloud`` parameters run the same
 tests against real cloud accounts whose credentials are present, and are skipped with
-the reason otherwise (test_cloud.py says why when they do not run). ``ns`` is a unique name prefix per test (needed on real accounts,
-harmless elsewhere).
+the reason otherwise (test_cloud.py says why when they do not run). ``ns`` is a unique
+name prefix per test (needed on real accounts, harmless elsewhere).
 """
 
 from __future__ import annotations
@@ -42,12 +42,37 @@ LOCAL_PROVIDERS = (
     "azure_key_vault",
     "gcp_secret_manager",
 )
-CLOUD_PROVIDERS = ("hashicorp_vault", "aws_secrets_manager", "azure_key_vault", "gcp_secret_manager")
+CLOUD_PROVIDERS = (
+    "hashicorp_vault",
+    "aws_secrets_manager",
+    "azure_key_vault",
+    "gcp_secret_manager",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _quiet_servers() -> None:
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+
+
+_PROVIDER_ENV = ("VAULT_", "AWS_", "AZURE_", "GOOGLE_", "GCP_", "VAULTUI_GCP_", "CLOUDSDK_")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's cloud settings away from SDK credential chains, and keep the
+    chains from probing instance metadata servers (slow off-cloud) — unless a real-cloud
+    run was asked for with VAULTUI_CLOUD_TESTS=1."""
+    if os.environ.get("VAULTUI_CLOUD_TESTS") == "1":
+        return
+    for key in list(os.environ):
+        if key.startswith(_PROVIDER_ENV):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json")
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +131,9 @@ class ProviderFactory:
         base["FEDZK_SECRETS_PROVIDER"] = kind
         if kind == "hashicorp_vault":
             bao: OpenBaoServer = self.request.getfixturevalue("openbao")
-            base.update(VAULT_ADDR=bao.addr, VAULT_TOKEN=bao.token, VAULT_MOUNT_POINT=self.vault_mount())
+            base.update(
+                VAULT_ADDR=bao.addr, VAULT_TOKEN=bao.token, VAULT_MOUNT_POINT=self.vault_mount()
+            )
         elif kind == "aws_secrets_manager":
             aws: MotoServer = self.request.getfixturevalue("moto_server")
             base.update(AWS_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER=aws.endpoint)
@@ -162,7 +189,9 @@ class ProviderFactory:
             return {"vault": vault}
         return {}
 
-    def make(self, kind: str, *, reset: bool = True, settings: Settings | None = None, **overrides: Any) -> Provider:
+    def make(
+        self, kind: str, *, reset: bool = True, settings: Settings | None = None, **overrides: Any
+    ) -> Provider:
         """A provider of ``kind`` with fast retries and no client-side rate limit."""
         if reset:
             self.reset(kind)
@@ -195,11 +224,14 @@ def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Provider
 
 # ---------------------------------------------------------------------------- cloud
 
+
 def cloud_reason(kind: str) -> str | None:
     """Why the real-cloud run of ``kind`` is skipped, or None when it can run."""
     env = os.environ
     if env.get("VAULTUI_CLOUD_TESTS") != "1":
-        return "real-cloud tests are opt-in: set VAULTUI_CLOUD_TESTS=1 and the provider's credentials"
+        return (
+            "real-cloud tests are opt-in: set VAULTUI_CLOUD_TESTS=1 and the provider's credentials"
+        )
     if kind == "hashicorp_vault" and not (env.get("VAULT_ADDR") and env.get("VAULT_TOKEN")):
         return "set VAULT_ADDR and VAULT_TOKEN to test a real HashiCorp Vault"
     if kind == "aws_secrets_manager" and not (

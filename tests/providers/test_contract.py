@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from core.errors import ConflictError, InvalidNameError, ProviderLimitError, ValidationError
 from core.providers import ABSENT, Provider
 
-UNICODE_TEXT = "pässwörd ✓ 密码 \U0001f511 \"quoted\" {not json"
+UNICODE_TEXT = 'pässwörd ✓ 密码 \U0001f511 "quoted" {not json'
 BINARY = bytes(range(256)) + b"\x00\xff\xfe"
 NESTED = {
     "host": "db.internal",
@@ -51,7 +51,17 @@ def names_in(provider: Provider, prefix: str) -> set[str]:
         {"value": "x", "vaultui_type": "str"},
         {},
     ],
-    ids=["str", "unicode", "json-looking-str", "word", "bytes", "ascii-bytes", "dict", "marker-dict", "empty-dict"],
+    ids=[
+        "str",
+        "unicode",
+        "json-looking-str",
+        "word",
+        "bytes",
+        "ascii-bytes",
+        "dict",
+        "marker-dict",
+        "empty-dict",
+    ],
 )
 def test_value_round_trips_with_its_type(provider: Provider, ns: str, value: object) -> None:
     name = f"{ns}/value"
@@ -248,14 +258,13 @@ def test_health_and_viability(provider: Provider) -> None:
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _text,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(_text, children, max_size=3),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_text, children, max_size=3),
     max_leaves=8,
 )
 _values = st.one_of(_text, st.binary(max_size=64), st.dictionaries(_text, _json, max_size=4))
-_segment = st.text(alphabet=string.ascii_letters + string.digits + "_.-", min_size=1, max_size=8).filter(
-    lambda s: s not in (".", "..")
-)
+_segment = st.text(
+    alphabet=string.ascii_letters + string.digits + "_.-", min_size=1, max_size=8
+).filter(lambda s: s not in (".", ".."))
 
 
 @settings(
@@ -273,3 +282,16 @@ def test_any_value_under_any_name_round_trips(
     assert got is not None and got.value == value and type(got.value) is type(value)
     assert name in names_in(provider, ns)
     provider.delete(name, purge=True)
+
+
+def test_bulk_push_reports_each_bad_item_and_keeps_the_good_ones(
+    provider: Provider, ns: str
+) -> None:
+    items: dict[str, object] = {f"{ns}/ok/{i}": f"v{i}" for i in range(10)}
+    items[f"{ns}/bad//name"] = "v"
+    items[f"{ns}/bad-value"] = {"not json": object()}
+    result = provider.put_many(items)
+    assert set(result.failed) == {f"{ns}/bad//name", f"{ns}/bad-value"}
+    assert all(isinstance(e, ValidationError) for e in result.failed.values())
+    assert set(result.done) == {n for n in items if "/ok/" in n}
+    assert names_in(provider, ns) == set(result.done)

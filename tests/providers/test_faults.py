@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.errors import ProviderThrottledError, ProviderUnavailableError
+from core.errors import ProviderAuthError, ProviderThrottledError, ProviderUnavailableError
 from core.providers import Provider, RetryPolicy
 from tests.providers.conftest import ProviderFactory
 from tests.servers.fault_proxy import FaultProxy
@@ -52,7 +52,9 @@ def faulty(request: pytest.FixtureRequest, factory: ProviderFactory) -> Iterator
         yield Faulty(provider, proxy.faults, proxy.server)
         proxy.stop()
         return
-    emulator = request.getfixturevalue("azure_emulator" if kind == "azure_key_vault" else "gcp_emulator")
+    emulator = request.getfixturevalue(
+        "azure_emulator" if kind == "azure_key_vault" else "gcp_emulator"
+    )
     provider = factory.make(kind)
     provider.health()  # Azure: the bearer challenge is answered before faults start
     emulator.faults.clear()
@@ -97,6 +99,18 @@ def test_persistent_5xx_is_unavailable_with_hint(faulty: Faulty) -> None:
     assert "gave up after" in str(err.value) and err.value.hint
     health = faulty.provider.health()
     assert health.ok is False and faulty.provider.display_name in health.detail
+
+
+def test_denied_access_is_not_retried_and_stops_a_bulk_push(faulty: Faulty) -> None:
+    faulty.faults.deny(1)
+    with pytest.raises(ProviderAuthError) as err:
+        faulty.provider.put("denied/one", "value")
+    assert faulty.faults.injected == 1  # no retry: it would only be denied again
+    assert err.value.hint and err.value.hint in str(err.value)
+    faulty.faults.deny(1000)
+    result = faulty.provider.put_many({f"denied/{i}": "v" for i in range(40)})
+    assert len(result.failed) == 40 and result.not_attempted
+    assert all(isinstance(e, ProviderAuthError) for e in result.failed.values())
 
 
 def test_server_stopped_mid_bulk_push_loses_nothing(faulty: Faulty) -> None:

@@ -31,7 +31,9 @@ def raw_data(bao: OpenBaoServer, mount: str, path: str) -> dict[str, Any]:
     return resp["data"]["data"]
 
 
-def test_layout_is_readable_by_other_tools(factory: ProviderFactory, openbao: OpenBaoServer) -> None:
+def test_layout_is_readable_by_other_tools(
+    factory: ProviderFactory, openbao: OpenBaoServer
+) -> None:
     p = factory.make(KIND)
     mount = factory.vault_mount()
     p.put("app/db", {"user": "app", "port": 5432})
@@ -77,7 +79,9 @@ def _approle(bao: OpenBaoServer, mount: str, ttl: str = "1h") -> tuple[str, str]
         policy, f'path "{mount}/*" {{ capabilities = ["create","read","update","delete","list"] }}'
     )
     role = f"r{uuid.uuid4().hex[:8]}"
-    root.auth.approle.create_or_update_approle(role, token_policies=[policy], token_ttl=ttl, token_max_ttl=ttl)
+    root.auth.approle.create_or_update_approle(
+        role, token_policies=[policy], token_ttl=ttl, token_max_ttl=ttl
+    )
     role_id = root.auth.approle.read_role_id(role)["data"]["role_id"]
     secret_id = root.auth.approle.generate_secret_id(role)["data"]["secret_id"]
     return role_id, secret_id
@@ -86,7 +90,9 @@ def _approle(bao: OpenBaoServer, mount: str, ttl: str = "1h") -> tuple[str, str]
 def test_approle_login_and_renewal(factory: ProviderFactory, openbao: OpenBaoServer) -> None:
     mount = factory.vault_mount()
     role_id, secret_id = _approle(openbao, mount, ttl="2s")
-    settings = factory.settings(KIND, VAULT_TOKEN="", VAULT_ROLE_ID=role_id, VAULT_SECRET_ID=secret_id)
+    settings = factory.settings(
+        KIND, VAULT_TOKEN="", VAULT_ROLE_ID=role_id, VAULT_SECRET_ID=secret_id
+    )
     p = factory.make(KIND, settings=settings)
     assert "approle" in repr(p) and secret_id not in repr(p) and role_id not in repr(p)
     p.put("via/approle", "ok")
@@ -99,7 +105,9 @@ def test_namespace_isolates_secrets(factory: ProviderFactory, openbao: OpenBaoSe
     ns = f"team{uuid.uuid4().hex[:6]}"
     root = root_client(openbao)
     root.sys.create_namespace(ns)
-    root_client(openbao, ns).sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    root_client(openbao, ns).sys.enable_secrets_engine(
+        "kv", path="secret", options={"version": "2"}
+    )
     settings = factory.settings(KIND, VAULT_NAMESPACE=ns, VAULT_MOUNT_POINT="secret")
     p = factory.make(KIND, settings=settings)
     p.put("only/in/namespace", "v")

@@ -70,6 +70,7 @@ class _Secret:
 
     @property
     def latest(self) -> _Version:
+        """The newest version (what ``GET /secrets/{name}/`` returns)."""
         return self.versions[-1]
 
 
@@ -87,6 +88,7 @@ class _StaticCredential:
         self.calls = 0
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        """A token valid for an hour."""
         from azure.core.credentials import AccessToken as AzureAccessToken
 
         self.calls += 1
@@ -102,7 +104,7 @@ class AzureKeyVaultEmulator:
     def __init__(
         self,
         *,
-        token: str = "emulator-token",
+        token: str = "emulator-token",  # noqa: S107 - the emulator's own test token
         tenant: str = "72f988bf-86f1-41af-91ab-2d7cd011db47",
         tls: TLSFiles | None = None,
         port: int = 0,
@@ -195,6 +197,13 @@ class AzureKeyVaultEmulator:
             )
             resp.headers.update(headers)
             return resp
+        if kind == "deny":
+            return self._error(
+                403,
+                "Forbidden",
+                "The user, group or application does not have secrets get permission on key vault.",
+                inner="ForbiddenByPolicy",
+            )
         return self._error(
             status or 503, "ServiceUnavailable", "The service is temporarily unavailable."
         )
@@ -464,11 +473,13 @@ def main() -> None:
     """Serve an emulator until killed (used by the benchmark)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every response")
     parser.add_argument("--tls-dir", type=Path, required=True)
     parser.add_argument("--token", default="emulator-token")
     args = parser.parse_args()
     tls = make_test_tls(args.tls_dir)
     emu = AzureKeyVaultEmulator(token=args.token, tls=tls, port=args.port).start()
+    emu.faults.set_latency(args.latency_ms / 1000)
     print(emu.url, flush=True)
     threading.Event().wait()
 

@@ -14,6 +14,7 @@ Everything else is forwarded unchanged over a keep-alive connection per thread.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import threading
 from urllib.parse import urlsplit
@@ -53,6 +54,12 @@ class FaultProxy:
         """The service's own throttling / error body."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if self.style == "aws":
+            if kind == "deny":
+                return Response(
+                    400,
+                    {"__type": "AccessDeniedException", "message": "not authorized"},
+                    {"x-amzn-ErrorType": "AccessDeniedException"},
+                )
             if kind == "throttle":
                 return Response(
                     400,
@@ -104,3 +111,21 @@ class FaultProxy:
         if ctype:
             out_headers["Content-Type"] = ctype
         return Response(upstream.status, body, out_headers)
+
+
+def main() -> None:
+    """Run a proxy until killed (the benchmark uses it to add network latency)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--style", choices=("vault", "aws"), default="vault")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    proxy = FaultProxy(args.upstream, style=args.style, port=args.port).start()
+    proxy.faults.set_latency(args.latency_ms / 1000)
+    print(proxy.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -161,6 +160,10 @@ class GcpSecretManagerEmulator:
             if retry_after is not None:
                 resp.headers["Retry-After"] = str(retry_after)
             return resp
+        if kind == "deny":
+            return self._error(
+                403, "Permission 'secretmanager.versions.access' denied.", "PERMISSION_DENIED"
+            )
         return self._error(status or 503, "The service is currently unavailable.", "UNAVAILABLE")
 
     def _secret_name(self, s: _Secret) -> str:
@@ -445,9 +448,11 @@ def main() -> None:
     """Serve an emulator until killed (used by the benchmark)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every response")
     parser.add_argument("--project", default="vaultui-test")
     args = parser.parse_args()
     emu = GcpSecretManagerEmulator(project=args.project, port=args.port).start()
+    emu.faults.set_latency(args.latency_ms / 1000)
     print(emu.url, flush=True)
     threading.Event().wait()
 

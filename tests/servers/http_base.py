@@ -14,6 +14,7 @@ An *app* object holds the state and answers requests::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import ipaddress
@@ -151,14 +152,18 @@ class App(Protocol):
 
     faults: Faults
 
-    def handle(self, req: Request) -> Response: ...
+    def handle(self, req: Request) -> Response:
+        """Answer one request."""
+        ...
 
-    def fault_response(self, kind: str, status: int, retry_after: float | None) -> Response: ...
+    def fault_response(self, kind: str, status: int, retry_after: float | None) -> Response:
+        """The service's own response for an injected fault ("throttle", "error", "deny")."""
+        ...
 
 
 @dataclass
 class _Fault:
-    kind: str  # "throttle" | "error" | "stop"
+    kind: str  # "throttle" | "error" | "deny" | "stop"
     status: int = 0
     retry_after: float | None = None
 
@@ -168,6 +173,7 @@ class Faults:
 
     - :meth:`throttle` the next ``n`` requests (429, optional ``Retry-After``);
     - :meth:`server_errors`: the next ``n`` requests fail with a 5xx;
+    - :meth:`deny`: the next ``n`` requests are refused as unauthorized (403);
     - :meth:`stop_after`: after ``n`` more requests are served, the server drops the
       next one and stops listening (a crash) until restarted.
 
@@ -191,6 +197,11 @@ class Faults:
         """Answer the next ``n`` requests with a throttling response."""
         with self._lock:
             self._plan.extend(_Fault("throttle", status, retry_after) for _ in range(n))
+
+    def deny(self, n: int) -> None:
+        """Answer the next ``n`` requests with the service's "access denied" response."""
+        with self._lock:
+            self._plan.extend(_Fault("deny", 403) for _ in range(n))
 
     def server_errors(self, n: int, status: int = 503) -> None:
         """Answer the next ``n`` requests with ``status`` (a 5xx)."""
@@ -276,10 +287,8 @@ class _Server(http.server.ThreadingHTTPServer):
         finally:
             with self.conn_lock:
                 self.connections.discard(wrapped)
-            try:
+            with contextlib.suppress(OSError):
                 wrapped.close()
-            except OSError:
-                pass
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -399,10 +408,8 @@ class HttpServer:
         with server.conn_lock:
             conns = list(server.connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def crash(self) -> None:
         """Stop from inside a request handler (without waiting on ourselves)."""

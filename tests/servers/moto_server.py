@@ -53,7 +53,7 @@ def align_moto_with_aws() -> None:
 
     def update_secret_version_stage(
         self, secret_id, version_stage, remove_from_version_id, move_to_version_id
-    ):  # type: ignore[no-untyped-def]  # noqa: E501
+    ):  # type: ignore[no-untyped-def]
         result = original(
             self, secret_id, version_stage, remove_from_version_id, move_to_version_id
         )
@@ -136,7 +136,7 @@ class MotoServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310 - our own http URL
                     return
             except OSError:
                 time.sleep(0.05)
@@ -144,8 +144,8 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forget every secret (moto's reset API)."""
-        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(req, timeout=10):
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http URL
+        with urllib.request.urlopen(req, timeout=10):  # noqa: S310 - http URL
             pass
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ port+1 for its cluster listener) and is terminated on exit. KV v2 is mounted at
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -87,7 +88,7 @@ class OpenBaoServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bao exited early: {self.log_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{self.addr}/v1/sys/health", timeout=1) as r:
+                with urllib.request.urlopen(f"{self.addr}/v1/sys/health", timeout=1) as r:  # noqa: S310 - http URL
                     if r.status == 200:
                         return self
             except OSError:
@@ -121,10 +122,8 @@ class OpenBaoServer:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.proc.wait(timeout=10)
         self.proc = None
         if self._tmp is not None:

@@ -1,0 +1,506 @@
+"""Benchmark: push 1,000 secrets to each local provider server and read them back.
+
+    python -m tests.bench.bench_providers              # 1,000 secrets, no added latency
+    python -m tests.bench.bench_providers --n 300 --latency-ms 20 --only aws,azure
+
+Servers run as separate processes on 127.0.0.1 (OpenBao's dev server, moto's server
+mode, the Azure and GCP emulators), so they do not share the benchmark's GIL. For each
+provider three ways of pushing and reading are timed, each on fresh names:
+
+- **seed loop**: what the seed did: per secret, an availability check then the SDK call
+  (Vault ``is_authenticated()``; AWS ``list_secrets(MaxResults=1)``, then
+  ``create_secret`` with a JSON body). The seed had no Azure or GCP code: there the seed
+  loop is the plain loop.
+- **plain loop**: one SDK call per secret (GCP: create + add version), sequentially.
+- **vaultui bulk**: ``Provider.put_many`` / ``Provider.get_many`` (a bounded thread pool,
+  one listing to skip per-secret lookups, AWS ``BatchGetSecretValue`` for reads).
+
+Client-side rate limits are off (``RateLimits.unlimited()``): these local servers have no
+quota. ``--latency-ms`` adds that delay to every response (a proxy in front of OpenBao
+and moto; built into the emulators) to show the effect of a network round trip to a
+cloud region. Prints a table of secrets per second and the speed-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings
+from core.providers import Provider, RateLimits, get_provider
+from tests.servers.moto_server import ENV as AWS_ENV
+from tests.servers.moto_server import MotoServer
+from tests.servers.openbao import OpenBaoServer
+
+PROVIDERS = (
+    "hashicorp_vault",
+    "aws_secrets_manager",
+    "azure_key_vault",
+    "gcp_secret_manager",
+    "local",
+)
+SHORT = {
+    "hashicorp_vault": "vault",
+    "aws_secrets_manager": "aws",
+    "azure_key_vault": "azure",
+    "gcp_secret_manager": "gcp",
+    "local": "local",
+}
+
+
+@dataclass
+class Row:
+    """Secrets per second for one provider."""
+
+    provider: str
+    seed_push: float | None = None
+    plain_push: float = 0.0
+    bulk_push: float = 0.0
+    seed_read: float | None = None
+    plain_read: float = 0.0
+    bulk_read: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _child(
+    args: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().decode().strip()
+    if not url:
+        raise RuntimeError(f"{args[0]} did not start")
+    return proc, url
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Target:
+    """How to reach one provider: settings, provider keywords, raw-SDK factory, reset."""
+
+    settings: Settings
+    kwargs: dict[str, Any]
+    reset: Callable[[], None] = lambda: None
+
+
+@contextmanager
+def servers(latency_ms: float, only: set[str], tmp: Path) -> Iterator[dict[str, Target]]:
+    """Start every requested server as its own process; yield how to reach each."""
+    children: list[subprocess.Popen[bytes]] = []
+    stack: list[Callable[[], None]] = []
+    targets: dict[str, Target] = {}
+    base = {"VAULTUI_HOME": str(tmp / "home"), "VAULTUI_USER": "bench"}
+    try:
+        if "hashicorp_vault" in only:
+            bao = OpenBaoServer().start()
+            stack.append(bao.stop)
+            addr = bao.addr
+            if latency_ms:
+                proc, addr = _child(
+                    [
+                        "tests.servers.fault_proxy",
+                        "--upstream",
+                        bao.addr,
+                        "--latency-ms",
+                        str(latency_ms),
+                    ]
+                )
+                children.append(proc)
+            settings = Settings.from_env({**base, "VAULT_ADDR": addr, "VAULT_TOKEN": bao.token})
+            targets["hashicorp_vault"] = Target(settings, {})
+        if "aws_secrets_manager" in only:
+            moto = MotoServer(process=True).start()
+            stack.append(moto.stop)
+            endpoint = moto.endpoint
+            if latency_ms:
+                proc, endpoint = _child(
+                    [
+                        "tests.servers.fault_proxy",
+                        "--upstream",
+                        moto.endpoint,
+                        "--style",
+                        "aws",
+                        "--latency-ms",
+                        str(latency_ms),
+                    ]
+                )
+                children.append(proc)
+            settings = Settings.from_env(
+                {**base, **AWS_ENV, "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint}
+            )
+            targets["aws_secrets_manager"] = Target(settings, {}, reset=moto.reset)
+        if "azure_key_vault" in only:
+            tls_dir = tmp / "azure-tls"
+            proc, url = _child(
+                [
+                    "tests.servers.azure_emulator",
+                    "--tls-dir",
+                    str(tls_dir),
+                    "--token",
+                    "bench-token",
+                    "--latency-ms",
+                    str(latency_ms),
+                ]
+            )
+            children.append(proc)
+            from tests.servers.azure_emulator import _StaticCredential
+
+            settings = Settings.from_env({**base, "AZURE_VAULT_URL": url})
+            kwargs = {
+                "credential": _StaticCredential("bench-token"),
+                "connection_verify": str(tls_dir / "ca.pem"),
+                "verify_challenge_resource": False,
+            }
+            targets["azure_key_vault"] = Target(settings, kwargs)
+        if "gcp_secret_manager" in only:
+            proc, url = _child(["tests.servers.gcp_emulator", "--latency-ms", str(latency_ms)])
+            children.append(proc)
+            settings = Settings.from_env(
+                {**base, "GOOGLE_CLOUD_PROJECT": "vaultui-test", "VAULTUI_GCP_ENDPOINT": url}
+            )
+            targets["gcp_secret_manager"] = Target(settings, {})
+        if "local" in only:
+            from core.vault import Argon2Params, KeySource, Vault
+
+            (tmp / "home").mkdir(parents=True, exist_ok=True)
+            vault = Vault.create(
+                tmp / "home" / "vault.db", KeySource.passphrase("bench"), kdf=Argon2Params.fast()
+            )
+            stack.append(vault.close)
+            targets["local"] = Target(Settings.from_env(base), {"vault": vault})
+        yield targets
+    finally:
+        for proc in children:
+            _kill(proc)
+        for fn in reversed(stack):
+            fn()
+
+
+# ---------------------------------------------------------------------------- raw SDK loops
+
+
+def raw_loops(kind: str, target: Target) -> tuple[Callable[..., None], Callable[..., None], bool]:
+    """(push(prefix, items, seed), read(prefix, names, seed), has_seed) with plain SDK calls."""
+    s = target.settings
+    if kind == "hashicorp_vault":
+        import hvac
+
+        client = hvac.Client(url=s.vault_addr, token=s.vault_token)
+        kv = client.secrets.kv.v2
+
+        def push(items: dict[str, str], seed: bool) -> None:
+            for name, value in items.items():
+                if seed and not client.is_authenticated():
+                    raise RuntimeError("not available")
+                kv.create_or_update_secret(path=name, secret={"value": value}, mount_point="secret")
+
+        def read(names: list[str], seed: bool) -> None:
+            for name in names:
+                if seed and not client.is_authenticated():
+                    raise RuntimeError("not available")
+                kv.read_secret_version(
+                    path=name, mount_point="secret", raise_on_deleted_version=True
+                )
+
+        return push, read, True
+    if kind == "aws_secrets_manager":
+        import boto3
+
+        env = s.env
+        client = boto3.client(
+            "secretsmanager",
+            region_name=s.aws_region,
+            endpoint_url=env["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+        def push(items: dict[str, str], seed: bool) -> None:
+            for name, value in items.items():
+                if seed:
+                    client.list_secrets(MaxResults=1)
+                    client.create_secret(
+                        Name=name,
+                        SecretString=json.dumps({"value": value}),
+                        Tags=[{"Key": "managed_by", "Value": "fedzk"}],
+                    )
+                else:
+                    client.create_secret(Name=name, SecretString=value)
+
+        def read(names: list[str], seed: bool) -> None:
+            for name in names:
+                if seed:
+                    client.list_secrets(MaxResults=1)
+                    json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+                else:
+                    client.get_secret_value(SecretId=name)
+
+        return push, read, True
+    if kind == "azure_key_vault":
+        from azure.keyvault.secrets import SecretClient
+
+        k = target.kwargs
+        client = SecretClient(
+            str(s.azure_vault_url),
+            k["credential"],
+            verify_challenge_resource=False,
+            connection_verify=k["connection_verify"],
+        )
+
+        def push(items: dict[str, str], seed: bool) -> None:
+            for name, value in items.items():
+                client.set_secret(name.replace("/", "-"), value)
+
+        def read(names: list[str], seed: bool) -> None:
+            for name in names:
+                client.get_secret(name.replace("/", "-"))
+
+        return push, read, False
+    if kind == "gcp_secret_manager":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import secretmanager
+
+        client = secretmanager.SecretManagerServiceClient(
+            credentials=AnonymousCredentials(),
+            transport="rest",
+            client_options={"api_endpoint": s.gcp_endpoint},
+        )
+        parent = f"projects/{s.gcp_project}"
+
+        def push(items: dict[str, str], seed: bool) -> None:
+            for name, value in items.items():
+                sid = name.replace("/", "-")
+                client.create_secret(
+                    request={
+                        "parent": parent,
+                        "secret_id": sid,
+                        "secret": {"replication": {"automatic": {}}},
+                    }
+                )
+                client.add_secret_version(
+                    request={
+                        "parent": f"{parent}/secrets/{sid}",
+                        "payload": {"data": value.encode()},
+                    }
+                )
+
+        def read(names: list[str], seed: bool) -> None:
+            for name in names:
+                sid = name.replace("/", "-")
+                client.access_secret_version(name=f"{parent}/secrets/{sid}/versions/latest")
+
+        return push, read, False
+    vault = target.kwargs["vault"]
+
+    def push(items: dict[str, str], seed: bool) -> None:
+        for name, value in items.items():
+            vault.put(name, value)
+
+    def read(names: list[str], seed: bool) -> None:
+        for name in names:
+            vault.get(name)
+
+    return push, read, False
+
+
+def _rate(n: int, fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - started)
+
+
+def bench(kind: str, target: Target, n: int) -> Row:
+    """Time the three ways for one provider (fresh names each)."""
+    row = Row(kind)
+    push, read, has_seed = raw_loops(kind, target)
+
+    def items(tag: str) -> dict[str, str]:
+        return {f"bench-{tag}/s{i:05d}": secrets.token_urlsafe(24) for i in range(n)}
+
+    if has_seed:
+        target.reset()
+        seed_items = items("seed")
+        row.seed_push = _rate(n, lambda: push(seed_items, True))
+        row.seed_read = _rate(n, lambda: read(list(seed_items), True))
+    target.reset()
+    plain_items = items("plain")
+    row.plain_push = _rate(n, lambda: push(plain_items, False))
+    row.plain_read = _rate(n, lambda: read(list(plain_items), False))
+
+    target.reset()
+    provider: Provider = get_provider(
+        kind, target.settings, rate_limits=RateLimits.unlimited(), **target.kwargs
+    )
+    bulk_items = items("bulk")
+    result: Any = None
+
+    def do_push() -> None:
+        nonlocal result
+        result = provider.put_many(bulk_items)
+
+    row.bulk_push = _rate(n, do_push)
+    result.raise_for_errors()
+    read_result: Any = None
+
+    def do_read() -> None:
+        nonlocal read_result
+        read_result = provider.get_many(list(bulk_items))
+
+    row.bulk_read = _rate(n, do_read)
+    read_result.raise_for_errors()
+    wrong = [
+        k
+        for k, v in bulk_items.items()
+        if read_result.done[k] is None or read_result.done[k].value != v
+    ]
+    if wrong:
+        raise AssertionError(f"{kind}: {len(wrong)} secrets read back wrong")
+    row.notes.append(f"threads: {provider.max_workers}")
+    provider.close()
+    return row
+
+
+def _fmt(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:,.0f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "-" if not a or not b else f"{a / b:.1f}x"
+
+
+def print_table(rows: list[Row], n: int, latency_ms: float) -> None:
+    """The results as a Markdown table."""
+    print()
+    print(
+        f"{n} secrets per provider, added latency {latency_ms:g} ms, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print()
+    head = (
+        "| provider | push: seed loop | push: plain loop | push: bulk | bulk vs seed "
+        "| bulk vs plain | read: seed loop | read: plain loop | read: bulk | bulk vs seed "
+        "| bulk vs plain |"
+    )
+    print(head)
+    print("|" + "|".join(["---"] * 11) + "|")
+    for r in rows:
+        print(
+            f"| {SHORT[r.provider]} | {_fmt(r.seed_push)} | {_fmt(r.plain_push)} "
+            f"| {_fmt(r.bulk_push)} "
+            f"| {_ratio(r.bulk_push, r.seed_push)} | {_ratio(r.bulk_push, r.plain_push)} "
+            f"| {_fmt(r.seed_read)} | {_fmt(r.plain_read)} | {_fmt(r.bulk_read)} "
+            f"| {_ratio(r.bulk_read, r.seed_read)} | {_ratio(r.bulk_read, r.plain_read)} |"
+        )
+    print()
+    print("secrets/s; seed loop = availability check + SDK call per secret")
+    print("(the seed had no Azure or GCP code: there it is the plain loop)")
+
+
+def measure(n: int, latency_ms: float, wanted: set[str]) -> list[Row]:
+    """Start the servers, benchmark every wanted provider, stop the servers."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    rows: list[Row] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="vaultui-bench-") as tmp,
+        servers(latency_ms, wanted, Path(tmp)) as targets,
+    ):
+        for kind in PROVIDERS:
+            if kind in targets:
+                print(f"{SHORT[kind]}...", file=sys.stderr, flush=True)
+                rows.append(bench(kind, targets[kind], n))
+    return rows
+
+
+def run(quick: bool) -> list[Any]:
+    """Rows for ``python -m tests.bench`` (see tests/bench/common.py).
+
+    N=1,000 on the local servers (200 with ``quick``) plus, unless ``quick``, N=200 with a
+    20 ms round trip added to every request.
+    """
+    from tests.bench.common import Row as BenchRow
+
+    out: list[BenchRow] = []
+    runs = [(200 if quick else 1000, 0.0)] + ([] if quick else [(200, 20.0)])
+    for n, latency in runs:
+        where = "127.0.0.1" if not latency else f"+{latency:g} ms round trip"
+        for r in measure(n, latency, set(PROVIDERS)):
+            peer, peer_push, peer_read = (
+                ("seed loop", r.seed_push, r.seed_read)
+                if r.seed_push is not None
+                else ("plain SDK loop", r.plain_push, r.plain_read)
+            )
+            ratio = round(r.bulk_push) / round(peer_push) if peer_push else 0.0
+            out.append(
+                BenchRow(
+                    group="providers",
+                    metric=f"{SHORT[r.provider]} bulk push, N={n}, {where}",
+                    vaultui=round(r.bulk_push),
+                    unit="secrets/s",
+                    peer_name=peer,
+                    peer_value=round(peer_push),
+                    target=">= 5x seed loop" if not latency and r.provider != "local" else "",
+                    ok=(ratio >= 5) if not latency and r.provider != "local" else None,
+                    note=f"plain loop {r.plain_push:,.0f}/s; {', '.join(r.notes)}",
+                )
+            )
+            out.append(
+                BenchRow(
+                    group="providers",
+                    metric=f"{SHORT[r.provider]} bulk read, N={n}, {where}",
+                    vaultui=round(r.bulk_read),
+                    unit="secrets/s",
+                    peer_name=peer,
+                    peer_value=round(peer_read),
+                    note=f"plain loop {r.plain_read:,.0f}/s",
+                )
+            )
+    return out
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1000, help="secrets per provider (default 1000)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added to every response"
+    )
+    parser.add_argument("--only", default="", help="comma-separated: vault,aws,azure,gcp,local")
+    args = parser.parse_args()
+    wanted = {k for k, v in SHORT.items() if not args.only or v in args.only.split(",")}
+    rows = measure(args.n, args.latency_ms, wanted)
+    print_table(rows, args.n, args.latency_ms)
+
+
+if __name__ == "__main__":
+    main()
