@@ -73,6 +73,8 @@ class Settings:
     rotation_interval_seconds: int = 3600
     agent_socket: Path | None = None
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
+    audit_rules_file: Path | None = None
+    audit_hook: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -107,6 +109,8 @@ class Settings:
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
+            audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
+            audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,
             env=env,
         )
 
@@ -127,6 +131,11 @@ class Settings:
     @property
     def audit_log_path(self) -> Path:
         return self.logs_dir / "secrets_audit.log"
+
+    @property
+    def audit_rules_path(self) -> Path:
+        """Alert rules (JSON); the seed's two rules apply when the file is absent."""
+        return self.audit_rules_file or self.home / "audit_alerts.json"
 
     @property
     def backups_dir(self) -> Path:

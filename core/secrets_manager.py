@@ -147,12 +147,15 @@ class SecretsManager:
 
     def _make_audit_log(self) -> AuditLog:
         from core.audit import AuditLog
+        from core.audit.alerts import load_rules_file
 
         return AuditLog(
             self.settings.audit_log_path,
             self.vault.derive_key("audit"),
             source=self.source,
             user=self.settings.user,
+            alert_rules=load_rules_file(self.settings.audit_rules_path),
+            hook=self.settings.audit_hook,
         )
 
     def _audit_unkeyed(self, operation: str, exc: VaultError) -> None:
@@ -161,9 +164,13 @@ class SecretsManager:
             from core.audit import AuditLog
 
             if self.settings.logs_dir.exists():
-                AuditLog(
+                trail = AuditLog(
                     self.settings.audit_log_path, None, source=self.source, user=self.settings.user
-                ).log(operation, success=False, error_message=exc.message)
+                )
+                try:
+                    trail.log(operation, success=False, error_message=exc.message)
+                finally:
+                    trail.close()
         except (VaultError, OSError):
             log.warning("could not record the failed %s in the audit log", operation)
 
@@ -224,9 +231,10 @@ class SecretsManager:
             return self._backup_manager
 
     def close(self) -> None:
-        """Stop the rotation worker, close provider connections and the vault."""
+        """Stop the rotation worker, close provider connections, the trail and the vault."""
         if self._rotation_manager is not None:
             self._rotation_manager.stop_rotation_scheduler()
+        self.audit_log.close()
         for provider in (self._provider, self._quick_provider):
             if provider is not None:
                 provider.close()
@@ -337,8 +345,10 @@ class SecretsManager:
         return out
 
     def _access_summary(self) -> dict[str, tuple[int, datetime | None]]:
+        from core.audit.report import READ_OPS
+
         try:
-            return self.audit_log.access_summary()
+            return self.audit_log.access_summary(READ_OPS)
         except (VaultError, OSError):
             return {}
 

@@ -1,15 +1,10 @@
 """``vaultui --batch audit ...``: list, stats, verify, report, tail and alerts.
 
-Wiring (vaultui/cli.py)::
+Wiring: the CLI's plugin contract (``add_parser`` sets ``handler=run_audit``, called
+as ``handler(args, manager)`` with an unlocked SecretsManager). :func:`handle_audit`
+is the same command on a bare :class:`core.audit.AuditLog` (tests, other callers)::
 
-    from vaultui import commands_audit
-    commands_audit.add_parser(subparsers)
-    ...
-    args = parser.parse_args()
-    if getattr(args, "audit_handler", None):
-        return args.audit_handler(args, secrets.audit_log,
-                                  secrets=secrets.vault.list(),        # for `report`
-                                  last_backup=newest_backup_time)      # for `report`
+    handle_audit(args, audit_log, secrets=vault.list(), last_backup=newest_backup_time)
 
 Every handler prints to ``out`` (stdout by default; JSON with ``--json``) and returns
 the exit code: ``audit verify`` returns 5 (``EXIT_INTEGRITY``) when the chain is broken.
@@ -30,9 +25,9 @@ from typing import Any, TextIO
 from core.audit import AuditLog, Filters
 from core.audit.report import FORMATS, build
 from core.audit.view import display_fields
-from core.errors import EXIT_INTEGRITY, EXIT_OK
+from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
 
-__all__ = ["add_parser", "handle_audit"]
+__all__ = ["add_parser", "handle_audit", "run_audit"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -87,7 +82,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     alerts.add_argument("--since", help="only alerts newer than this (24h, 7d, a date)")
     _json(alerts)
 
-    audit.set_defaults(audit_handler=handle_audit, func=handle_audit)
+    audit.set_defaults(handler=run_audit, audit_handler=handle_audit, func=handle_audit)
     return audit
 
 
@@ -119,6 +114,29 @@ def _filters_of(args: argparse.Namespace) -> Filters:
         until=args.until,
         source=args.source,
     )
+
+
+def run_audit(args: argparse.Namespace, manager: Any) -> int:
+    """The CLI plugin contract (``handler(args, manager)``): run the command on an
+    unlocked :class:`core.secrets_manager.SecretsManager`'s audit log, with its secrets
+    and newest backup time for ``report``."""
+    secrets = manager.vault.list() if args.audit_command == "report" else None
+    last_backup = _last_backup(manager) if args.audit_command == "report" else None
+    return handle_audit(args, manager.audit_log, secrets=secrets, last_backup=last_backup)
+
+
+def _last_backup(manager: Any) -> datetime | None:
+    try:
+        backups = manager.list_backups()
+    except (VaultError, OSError):
+        return None
+    stamps = []
+    for b in backups or []:
+        try:
+            stamps.append(datetime.fromisoformat(str(b["created_at"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return max(stamps, default=None, key=lambda d: d.timestamp())
 
 
 def handle_audit(

@@ -150,9 +150,10 @@ class LogFiles:
 
     @staticmethod
     @contextlib.contextmanager
-    def locked(fd: int) -> Iterator[None]:
-        """Hold the exclusive advisory lock on the state file fd."""
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def locked(fd: int, shared: bool = False) -> Iterator[None]:
+        """Hold the advisory lock on the state file fd (exclusive for writers, shared
+        for readers of the head record)."""
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -175,7 +176,7 @@ class LogFiles:
         except FileNotFoundError:
             return False, None
         try:
-            with self.locked(fd):
+            with self.locked(fd, shared=True):
                 return True, self.read_head(fd)
         finally:
             os.close(fd)

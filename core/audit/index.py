@@ -267,6 +267,17 @@ class AuditIndex:
                 self._local.conn = None
                 return self._refresh(progress, cancelled)
 
+    def pending_bytes(self) -> int:
+        """How many bytes of the log are not indexed yet (cheap: a few stats and one
+        small query), so callers can decide whether a refresh is instant."""
+        try:
+            done = dict(self._conn().execute("SELECT ident, done FROM segs").fetchall())
+        except sqlite3.DatabaseError:
+            return sum(st.st_size for _, st, _ in self._live_segments())
+        return sum(
+            max(0, st.st_size - done.get(ident, 0)) for _, st, ident in self._live_segments()
+        )
+
     def _live_segments(self) -> list[tuple[Path, os.stat_result, str]]:
         out = []
         for path in self.files.segments():

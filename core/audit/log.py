@@ -802,18 +802,29 @@ class AuditLog:
             "alerts": alerts,
         }
 
-    def access_summary(self) -> dict[str, tuple[int, datetime | None]]:
+    def access_summary(
+        self, operations: Iterable[str] | None = None
+    ) -> dict[str, tuple[int, datetime | None]]:
         """{secret name: (access count, last access time)} for every secret in the trail,
-        from the index's running counts (cheap; for ``SecretMetadata``)."""
+        from the index's running counts (cheap; for ``SecretMetadata``). ``operations``
+        limits what counts (e.g. reads only); by default every operation but alerts."""
         if not self.files.dir.exists():
             return {}
         self.refresh_index()
         idx = self.index
-        skip = sorted(i for i in (idx.str_id(op) for op in NOT_COUNTED) if i)
         sql = "SELECT name, sum(cnt), max(last) FROM agg WHERE name != 0"
-        if skip:
-            sql += f" AND op NOT IN ({','.join('?' * len(skip))})"
+        params: list[int] = []
+        if operations is not None:
+            params = [i for i in (idx.str_id(op) for op in operations) if i]
+            if not params:
+                return {}
+            sql += f" AND op IN ({','.join('?' * len(params))})"
+        else:
+            params = sorted(i for i in (idx.str_id(op) for op in NOT_COUNTED) if i)
+            if params:
+                sql += f" AND op NOT IN ({','.join('?' * len(params))})"
         sql += " GROUP BY name"
+        skip = params
         out: dict[str, tuple[int, datetime | None]] = {}
         for nid, cnt, last in idx.execute(sql, skip):
             label = idx.name_of(nid)

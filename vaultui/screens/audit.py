@@ -5,12 +5,12 @@ millions of lines), the chain status (always visible, re-checked as the log grow
 filters typed from the keyboard, ``/`` search, ``n``/``N`` to jump between failures,
 ``enter`` for an event's details, live tail (watchdog), a 30-day sparkline of the
 highlighted secret's activity, and export of the filtered view. All file work runs in
-thread workers; the screen only renders.
+thread workers, which hand results back with ``call_later`` (a thread-safe message
+that never blocks, so a worker can not hang an exiting app); the screen only renders.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from datetime import datetime
@@ -35,6 +35,8 @@ POLL_SECONDS = 2.0
 """How often the pane looks at the log's size when no file-system event came."""
 DEBOUNCE_SECONDS = 0.15
 SPARK_DAYS = 30
+INLINE_LOAD_BYTES = 256 * 1024
+"""Below this much unindexed log, the pane loads in the mounting frame."""
 
 FILTER_FIELDS = (
     ("secret", "secret (db/*, a,b)"),
@@ -197,6 +199,7 @@ class AuditScreen(Screen[None]):
         self.report: VerifyReport | None = None
         """The latest chain verification (None until the first one finished)."""
         self.search_text = ""
+        self._filter_text: dict[str, str] = {key: "" for key, _ in FILTER_FIELDS}
         self.spark_secret: str | None = None
         """The secret whose activity the sparkline shows (None: all secrets)."""
         self.spark_shown = False
@@ -214,9 +217,7 @@ class AuditScreen(Screen[None]):
         with Horizontal(id="audit-top"):
             yield Label(f"Audit trail · {self.audit_log.path.name}", id="audit-title")
             yield Static("Chain: checking…", id="chain-status", classes="-checking")
-        with Horizontal(id="filter-bar", classes="-hidden"):
-            for key, placeholder in FILTER_FIELDS:
-                yield Input(placeholder=placeholder, id=f"filter-{key}", classes="filter")
+        yield Horizontal(id="filter-bar", classes="-hidden")  # inputs mounted on first use
         yield Input(
             placeholder="search text, enter for the next match", id="search", classes="-hidden"
         )
@@ -234,7 +235,17 @@ class AuditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
-        self._load(None)
+        try:
+            instant = self.audit_log.index.pending_bytes() < INLINE_LOAD_BYTES
+        except VaultError:
+            instant = False
+        if instant:
+            # the index is (nearly) current: show rows in this frame, no thread hop
+            view = self.audit_log.view(self.filters)
+            view.reload()
+            self._loaded(view, None)
+        else:
+            self._load(None)
 
     def _after_first_load(self) -> None:
         """Chain check and live tail start once the rows are on screen."""
@@ -294,22 +305,22 @@ class AuditScreen(Screen[None]):
 
         def progress(done: int, total: int) -> None:
             if total:
-                self.app.call_from_thread(
-                    self._set_status, f"Indexing the audit log… {100 * done // total}%"
-                )
+                self.call_later(self._set_status, f"Indexing the audit log… {100 * done // total}%")
 
         view.reload(progress=progress, cancelled=lambda: worker.is_cancelled)
         if worker.is_cancelled:
             return
         if len(view):
             view.row(len(view) - 1)  # read the newest block here, not in render_line
-        self.app.call_from_thread(self._loaded, view, keep_n)
+        self.call_later(self._loaded, view, keep_n)
 
     def _loaded(self, view: EventView, keep_n: int | None) -> None:
         self.view = view
         self.table.set_view(view, keep_n)
         if not self.loaded:
-            self.call_after_refresh(self._after_first_load)
+            # the chain check (a child process) and the watcher start after the
+            # first frames are drawn
+            self.set_timer(0.3, self._after_first_load)
         self.loaded = True
         self._refresh_status()
         self._schedule_sparkline()
@@ -324,12 +335,10 @@ class AuditScreen(Screen[None]):
             now = time.monotonic()
             if total and now - last[0] > 0.2:
                 last[0] = now
-                self.app.call_from_thread(
-                    self._show_chain, None, f"verifying… {100 * done // total}%"
-                )
+                self.call_later(self._show_chain, None, f"verifying… {100 * done // total}%")
 
         if full:
-            self.app.call_from_thread(self._show_chain, None, "verifying…")
+            self.call_later(self._show_chain, None, "verifying…")
         report = self.audit_log.verify(
             resume=resume,
             progress=progress,
@@ -342,7 +351,7 @@ class AuditScreen(Screen[None]):
             # an incremental check walks only the new lines: keep the earlier warnings
             report.warnings = [*self.report.warnings, *report.warnings]
             report.files = [p.name for p in self.audit_log.files.segments()]
-        self.app.call_from_thread(self._verified, report)
+        self.call_later(self._verified, report)
 
     def _verified(self, report: VerifyReport) -> None:
         self.report = report
@@ -363,8 +372,7 @@ class AuditScreen(Screen[None]):
             def on_any_event(self, event: Any) -> None:
                 path = str(getattr(event, "dest_path", "") or event.src_path)
                 if Path(path).name.startswith(prefix):
-                    with contextlib.suppress(RuntimeError):  # the app is shutting down
-                        screen.app.call_from_thread(screen._log_changed)
+                    screen.call_later(screen._log_changed)  # thread-safe, never blocks
 
         directory = self.audit_log.path.parent
         try:
@@ -413,7 +421,7 @@ class AuditScreen(Screen[None]):
         try:
             added = self.view.grow()
         finally:
-            self.app.call_from_thread(self._grown, added)
+            self.call_later(self._grown, added)
 
     def _grown(self, added: int) -> None:
         self._grow_running = False
@@ -454,7 +462,7 @@ class AuditScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="audit-spark", exit_on_error=False)
     def _sparkline(self, secret: str | None) -> None:
         data = self.view.activity(secret, buckets=SPARK_DAYS)
-        self.app.call_from_thread(self._show_sparkline, secret, data)
+        self.call_later(self._show_sparkline, secret, data)
 
     def _show_sparkline(self, secret: str | None, data: list[int]) -> None:
         self.spark_secret = secret
@@ -467,11 +475,30 @@ class AuditScreen(Screen[None]):
 
     # ------------------------------------------------------------------ filters
 
-    def action_filter(self) -> None:
-        """Show the filter bar and put the cursor in its first field."""
+    async def _filter_inputs(self) -> None:
+        """Mount the filter fields the first time they are needed."""
         bar = self.query_one("#filter-bar")
-        bar.remove_class("-hidden")
+        if not bar.children:
+            await bar.mount_all(
+                Input(
+                    self._filter_text[key],
+                    placeholder=placeholder,
+                    id=f"filter-{key}",
+                    classes="filter",
+                )
+                for key, placeholder in FILTER_FIELDS
+            )
+
+    async def action_filter(self) -> None:
+        """Show the filter bar and put the cursor in its first field."""
+        await self._filter_inputs()
+        self.query_one("#filter-bar").remove_class("-hidden")
         self.query_one("#filter-secret", Input).focus()
+
+    def _set_filter_text(self, key: str, value: str) -> None:
+        self._filter_text[key] = value
+        for field in self.query(f"#filter-{key}").results(Input):
+            field.value = value
 
     def _hide_inputs(self) -> None:
         self.query_one("#filter-bar").add_class("-hidden")
@@ -480,7 +507,9 @@ class AuditScreen(Screen[None]):
 
     @on(Input.Submitted, ".filter")
     def _apply_filters(self, event: Input.Submitted) -> None:
-        values = {key: self.query_one(f"#filter-{key}", Input).value for key, _ in FILTER_FIELDS}
+        for key, _ in FILTER_FIELDS:
+            self._filter_text[key] = self.query_one(f"#filter-{key}", Input).value
+        values = dict(self._filter_text)
         try:
             filters = Filters.from_text(**values)
         except VaultError as exc:
@@ -498,13 +527,13 @@ class AuditScreen(Screen[None]):
     def action_failures(self) -> None:
         """Toggle showing only failed operations."""
         success = None if self.filters.success is False else False
-        self.query_one("#filter-success", Input).value = "" if success is None else "failed"
+        self._set_filter_text("success", "" if success is None else "failed")
         self._set_filters(self.filters.with_(success=success))
 
     def action_clear(self) -> None:
         """Remove every filter."""
         for key, _ in FILTER_FIELDS:
-            self.query_one(f"#filter-{key}", Input).value = ""
+            self._set_filter_text(key, "")
         self._set_filters(Filters())
 
     def action_back(self) -> None:
@@ -548,7 +577,7 @@ class AuditScreen(Screen[None]):
         found = self.view.search(text, start, direction, cancelled=lambda: worker.is_cancelled)
         if worker.is_cancelled:
             return
-        self.app.call_from_thread(self._jump, found, f"no more matches for “{text}”")
+        self.call_later(self._jump, found, f"no more matches for “{text}”")
 
     def _jump(self, index: int | None, missing: str) -> None:
         if index is None:
@@ -570,7 +599,7 @@ class AuditScreen(Screen[None]):
     def _failure(self, direction: int) -> None:
         found = self.view.next_failure(self.table.cursor_row, direction)
         where = "after" if direction > 0 else "before"
-        self.app.call_from_thread(self._jump, found, f"no failure {where} this event")
+        self.call_later(self._jump, found, f"no failure {where} this event")
 
     # ------------------------------------------------------------------ other actions
 
@@ -605,9 +634,7 @@ class AuditScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="audit-export", exit_on_error=False)
     def _export(self, path: Path) -> None:
         count = self.view.export(path)
-        self.app.call_from_thread(
-            self.notify, f"Exported {count:,} events to {path}", title="Audit export"
-        )
+        self.call_later(self.notify, f"Exported {count:,} events to {path}", title="Audit export")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
