@@ -51,6 +51,7 @@ class Settings:
     master_key: str | None = field(default=None, repr=False)
     key_file: Path | None = None
     passphrase_file: Path | None = None
+    new_passphrase_file: Path | None = None
     log_level: str = "WARNING"
     user: str = "unknown"
     # provider settings (the seed's variables plus each SDK's usual ones)
@@ -89,6 +90,7 @@ class Settings:
             master_key=env.get("FEDZK_ENCRYPTION_MASTER_KEY") or None,
             key_file=_path(env.get("VAULTUI_KEY_FILE")),
             passphrase_file=_path(env.get("VAULTUI_PASSPHRASE_FILE")),
+            new_passphrase_file=_path(env.get("VAULTUI_NEW_PASSPHRASE_FILE")),
             log_level=(env.get("FEDZK_LOG_LEVEL") or "WARNING").upper(),
             user=env.get("VAULTUI_USER") or env.get("USER") or env.get("LOGNAME") or _uid_name(),
             vault_addr=env.get("VAULT_ADDR") or None,
@@ -143,13 +145,15 @@ class Settings:
 
     @property
     def agent_socket_path(self) -> Path:
-        """The unlock agent's Unix socket (outside the home when that path is too long)."""
+        """The unlock agent's Unix socket (``VAULTUI_AGENT_SOCKET`` or ``<home>/agent.sock``)."""
         if self.agent_socket:
             return self.agent_socket
         return self.home / "agent.sock"
 
     def validate_provider(self) -> str:
         """Return the provider name, or raise :class:`ConfigError` for an unknown one."""
+        if self.provider in PROVIDER_NAMES:
+            return self.provider  # built-in: no need to scan package metadata
         from core.providers.registry import provider_names
 
         names = provider_names()

@@ -210,11 +210,21 @@ class SecretsManager:
             if self._rotation_manager is None:
                 from core.rotation.manager import RotationManager
 
+                publish = None
+                if self.provider_name != "local":
+                    # rotated values reach the provider after the hooks, before promotion
+                    def publish(name: str, value: Any) -> None:
+                        assert self.provider is not None
+                        self.provider.put(name, value)
+
                 self._rotation_manager = RotationManager(
                     self.vault,
                     audit=self.audit_log,
                     interval_seconds=self.settings.rotation_interval_seconds,
                     user=self.settings.user,
+                    env=self.settings.env,
+                    source=self.source,
+                    publish=publish,
                 )
             return self._rotation_manager
 
@@ -303,7 +313,7 @@ class SecretsManager:
         self.audit_log.log("read", name, success=True, version=record.version)
         on_access = (record.rotation or {}).get("policy") == SecretRotationPolicy.ON_ACCESS.value
         if on_access and stage is None and version is None:
-            self.rotation_manager.rotate(name, reason="on_access")
+            self.rotation_manager.after_access(name)  # never raises; failures are audited
         return value
 
     get_secret = retrieve_secret
@@ -452,11 +462,12 @@ class SecretsManager:
     ) -> bool:
         """Set how often ``name`` rotates ('DAILY' or the enum), with an optional
         generator spec and apply/verify hooks. See docs/rotation.md."""
-        return self.rotation_manager.set_policy(name, policy, generator=generator, hooks=hooks)
+        self.rotation_manager.set_policy(name, policy, generator=generator, hooks=hooks)
+        return True
 
     def rotate_secret(self, name: str) -> bool:
         """Rotate ``name`` now (staged: PENDING -> hooks -> CURRENT). True on success."""
-        return bool(self.rotation_manager.rotate(name, reason="manual"))
+        return bool(self.rotation_manager.rotate(name, reason="manual").rotated)
 
     # ------------------------------------------------------------------ audit
 
@@ -503,6 +514,9 @@ class SecretsManager:
             "key_source": describe_key_source(self.vault.key_source),
             "key_auto_generated": self.vault.key_source.auto_generated,
             "change_sequence": self.vault.seq,
+            "rotation_workers": (
+                len(self._rotation_manager.workers()) if self._rotation_manager is not None else 0
+            ),
             "audit_log": str(self.settings.audit_log_path),
         }
         if self.provider_name != "local":

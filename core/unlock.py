@@ -95,6 +95,11 @@ def kdf_from_settings(settings: Settings) -> Argon2Params | None:
     return Argon2Params(time_cost=t, memory_kib=m, parallelism=p)
 
 
+def slot_kinds(settings: Settings) -> list[str]:
+    """Which kinds of key open the home's vault ('passphrase', 'keyfile'); no key needed."""
+    return Vault.slot_kinds(settings.vault_path)
+
+
 def describe_key_source(ks: KeySource) -> str:
     """A short, secret-free description for ``get_status()['key_source']``."""
     if ks.auto_generated:

@@ -39,6 +39,10 @@ def agent_env(settings: Settings) -> dict[str, str]:
     env["VAULTUI_HOME"] = str(Path(settings.home).absolute())
     env["VAULTUI_AGENT_SOCKET"] = str(Path(settings.agent_socket_path).absolute())
     env["FEDZK_SECRETS_PROVIDER"] = settings.provider
+    if env.get("PYTHONPATH"):  # the agent runs in /
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     return env
 
 

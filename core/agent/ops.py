@@ -13,6 +13,7 @@ Use :func:`dispatch` (``dispatch(manager, "get", {"name": "db/password"})``).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,11 +58,10 @@ def dispatch(
         raise ValidationError(f"Unknown operation {name!r}")
     args = dict(args or {})
     try:
-        return fn(manager, progress=progress, **args)
-    except TypeError as exc:
-        if "argument" in str(exc):
-            raise ValidationError(f"Bad arguments for operation {name!r}") from None
-        raise
+        inspect.signature(fn).bind(manager, progress=progress, **args)
+    except TypeError:
+        raise ValidationError(f"Bad arguments for operation {name!r}") from None
+    return fn(manager, progress=progress, **args)
 
 
 # ---------------------------------------------------------------------- data shapes

@@ -45,6 +45,8 @@ ACCEPT_TICK = 0.5
 """Seconds between checks of the expiry time and the stop flag."""
 CONNECTION_TIMEOUT = 30.0
 """A client that sends nothing for this long is disconnected."""
+DRAIN_TIMEOUT = 10.0
+"""On stop, seconds to wait for requests in progress before closing the vault."""
 
 
 def socket_is_live(path: Path) -> bool:
@@ -128,6 +130,7 @@ class AgentServer:
         self._socket_id: tuple[int, int] | None = None
         self._manager: Any = None
         self._vault_id: tuple[int, int] | None = None
+        self._handlers: set[threading.Thread] = set()
 
     def __repr__(self) -> str:
         return f"AgentServer({str(self.socket_path)!r}, vault={str(self.vault_path)!r})"
@@ -220,13 +223,18 @@ class AgentServer:
                     if self._stop.is_set():
                         break
                     raise
-                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+                thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+                with self._lock:
+                    self._handlers.add(thread)
+                thread.start()
         finally:
             self.close()
         return self._stop_reason
 
     def close(self) -> None:
-        """Remove our socket, audit the stop, close the vault and drop the key."""
+        """Remove our socket, let requests in progress finish (up to DRAIN_TIMEOUT),
+        audit the stop, close the vault and drop the key."""
+        self._stop.set()
         if self._listener is not None:
             with contextlib.suppress(OSError):
                 self._listener.close()
@@ -237,6 +245,11 @@ class AgentServer:
                 if (st.st_dev, st.st_ino) == self._socket_id:
                     self.socket_path.unlink()
             self._socket_id = None
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        with self._lock:
+            handlers = [t for t in self._handlers if t is not threading.current_thread()]
+        for thread in handlers:
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             manager, self._manager = self._manager, None
             self._key = None
@@ -249,6 +262,13 @@ class AgentServer:
     # ------------------------------------------------------------------ requests
 
     def _handle(self, conn: socket.socket) -> None:
+        try:
+            self._serve_connection(conn)
+        finally:
+            with self._lock:
+                self._handlers.discard(threading.current_thread())
+
+    def _serve_connection(self, conn: socket.socket) -> None:
         with conn:
             try:
                 conn.settimeout(CONNECTION_TIMEOUT)
@@ -271,6 +291,13 @@ class AgentServer:
     def _answer(self, conn: socket.socket, message: object) -> dict[str, Any]:
         if not isinstance(message, dict):
             return error_reply(ConfigError("Malformed request"))
+        if message.get("v", protocol.PROTOCOL_VERSION) != protocol.PROTOCOL_VERSION:
+            return error_reply(
+                ConfigError(
+                    "The running unlock agent speaks another protocol version",
+                    hint="run `vaultui --batch lock` and unlock again",
+                )
+            )
         kind = message.get("op")
         if kind == "hello":
             return {"ok": self.info()}

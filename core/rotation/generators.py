@@ -406,7 +406,7 @@ def _dict_to_spec(data: dict[str, Any]) -> str:
     raise ValidationError(f"Unknown generator kind {kind!r} in generator dict")
 
 
-_PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd", "pass")
+PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd", "pass")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _HEX_RE = re.compile(r"^(?:[0-9a-f]{2})+$")
 
@@ -433,7 +433,7 @@ def guess_generator(name: str, current: SecretValue | None) -> Generator:
     if isinstance(current, bytes):
         return TokenGenerator("bytes", max(16, min(len(current), MAX_TOKEN_BYTES)))
     lowered = name.lower()
-    if any(word in lowered for word in _PASSWORD_WORDS):
+    if any(word in lowered for word in PASSWORD_WORDS):
         return PasswordGenerator()
     if isinstance(current, str):
         if _UUID_RE.match(current):

@@ -22,7 +22,7 @@ from typing import Any
 
 from core.errors import ValidationError
 from core.rotation.hooks import HookConfig
-from core.rotation.policy import SecretRotationPolicy, parse_policy, policy_to_str
+from core.rotation.policy import SecretRotationPolicy, parse_stored_policy, policy_to_str
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,9 @@ class RotationInfo:
         """Parse a stored dict; unknown or damaged fields fall back to defaults."""
         data = dict(data or {})
         raw_policy = data.get("policy")
-        try:
-            policy = parse_policy(raw_policy) if raw_policy else SecretRotationPolicy.NEVER
-        except ValidationError:  # a damaged policy must not break listing
-            policy = SecretRotationPolicy.NEVER
+        policy = (parse_stored_policy(raw_policy) if isinstance(raw_policy, str) else None) or (
+            SecretRotationPolicy.NEVER  # none set, or damaged: must not break listing
+        )
         return cls(
             policy=policy,
             generator=data.get("generator") or None,
@@ -89,7 +88,12 @@ class RotationInfo:
         return isinstance(self.policy, timedelta) or self.policy.interval is not None
 
 
+_NO_HOOKS = HookConfig()
+
+
 def _hooks(data: Any) -> HookConfig:
+    if not data:
+        return _NO_HOOKS
     try:
         return HookConfig.from_dict(data if isinstance(data, dict) else None)
     except (ValidationError, TypeError, ValueError):  # damaged settings must not break listing

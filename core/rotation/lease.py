@@ -1,8 +1,9 @@
 """Rotation leases and worker heartbeats, kept inside the vault file.
 
-A lease says "worker W is rotating record R until time T". It lives in the vault's
-sealed ``local_state`` table under ``rotation.lease.<record uid>`` (the uid is random, so
-the plain key reveals no secret name) and is taken inside one ``BEGIN IMMEDIATE``
+A lease says "worker W is rotating record R until time T". All leases live in one
+sealed entry of the vault's ``local_state`` table, ``rotation.leases`` (a JSON map from
+record uid to lease; encrypted like everything else), and a lease is taken inside one
+``BEGIN IMMEDIATE``
 transaction (:meth:`Vault.transaction`): read, check, write, commit. SQLite's write lock
 makes that check-and-set atomic across threads and processes, so at most one worker
 holds a record's lease at any time. An expired lease (its holder crashed) may be taken
@@ -24,7 +25,7 @@ from typing import Any
 
 from core.errors import VaultError
 
-LEASE_PREFIX = "rotation.lease."
+LEASES_KEY = "rotation.leases"
 WORKERS_KEY = "rotation.workers"
 
 
@@ -50,33 +51,51 @@ class LeaseStore:
         """Take the lease on record ``uid`` for ``ttl`` seconds; False if another worker
         holds an unexpired one. Re-acquiring our own lease extends it.
         """
-        key = LEASE_PREFIX + uid
         now = self.wall_clock()
         with self.vault.transaction():
-            held = _load(self.vault.get_local(key))
-            if held and held.get("owner") != self.owner and float(held.get("expires", 0)) > now:
+            leases = self._live(now)
+            held = leases.get(uid)
+            if held and held.get("owner") != self.owner:
                 return False
-            lease = {"owner": self.owner, "since": now, "expires": now + ttl, "pid": os.getpid()}
-            self.vault.set_local(key, json.dumps(lease).encode())
+            leases[uid] = {
+                "owner": self.owner,
+                "since": now,
+                "expires": now + ttl,
+                "pid": os.getpid(),
+            }
+            self._store(leases)
         return True
 
     def release(self, uid: str) -> None:
         """Give up our lease on ``uid`` (a lease held by someone else is left alone)."""
-        key = LEASE_PREFIX + uid
         with self.vault.transaction():
-            held = _load(self.vault.get_local(key))
+            leases = self._live(self.wall_clock())
+            held = leases.get(uid)
             if held and held.get("owner") == self.owner:
-                self.vault.set_local(key, None)
+                del leases[uid]
+            self._store(leases)
 
     def holder(self, uid: str) -> dict[str, Any] | None:
         """The unexpired lease on ``uid`` ({owner, since, expires, pid}), or None."""
+        return self.holders().get(uid)
+
+    def holders(self) -> dict[str, dict[str, Any]]:
+        """Every unexpired lease, by record uid (one read for the whole schedule)."""
         try:
-            held = _load(self.vault.get_local(LEASE_PREFIX + uid))
+            return self._live(self.wall_clock())
         except VaultError:
-            return None
-        if held and float(held.get("expires", 0)) > self.wall_clock():
-            return held
-        return None
+            return {}
+
+    def _live(self, now: float) -> dict[str, dict[str, Any]]:
+        leases = _load(self.vault.get_local(LEASES_KEY)) or {}
+        return {
+            uid: lease
+            for uid, lease in leases.items()
+            if isinstance(lease, dict) and float(lease.get("expires", 0)) > now
+        }
+
+    def _store(self, leases: dict[str, dict[str, Any]]) -> None:
+        self.vault.set_local(LEASES_KEY, json.dumps(leases).encode() if leases else None)
 
     # ------------------------------------------------------------------ heartbeats
 

@@ -23,6 +23,7 @@ and then every ``interval_seconds`` (default 3600, ``VAULTUI_ROTATION_INTERVAL``
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -34,14 +35,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from core.errors import ConflictError, NotFoundError, RotationError, ValidationError, VaultError
-from core.rotation.generators import Generator, generator_for, guess_generator, parse_generator
+from core.rotation.generators import (
+    PASSWORD_WORDS,
+    Generator,
+    generator_for,
+    guess_generator,
+    parse_generator,
+)
 from core.rotation.hooks import STEPS, HookConfig, HookResult, run_hook
-from core.rotation.info import RotationInfo, iso
+from core.rotation.info import RotationInfo, iso, parse_time
 from core.rotation.lease import LeaseStore, new_owner_id
 from core.rotation.policy import (
     SecretRotationPolicy,
     next_due,
     parse_policy,
+    parse_stored_policy,
     policy_label,
 )
 
@@ -186,6 +194,9 @@ class RotationManager:
     open vault. Thread-safe. ``clock`` (returns an aware UTC datetime) decides due times
     and ``last_rotated``; tests inject one. ``env`` is the environment hooks inherit
     (default: :class:`core.config.Settings`' environment, minus vaultui's key material).
+    ``publish(name, new_value)``, when given, runs after the hooks succeed and before
+    promotion (e.g. to write the value to an external provider); a VaultError from it
+    fails the rotation like a hook would.
     """
 
     def __init__(
@@ -200,6 +211,7 @@ class RotationManager:
         jitter: float = 0.1,
         source: str = "worker",
         owner: str | None = None,
+        publish: Callable[[str, Any], Any] | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValidationError("The rotation check interval must be positive")
@@ -213,6 +225,7 @@ class RotationManager:
         self.source = source
         self.clock: Callable[[], datetime] = clock or utcnow
         self._env = env
+        self.publish = publish
         self.owner = owner or new_owner_id()
         self.leases = LeaseStore(vault, self.owner)
         self._lock = threading.RLock()
@@ -285,18 +298,19 @@ class RotationManager:
         """Every secret that has a rotation policy, with its next due time and state,
         sorted by next due time (secrets without one last)."""
         now = now or self.clock()
+        holders = self.leases.holders()
         rows = []
         for record in self.vault.list():
             if not (record.rotation or {}).get("policy"):
                 continue
-            rows.append(self._status(record, now))
+            rows.append(self._status(record, now, holders))
         far = datetime.max.replace(tzinfo=UTC)
         rows.sort(key=lambda s: (s.next_due or far, s.name))
         return rows
 
     def status(self, name: str, now: datetime | None = None) -> RotationStatus:
         """The schedule row of one secret (NotFoundError if absent)."""
-        return self._status(self._record(name), now or self.clock())
+        return self._status(self._record(name), now or self.clock(), self.leases.holders())
 
     def due(self, now: datetime | None = None) -> list[str]:
         """Names of secrets whose time-based policy is due at ``now`` (default: the clock),
@@ -306,19 +320,24 @@ class RotationManager:
         found: list[tuple[datetime, str]] = []
         for record in self.vault.list():
             rotation = record.rotation or {}
-            if not rotation.get("policy"):
+            raw = rotation.get("policy")
+            if not raw or raw in ("never", "on_access"):
                 continue
-            info = RotationInfo.from_dict(rotation)
-            when = next_due(info.policy, info.last_rotated, record.created_at)
+            policy = parse_stored_policy(raw)
+            if policy is None:
+                continue
+            when = next_due(policy, parse_time(rotation.get("last_rotated")), record.created_at)
             if when is not None and when <= now:
                 found.append((when, record.name))
         found.sort()
         return [name for _, name in found]
 
-    def _status(self, record: Any, now: datetime) -> RotationStatus:
+    def _status(
+        self, record: Any, now: datetime, holders: dict[str, dict[str, Any]]
+    ) -> RotationStatus:
         info = RotationInfo.from_dict(record.rotation)
         when = next_due(info.policy, info.last_rotated, record.created_at)
-        holder = self.leases.holder(record.uid)
+        holder = holders.get(record.uid)
         with self._lock:
             local = record.name in self._inflight
         if holder or local:
@@ -351,14 +370,12 @@ class RotationManager:
 
     @staticmethod
     def _guess_label(record: Any) -> str:
-        """The guessed generator's spec from the record's type alone (no decryption)."""
-        sample: Any = {"str": "", "bytes": b"", "dict": {}}.get(record.type, "")
+        """The guessed generator's spec from the record's name and type alone (no
+        decryption: the guess from the value's shape happens at rotation time)."""
         if record.type == "dict":
             return "guess from value"
-        try:
-            return guess_generator(record.name, sample).spec
-        except ValidationError:
-            return "guess from value"
+        lowered = record.name.lower()
+        return _guess_label_for(record.type, any(w in lowered for w in PASSWORD_WORDS))
 
     # ------------------------------------------------------------------ rotation
 
@@ -447,6 +464,8 @@ class RotationManager:
                 )
                 if not result.ok:
                     raise _HookFailed(result)
+            if self.publish is not None:
+                self.publish(name, new_value)
             rotated_at = self.clock()
             with self.vault.transaction():
                 promoted = self.vault.promote_pending(name, expected_version=current_version)
@@ -756,6 +775,12 @@ def _merge_hooks(current: HookConfig, hooks: HookConfig | Mapping[str, Any]) -> 
         else:
             data[key] = value
     return HookConfig.from_dict(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _guess_label_for(kind: str, password_name: bool) -> str:
+    sample: Any = b"" if kind == "bytes" else ""
+    return guess_generator("password" if password_name else "value", sample).spec
 
 
 def format_duration(seconds: float) -> str:

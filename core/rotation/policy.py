@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -61,6 +62,15 @@ def parse_policy(value: SecretRotationPolicy | str | timedelta) -> SecretRotatio
         f"Unknown rotation policy {value!r}",
         hint="use NEVER, HOURLY, DAILY, WEEKLY, MONTHLY, ON_ACCESS or an interval like 90d, 12h",
     )
+
+
+@functools.lru_cache(maxsize=512)
+def parse_stored_policy(text: str) -> SecretRotationPolicy | timedelta | None:
+    """Parse a stored policy string (cached: listing reads thousands); None if damaged."""
+    try:
+        return parse_policy(text)
+    except ValidationError:
+        return None
 
 
 def policy_to_str(policy: SecretRotationPolicy | timedelta) -> str:

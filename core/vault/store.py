@@ -273,6 +273,22 @@ class Vault:
                 raise
             raise IntegrityError(f"The vault header of {path} is damaged") from None
 
+    @staticmethod
+    def slot_kinds(path: Path | str) -> list[str]:
+        """The kinds of key slot a vault file has ('passphrase', 'keyfile'), without a key.
+
+        Lets a caller decide whether to prompt for a passphrase. Opens the file read-only.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise NotFoundError(f"No vault at {path}")
+        with _sql("read the vault's key slots"):
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+            try:
+                return [k for (k,) in conn.execute("SELECT kind FROM key_slots ORDER BY id")]
+            finally:
+                conn.close()
+
     def close(self) -> None:
         """Close the file. The object cannot be used afterwards."""
         with self._lock:
@@ -409,17 +425,31 @@ class Vault:
     # Associated data: a fixed prefix (purpose + vault id) then fixed-width fields, so
     # the encoding is unambiguous without per-field length prefixes (uid: 16 bytes,
     # name hash: 32 bytes; a row with other lengths simply fails authentication).
+    # A damaged file can hand back a column of the wrong SQLite type (text for a blob,
+    # real for an integer): that is tampering too, never a TypeError.
     def _meta_aad(self, uid: bytes, rev: int, seq: int, deleted: int, nh: bytes) -> bytes:
-        return self._aad_meta + _Q3(rev, seq, deleted) + uid + nh
+        try:
+            return self._aad_meta + _Q3(rev, seq, deleted) + uid + nh
+        except (struct.error, TypeError):
+            raise IntegrityError("A vault record row is damaged (wrong column type)") from None
 
     def _name_aad(self, uid: bytes, nh: bytes) -> bytes:
-        return self._aad_name + uid + nh
+        try:
+            return self._aad_name + uid + nh
+        except TypeError:
+            raise IntegrityError("A vault record row is damaged (wrong column type)") from None
 
     def _value_aad(self, uid: bytes, version: int) -> bytes:
-        return self._aad_value + _Q1(version) + uid
+        try:
+            return self._aad_value + _Q1(version) + uid
+        except (struct.error, TypeError):
+            raise IntegrityError("A vault value row is damaged (wrong column type)") from None
 
     def _info_aad(self, uid: bytes, version: int) -> bytes:
-        return self._aad_info + _Q1(version) + uid
+        try:
+            return self._aad_info + _Q1(version) + uid
+        except (struct.error, TypeError):
+            raise IntegrityError("A vault history row is damaged (wrong column type)") from None
 
     def _open_meta_list(self, row: tuple) -> list[Any]:
         uid, nh, rev, seq, deleted, meta = row[:6]

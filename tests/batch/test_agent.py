@@ -37,7 +37,7 @@ def pw_home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) ->
     return home
 
 
-def unlock(cli, monkeypatch, tmp_path: Path, agents: list[Path], home: Path, ttl: str = "5m"):
+def unlock(cli, monkeypatch, tmp_path: Path, agents: list[Path], home: Path, ttl: str = "2m"):
     pw = tmp_path / "unlock-pw.txt"
     pw.write_text(PASS)
     monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
@@ -83,6 +83,17 @@ def test_unlock_get_set_lock(cli, pw_home, monkeypatch, tmp_path, agents):
     assert not pid_alive(info["pid"])
     assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY
     assert "No agent was running" in cli("--batch", "lock").err
+
+
+def test_import_through_the_agent_reports_progress(cli, pw_home, monkeypatch, tmp_path, agents):
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    env_file = tmp_path / "many.env"
+    env_file.write_text("".join(f"KEY_{i}=value-{i}\n" for i in range(600)))
+    r = cli("--batch", "import", str(env_file), "--prefix", "bulk/")
+    assert r.code == 0 and "imported: 600/600" in r.err and "600 created" in r.err
+    assert cli("--batch", "get", "bulk/KEY_599", "-n").out == "value-599"
+    log = (pw_home / "logs" / "secrets_audit.log").read_text()
+    assert '"operation": "import", "secret_name": null' in log and '"source": "agent"' in log
 
 
 def test_plugin_style_manager_uses_the_agent_key(cli, pw_home, monkeypatch, tmp_path, agents):
@@ -221,8 +232,8 @@ def _as_nobody(fn) -> int:
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
 def test_agent_refuses_peers_of_another_uid(
-    cli, pw_home, monkeypatch, tmp_path, agents, public_dir
-):
+    cli, pw_home, monkeypatch, tmp_path, public_dir, agents
+):  # `agents` after `public_dir`: the agent is locked before the folder is removed
     sock_path = public_dir / "agent.sock"
     monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(sock_path))
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)

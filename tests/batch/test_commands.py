@@ -291,6 +291,7 @@ def test_export_import_round_trip(cli, tmp_path: Path, monkeypatch, fmt: str):
     r = cli("--batch", "--json", "import", str(out), "--format", fmt)
     assert r.code == 0, r.err
     assert len(json.loads(r.out)["created"]) == 5
+    assert "imported: 5/5" in r.err  # progress on stderr
     for name, value in values.items():
         key = name if fmt == "json" else name.upper()
         assert cli("--batch", "get", key, "-n").out == value

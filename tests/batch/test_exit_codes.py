@@ -124,7 +124,6 @@ def test_passwd_on_a_terminal(cli, pw_vault, monkeypatch):
     typed = iter(["old passphrase 1", "brand new phrase", "brand new phrase"])
     monkeypatch.setattr("vaultui.batch.context.has_terminal", lambda: True)
     monkeypatch.setattr("vaultui.batch.context.prompt_secret", lambda _p: next(typed))
-    monkeypatch.setattr("vaultui.batch.commands.keys.prompt_secret", lambda _p: next(typed))
     assert cli("--batch", "passwd").code == 0
     typed = iter(["brand new phrase"])
     assert cli("--batch", "get", "a", "-n").out == SECRET

@@ -25,6 +25,13 @@ def hook_script(tmp_path: Path, name: str, body: str) -> str:
     return f"{PY} {path}"
 
 
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def put(vault, name, value, **kw):
     return vault.put(name, value, at=START, **kw)
 
@@ -109,17 +116,18 @@ def test_success_after_failure_clears_the_error(vault, manager, tmp_path):
     assert manager.status("k").state == "ok"
 
 
-def test_a_value_changed_during_rotation_wins(vault, manager, audit, tmp_path):
+def test_a_value_changed_during_rotation_wins(vault, audit, clock):
     put(vault, "k", "before")
-    # the apply hook stores a new value by hand, as a person might meanwhile
-    apply = hook_script(tmp_path, "apply", "time.sleep(0.3)")
-    manager.set_policy("k", "DAILY", hooks={"apply": apply})
-    worker = threading.Thread(target=lambda: manager.rotate("k", raise_errors=False))
-    worker.start()
-    time.sleep(0.1)
-    vault.put("k", "typed by hand")
-    worker.join()
+
+    def meanwhile(name, value):  # runs between the hooks and promotion
+        vault.put(name, "typed by hand")
+
+    mgr = RotationManager(vault, audit=audit, clock=clock, env={}, publish=meanwhile)
+    mgr.set_policy("k", "DAILY")
+    result = mgr.rotate("k", raise_errors=False)
+    assert not result.rotated
     assert vault.get("k").value == "typed by hand"
+    assert "PENDING" not in vault.record("k").stages
     assert "changed while it was being rotated" in audit.of("rotate", "k")[-1]["error_message"]
 
 
@@ -238,27 +246,30 @@ def test_policy_is_stored_where_the_facade_reads_it(vault, manager):
 
 def test_two_threads_never_rotate_one_secret_at_once(vault, manager, tmp_path):
     put(vault, "k", "v")
-    manager.set_policy("k", "DAILY", hooks={"apply": hook_script(tmp_path, "a", "time.sleep(0.4)")})
+    manager.set_policy("k", "DAILY", hooks={"apply": hook_script(tmp_path, "a", "time.sleep(0.6)")})
     results = []
-    threads = [
-        threading.Thread(target=lambda: results.append(manager.rotate("k", raise_errors=False)))
-        for _ in range(3)
-    ]
+    barrier = threading.Barrier(3)
+
+    def rotate() -> None:
+        barrier.wait()
+        results.append(manager.rotate("k", raise_errors=False))
+
+    threads = [threading.Thread(target=rotate) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(r.rotated for r in results) == [False, False, True]
     assert vault.record("k").version == 2
-    with pytest.raises(ConflictError):
-        other = RotationManager(vault, clock=manager.clock, env={})
-        t = threading.Thread(target=lambda: manager.rotate("k"))
-        t.start()
-        time.sleep(0.15)
-        try:
+    other = RotationManager(vault, clock=manager.clock, env={})
+    t = threading.Thread(target=lambda: manager.rotate("k"))
+    t.start()
+    try:
+        wait_for(lambda: other.leases.holders())
+        with pytest.raises(ConflictError):
             other.rotate("k")  # another worker (owner) while the lease is held
-        finally:
-            t.join()
+    finally:
+        t.join()
 
 
 def test_state_running_while_a_rotation_holds_the_lease(vault, manager, tmp_path):
@@ -266,8 +277,8 @@ def test_state_running_while_a_rotation_holds_the_lease(vault, manager, tmp_path
     manager.set_policy("k", "DAILY", hooks={"apply": hook_script(tmp_path, "a", "time.sleep(0.5)")})
     t = threading.Thread(target=lambda: manager.rotate("k"))
     t.start()
-    time.sleep(0.2)
     observer = RotationManager(vault, clock=manager.clock, env={})
+    wait_for(lambda: observer.leases.holders())
     assert observer.status("k").state == "running"
     assert observer.status("k").holder == manager.owner
     t.join()
@@ -339,3 +350,29 @@ def test_the_manager_works_without_an_audit_sink(vault, clock):
     mgr = RotationManager(vault, clock=clock, env={})
     mgr.set_policy("k", "DAILY")
     assert mgr.rotate("k").rotated and vault.get("k").value != "v"
+
+
+def test_publish_runs_after_the_hooks_and_can_fail_the_rotation(vault, audit, clock):
+    from core.errors import ProviderUnavailableError
+
+    put(vault, "k", "v1")
+    published = []
+    mgr = RotationManager(
+        vault,
+        audit=audit,
+        clock=clock,
+        env={},
+        publish=lambda name, value: published.append((name, value)),
+    )
+    mgr.set_policy("k", "DAILY", generator="uuid")
+    mgr.rotate("k")
+    assert published == [("k", vault.get("k").value)]
+
+    def down(name, value):
+        raise ProviderUnavailableError("HashiCorp Vault connection failed")
+
+    mgr.publish = down
+    current = vault.get("k").value
+    result = mgr.rotate("k", raise_errors=False)
+    assert result.error == "HashiCorp Vault connection failed"
+    assert vault.get("k").value == current and "PENDING" not in vault.record("k").stages

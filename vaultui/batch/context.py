@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from core.agent import client as agent
 from core.config import Settings
-from core.errors import KeyMissingError, NotFoundError, ValidationError, WrongKeyError
+from core.errors import (
+    KeyMissingError,
+    NotFoundError,
+    ValidationError,
+    VaultError,
+    WrongKeyError,
+)
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -51,17 +57,14 @@ def prompt_secret(prompt: str) -> str:
 
 
 def vault_slot_kinds(path: Path) -> set[str] | None:
-    """The kinds of key slots in the vault file (read-only peek, no key needed), or
-    None if the file cannot be read that way."""
-    import sqlite3
+    """The kinds of key slots in the vault file (no key needed), or None if the file
+    cannot be read that way."""
+    from core.errors import VaultError
+    from core.vault import Vault
 
     try:
-        conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
-        try:
-            return {row[0] for row in conn.execute("SELECT kind FROM key_slots")}
-        finally:
-            conn.close()
-    except sqlite3.Error:
+        return set(Vault.slot_kinds(path))
+    except VaultError:
         return None
 
 
@@ -125,6 +128,12 @@ class AgentSession(Session):
                     )
                 except agent.AgentMismatch:
                     pass
+                except agent.AgentUnavailable as exc:
+                    # the request was sent: do not run it a second time locally
+                    raise VaultError(
+                        f"{exc}; `{op}` may or may not have been applied",
+                        hint="check with `vaultui --batch status` and try again",
+                    ) from None
         self._local = self._fallback()
         self.kind = "local"
         return self._local.call(op, progress, **args)

@@ -104,7 +104,11 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
 
 
 def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
-    """Run a plain ``get``/``set`` through a running agent; None to use the full CLI."""
+    """Run a plain ``get``/``set`` through a running agent; None to use the full CLI.
+
+    ``set`` reads stdin before connecting (no idle connection while a pipe is slow);
+    if no agent serves this vault the full CLI gets the value already read.
+    """
     req = parse(argv)
     if req is None:
         return None
@@ -114,44 +118,57 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     paths = agent.fast_paths(environ, req["provider"])
     if paths is None:
         return None
+    is_set = req["command"] == "set"
     try:
-        conn = agent.AgentClient.connect(paths.socket)
-    except Exception:
-        return None
-    if conn is None:
-        return None
-    stdin_used = False
-    try:
-        with conn:
-            if req["command"] == "get":
-                args = {"name": req["name"]}
-                for key in ("field", "version", "stage"):
-                    if req[key] is not None:
-                        args[key] = req[key]
-                result = conn.call("get", args, vault=paths.vault, provider=paths.provider)
-                print_get(result, json_mode=req["json"], newline=not req["no_newline"])
-                return 0
+        if is_set:
             if req["generate"] is None and sys.stdin is not None and sys.stdin.isatty():
                 return None  # interactive entry: the full CLI prompts
             args = set_args(req)
             if req["generate"] is None:
-                stdin_used = True
                 args["value"] = read_value(stdin_bytes(), req["type"], source="stdin")
-            result = conn.call("put", args, vault=paths.vault, provider=paths.provider)
+        else:
+            args = {"name": req["name"]}
+            for key in ("field", "version", "stage"):
+                if req[key] is not None:
+                    args[key] = req[key]
+        try:
+            conn = agent.AgentClient.connect(paths.socket)
+        except agent.protocol.PeerRejected:
+            conn = None
+        if conn is None:
+            return _full(argv, args) if is_set else None
+        with conn:
+            try:
+                result = conn.call(
+                    "put" if is_set else "get", args, vault=paths.vault, provider=paths.provider
+                )
+            except agent.AgentMismatch:
+                return _full(argv, args) if is_set else None
+            except agent.AgentUnavailable as exc:
+                if not is_set:
+                    return None
+                error(
+                    f"{exc}; the value may or may not have been stored: check with "
+                    f"`vaultui --batch history {req['name']}`"
+                )
+                return 1
+        if is_set:
             print_set(result, json_mode=req["json"])
-            return 0
-    except (agent.AgentMismatch, agent.AgentUnavailable):
-        if stdin_used:
-            # stdin is consumed: the full CLI must not read it again
-            from vaultui.batch.runner import run
-
-            return run(list(argv), preread_stdin=args.get("value"))
-        return None
+        else:
+            print_get(result, json_mode=req["json"], newline=not req["no_newline"])
+        return 0
     except VaultError as exc:
         error(str(exc))
         return exc.exit_code
     except BrokenPipeError:
         return 1
+
+
+def _full(argv: Sequence[str], args: Mapping[str, Any]) -> int:
+    """The full CLI for a ``set`` whose stdin this module already consumed."""
+    from vaultui.batch.runner import run
+
+    return run(list(argv), preread_stdin=args.get("value"))
 
 
 def set_args(req: Mapping[str, Any]) -> dict[str, Any]:

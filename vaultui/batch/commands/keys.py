@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import ConfigError, KeyMissingError, ValidationError, VaultError
-from vaultui.batch import output
-from vaultui.batch.context import Context, prompt_secret
+from vaultui.batch import context, output
+from vaultui.batch.context import Context
 
 MIN_PASSPHRASE = 8
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
@@ -107,12 +107,12 @@ def _new_passphrase(ctx: Context) -> str:
     from core.unlock import read_passphrase_file
 
     if ctx.can_prompt:
-        first = prompt_secret("New passphrase: ")
-        if prompt_secret("New passphrase again: ") != first:
+        first = context.prompt_secret("New passphrase: ")
+        if context.prompt_secret("New passphrase again: ") != first:
             raise ValidationError("The two passphrases differ: nothing was changed")
         new = first
     else:
-        path = ctx.settings.env.get("VAULTUI_NEW_PASSPHRASE_FILE")
+        path = ctx.settings.new_passphrase_file
         if not path:
             raise KeyMissingError(
                 "No new passphrase",

@@ -51,7 +51,7 @@ def cmd_grep(ctx: Context) -> int:
         pattern=a.pattern,
         ignore_case=a.ignore_case,
         fixed=a.fixed,
-        progress=output.Progress("grep", quiet=ctx.json),
+        progress=output.Progress("grep"),
     )
     if ctx.json:
         output.emit({"matches": hits})
@@ -77,7 +77,7 @@ def cmd_scan(ctx: Context) -> int:
     ctx.close()
     matcher = ValueMatcher(values)
     del values
-    progress = output.Progress("files scanned", quiet=ctx.json)
+    progress = output.Progress("files scanned")
     hits, files, skipped = scan(
         matcher, a.paths, excludes=a.exclude, max_size=a.max_size, progress=progress
     )

@@ -126,10 +126,10 @@ def _value(ctx: Context) -> Any:
     if ctx.preread_stdin is None and sys.stdin is not None and sys.stdin.isatty():
         if not ctx.can_prompt:
             raise ValidationError("No value: pipe it on stdin, or use --file or --generate")
-        from vaultui.batch.context import prompt_secret
+        from vaultui.batch import context
 
-        first = prompt_secret(f"Value for {a.name}: ")
-        if prompt_secret("Again: ") != first:
+        first = context.prompt_secret(f"Value for {a.name}: ")
+        if context.prompt_secret("Again: ") != first:
             raise ValidationError("The two entries differ: nothing was stored")
         return read_value(first.encode("utf-8"), a.type, source="the prompt")
     return ctx.value_from_stdin(a.type)

@@ -10,8 +10,8 @@ from typing import Any
 
 from core.errors import ConfigError, ValidationError
 from core.importexport import EXPORT_FORMATS, IMPORT_FORMATS, guess_format, parse_file, render
-from vaultui.batch import output
-from vaultui.batch.context import Context, has_terminal, prompt_secret
+from vaultui.batch import context, output
+from vaultui.batch.context import Context
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -70,8 +70,8 @@ def _kdbx_password(a: argparse.Namespace, ctx: Context) -> str | None:
 
     if a.password_file is not None:
         return read_passphrase_file(a.password_file)
-    if ctx.can_prompt and has_terminal():
-        return prompt_secret(f"Password for {a.file}: ") or None
+    if ctx.can_prompt:
+        return context.prompt_secret(f"Password for {a.file}: ") or None
     if a.keyfile is not None:
         return None
     raise ConfigError(
@@ -91,7 +91,7 @@ def cmd_import(ctx: Context) -> int:
         raise ValidationError(f"{a.file} does not exist")
     password = _kdbx_password(a, ctx) if fmt == "keepass" else None
     entries = parse_file(a.file, fmt, prefix=a.prefix, password=password, keyfile=a.keyfile)
-    progress = output.Progress("imported", quiet=ctx.json)
+    progress = output.Progress("imported")
     result = ctx.session(create=True).call(
         "import",
         entries=entries,
