@@ -72,6 +72,7 @@ class Settings:
     clipboard_clear_seconds: int = 30
     idle_lock_seconds: int = 900
     rotation_interval_seconds: int = 3600
+    sync_interval_seconds: int = 0  # 0: no background sync
     agent_socket: Path | None = None
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     audit_rules_file: Path | None = None
@@ -109,6 +110,7 @@ class Settings:
             clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 30),
             idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
+            sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),
             agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),

@@ -335,9 +335,7 @@ class SecretsManager:
                 return remote.value, record
             except ProviderError as exc:
                 self._provider_error = str(exc)
-                self.audit_log.log(
-                    "provider_fallback", name, success=False, error_message=str(exc)
-                )
+                self.audit_log.log("provider_fallback", name, success=False, error_message=str(exc))
         secret = self.vault.get(name, stage=stage, version=version)
         if secret is None:
             return None, None
@@ -492,6 +490,41 @@ class SecretsManager:
     def restore_backup(self, name: str, dry_run: bool = False, **kwargs: Any) -> dict[str, Any]:
         """Restore a backup (``dry_run`` lists what would change); see docs/backup.md."""
         return self.backup_manager.restore_backup(name, dry_run=dry_run, **kwargs)
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(
+        self, provider: str | None = None, *, sealed: bool = True, dry_run: bool = False
+    ) -> Any:
+        """Sync the vault with a provider (sealed: opaque records; native: named secrets).
+
+        Returns a report of what moved and the conflicts to review (docs/sync.md).
+        """
+        from core.sync.service import run_sync
+
+        return run_sync(
+            self.vault,
+            self.settings,
+            provider or self.provider_name,
+            sealed=sealed,
+            dry_run=dry_run,
+            audit=self.audit_log,
+        )
+
+    def merge(self, other_vault_file: str, *, dry_run: bool = False) -> Any:
+        """Merge another copy of this vault (a USB copy, a sync tool's conflict copy)."""
+        from pathlib import Path
+
+        from core.sync.merge import merge_file
+
+        try:
+            report = merge_file(self.vault, Path(other_vault_file), dry_run=dry_run)
+        except VaultError as exc:
+            self.audit_log.log("merge", None, success=False, error_message=str(exc))
+            raise
+        if not dry_run:
+            self.audit_log.log("merge", None, success=True)
+        return report
 
     # ------------------------------------------------------------------ status
 

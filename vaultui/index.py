@@ -71,7 +71,7 @@ def fuzzy_matcher(text: str) -> Callable[[str], Any]:
     for ch in text.lower():
         esc = re.escape(ch)
         cls = "\\" + ch if ch in "\\]^-" else esc
-        parts.append(f"[^{cls}]*{esc}")
+        parts.append(f"[^{cls}]*+{esc}")  # possessive: a failing match never backtracks
     return re.compile("".join(parts), re.DOTALL).match
 
 
@@ -144,8 +144,10 @@ class SecretIndex:
         self.metadata_loaded = False
         self._names: list[str] = []  # sorted by name (the base order)
         self._order: list[str] = []  # current sort order
-        self._low: list[str] = []  # _order lower-cased
+        self._low: list[str] | None = []  # _order lower-cased (None: not computed yet)
         self._cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        # query text -> (matching names, the same lower-cased), to narrow from
+        self._lows: dict[str, tuple[list[str], list[str]]] = {}
         self.generation = 0
         if names:
             self.set_names(list(names))
@@ -215,6 +217,15 @@ class SecretIndex:
             self._resort()
         return changed
 
+    def warm(self) -> None:
+        """Prepare the lower-cased names the filter needs (any thread; saves the first
+        keystroke ~20 ms at 100,000 secrets)."""
+        order = self._order
+        if self._low is None:
+            low = [n.lower() for n in order]
+            if order is self._order:
+                self._low = low
+
     def record(self, name: str) -> SecretRecord | None:
         """The metadata of ``name`` if loaded."""
         return self.records.get(name)
@@ -248,8 +259,9 @@ class SecretIndex:
             # names are already sorted, and sort() is stable: ties stay in name order
             order = sorted(self._names, key=lambda n: value(records[n]), reverse=self.reverse)
         self._order = order
-        self._low = [n.lower() for n in order]
+        self._low: list[str] | None = None  # lower-cased on the first filter (off startup)
         self._cache = {}
+        self._lows = {}
         self.generation += 1
 
     # ------------------------------------------------------------------ filtering
@@ -268,16 +280,26 @@ class SecretIndex:
             return hit
         if len(cache) > 64:
             cache.clear()
+            self._lows.clear()
         order, low = self._order, self._low
+        if low is None:
+            low = [n.lower() for n in order]
+            if order is self._order:
+                self._low = low
         if query.text:
             base_names, base_low = order, low
             for n in range(len(query.text) - 1, 0, -1):
-                prev = cache.get((query.text[:n], ()))
+                prev = self._lows.get(query.text[:n])
                 if prev is not None:
-                    base_names, base_low = prev, [s.lower() for s in prev]
+                    base_names, base_low = prev
                     break
-            match = fuzzy_matcher(query.text)
-            names = list(compress(base_names, map(match, base_low)))
+            if len(query.text) == 1:
+                ch = query.text
+                hits = [ch in s for s in base_low]  # one character: a plain test is 5x faster
+            else:
+                hits = list(map(fuzzy_matcher(query.text), base_low))
+            names = list(compress(base_names, hits))
+            self._lows[query.text] = (names, list(compress(base_low, hits)))
             if not query.tags:
                 cache[key] = names
                 return names

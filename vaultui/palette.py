@@ -31,6 +31,10 @@ class Command:
         return f"{self.tooltip} · key {self.keys}" if self.tooltip else f"key {self.keys}"
 
 
+GENERIC_ACTIONS = frozenset({"app.focus_next", "app.focus_previous", "screen.copy_text"})
+"""Textual's own screen keys (Tab, Shift+Tab, copy selection): not vaultui actions."""
+
+
 def screen_commands(screen: Screen) -> list[Command]:
     """Every bound action of ``screen`` that can run now, once each (keys merged).
 
@@ -43,6 +47,8 @@ def screen_commands(screen: Screen) -> list[Command]:
         binding = active.binding
         node = active.node
         if binding.system or not binding.description or not active.enabled:
+            continue
+        if binding.action in GENERIC_ACTIONS:
             continue
         if isinstance(node, Widget) and not isinstance(node, Screen) and not binding.show:
             continue

@@ -1,9 +1,11 @@
 """Panes built by other parts of vaultui (audit, rotation, backups, sync), opened lazily.
 
 The app offers a key and a command for each pane whose module is installed; the module
-is imported only when the pane is opened, and the screen class is built with whatever
-its constructor asks for among ``manager``, ``vault``, ``audit_log``/``audit``,
-``settings``, ``rotation_manager`` and ``backup_manager``.
+is imported only when the pane is opened. The screen is built from the facade's parts
+the pane names (``AuditScreen(manager.audit_log)``, ``RotationScreen(manager.
+rotation_manager)``, ``BackupsScreen(manager.backup_manager)``) or, for a pane without
+``parts``, from whatever its constructor asks for among ``manager``, ``vault``,
+``audit_log``/``audit``, ``settings``, ``rotation_manager`` and ``backup_manager``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Pane:
     class_name: str
     title: str
     help: str
+    parts: tuple[str, ...] | None = None
+    """Facade attributes passed positionally (None: match constructor parameter names)."""
 
     @property
     def available(self) -> bool:
@@ -43,6 +47,7 @@ PANES = (
         "AuditScreen",
         "Audit",
         "Audit trail: filter, search, failures, verify the chain",
+        ("audit_log",),
     ),
     Pane(
         "rotation",
@@ -51,6 +56,7 @@ PANES = (
         "RotationScreen",
         "Rotation",
         "Rotation schedule: due, running, failures; rotate now",
+        ("rotation_manager",),
     ),
     Pane(
         "backups",
@@ -59,6 +65,7 @@ PANES = (
         "BackupsScreen",
         "Backups",
         "Backups: create, verify, restore, clean up",
+        ("backup_manager",),
     ),
     Pane(
         "sync",
@@ -94,8 +101,14 @@ def pane_by_id(pane_id: str) -> Pane:
 
 def build_pane(pane: Pane, manager: Any) -> Any:
     """Import the pane's module and build its screen from the parts it asks for."""
+    from vaultui.session import DeferredManager
+
+    if isinstance(manager, DeferredManager):
+        manager = manager.ready()  # panes get the real facade
     module = importlib.import_module(pane.module)
     cls = getattr(module, pane.class_name)
+    if pane.parts is not None:
+        return cls(*(getattr(manager, part) for part in pane.parts))
     kwargs: dict[str, Any] = {}
     params = list(inspect.signature(cls).parameters.values())
     positional_done = False

@@ -128,6 +128,22 @@ class GeneratorOptions:
         return spec
 
 
+def options_strength(options: GeneratorOptions) -> Strength:
+    """The strength of what ``options`` make: bits of randomness, not of one sample."""
+    from core.rotation.generators import PasswordGenerator, parse_generator
+
+    if options.kind == "uuid":
+        bits = 122.0
+    elif options.kind == "token":
+        bits = max(options.length, 8) * 8.0
+    else:
+        gen = parse_generator(options.spec())
+        assert isinstance(gen, PasswordGenerator)
+        bits = gen.length * math.log2(max(len(gen.alphabet), 2))
+    score = 0 if bits < 28 else 1 if bits < 40 else 2 if bits < 60 else 3 if bits < 80 else 4
+    return Strength(round(bits, 1), score)
+
+
 def generate(options: GeneratorOptions) -> str:
     """A new random value for ``options`` (raises ValidationError on impossible ones)."""
     from core.rotation.generators import parse_generator

@@ -75,8 +75,8 @@ def tail_file(path: Path, limit: int) -> list[dict[str, Any]]:
     lines = data.split(b"\n")
     if pos > 0:
         lines = lines[1:]  # the first one may be cut
-    out = []
-    for line in lines[-(limit + 1) :]:
+    out: list[dict[str, Any]] = []
+    for line in reversed(lines):  # newest first, until enough valid events
         line = line.strip()
         if not line:
             continue
@@ -86,4 +86,7 @@ def tail_file(path: Path, limit: int) -> list[dict[str, Any]]:
             continue
         if isinstance(event, dict):
             out.append(event)
-    return out[-limit:]
+            if len(out) >= limit:
+                break
+    out.reverse()
+    return out

@@ -43,6 +43,9 @@ class Version(NamedTuple):
     info: bytes
     value: bytes
 
+    def __repr__(self) -> str:
+        return f"Version({self.version}, <{len(self.value)} bytes hidden>)"
+
 
 class RecordDump(NamedTuple):
     """One record as a backup holds it (metadata as JSON bytes, see ``meta_keys``)."""
@@ -54,6 +57,9 @@ class RecordDump(NamedTuple):
     meta: bytes
     versions: list[Version]
 
+    def __repr__(self) -> str:
+        return f"RecordDump(uid={self.uid.hex()}, rev={self.rev}, versions={len(self.versions)})"
+
 
 class Body(NamedTuple):
     """A decoded backup body."""
@@ -62,25 +68,38 @@ class Body(NamedTuple):
     purged: list[tuple[bytes, int]]
     audit: list[dict[str, Any]]
 
+    def __repr__(self) -> str:
+        return f"Body({len(self.records)} records, {len(self.purged)} purged)"
+
 
 def encode(
-    records: list[RecordDump], purged: list[tuple[bytes, int]], audit: list[dict[str, Any]]
+    rows: list[tuple[bytes, int, int, int]],
+    metas: list[bytes],
+    counts: list[int],
+    versions: list[int],
+    infos: list[bytes],
+    values: list[bytes],
+    purged: list[tuple[bytes, int]],
+    audit: list[dict[str, Any]],
 ) -> list[bytes]:
-    """Serialise a body; returns chunks (joined by the caller)."""
-    rec_rows, metas, ver_rows, infos, values = [], [], [], [], []
+    """Serialise a body from columns (see ``vault_io.Snapshot``); returns chunks.
+
+    ``rows`` are (uid, rev, seq, deleted) with ``metas`` and ``counts`` (versions per
+    record) alongside; ``versions``/``infos``/``values`` are grouped by record in order.
+    """
     pack_rec, pack_ver = _REC.pack, _VER.pack
-    n_versions = 0
-    for r in records:
-        rec_rows.append(pack_rec(r.uid, r.rev, r.seq, r.deleted, len(r.versions), len(r.meta)))
-        metas.append(r.meta)
-        for v in r.versions:
-            ver_rows.append(pack_ver(v.version, len(v.info), len(v.value)))
-            infos.append(v.info)
-            values.append(v.value)
-        n_versions += len(r.versions)
+    rec_rows = [
+        pack_rec(uid, rev, seq, deleted, n, len(meta))
+        for (uid, rev, seq, deleted), meta, n in zip(rows, metas, counts, strict=True)
+    ]
+    ver_rows = [
+        pack_ver(v, len(i), len(x)) for v, i, x in zip(versions, infos, values, strict=True)
+    ]
+    if sum(counts) != len(versions):
+        raise ValueError("version counts do not add up")
     purged_rows = [_PURGED.pack(uid, seq) for uid, seq in purged]
     audit_json = json.dumps(audit, separators=(",", ":"), default=str).encode()
-    out = [_COUNTS.pack(_MAGIC, len(records), n_versions, len(purged))]
+    out = [_COUNTS.pack(_MAGIC, len(rows), len(versions), len(purged))]
     for section in (rec_rows, metas, ver_rows, infos, values, purged_rows, [audit_json]):
         blob = b"".join(section)
         out += [_U64.pack(len(blob)), blob]

@@ -41,7 +41,7 @@ from core.errors import (
     ValidationError,
     VaultError,
 )
-from core.vault import KeySource, Vault, decode_value, validate_name
+from core.vault import KeySource, Vault, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +200,10 @@ class BackupManager:
         progress: Progress | None,
         *,
         prefix: str,
+        now: datetime | None = None,
     ) -> Path:
         ensure_private_dir(self.backups_dir)
-        now = self._now()
+        now = now or self._now()
         name = catalog.check_name(name) if name else self._auto_name(prefix, now)
         path = self._path(name)
         if path.exists():
@@ -218,7 +219,7 @@ class BackupManager:
             self.audit, self.audit_path, since_ts=parent.created_ts if parent else None
         )
         backup_id = _secrets.token_bytes(16)
-        n_versions = sum(len(r.versions) for r in snap.records)
+        n_versions = len(snap.versions)
         manifest = {
             "format": FORMAT,
             "id": backup_id.hex(),
@@ -235,8 +236,8 @@ class BackupManager:
             "created_by": {"user": self.user, "device": self.vault.device_id},
             "secret_count": snap.live_count,
             "counts": {
-                "records": len(snap.records),
-                "tombstones": sum(1 for r in snap.records if r.deleted),
+                "records": len(snap.rows),
+                "tombstones": sum(1 for r in snap.rows if r[3]),
                 "versions": n_versions,
                 "purged": len(snap.purged),
                 "audit_events": len(events),
@@ -248,7 +249,19 @@ class BackupManager:
             progress("writing", 0, 1)
         head = Head(self.vault.vault_id, backup_id, os.urandom(16), tuple(snap.slots))
         chunks = build_file(
-            head, self._root, manifest, body_codec.encode(snap.records, snap.purged, events)
+            head,
+            self._root,
+            manifest,
+            body_codec.encode(
+                snap.rows,
+                snap.metas,
+                snap.counts,
+                snap.versions,
+                snap.infos,
+                snap.values,
+                snap.purged,
+                events,
+            ),
         )
         write_atomic(path, chunks)
         made = self._local_json(MADE_KEY)
@@ -261,7 +274,7 @@ class BackupManager:
             success=True,
             backup=name,
             backup_type=manifest["type"],
-            records=len(snap.records),
+            records=len(snap.rows),
         )
         return path
 
@@ -597,9 +610,11 @@ class BackupManager:
         with folder_lock(self.backups_dir, exclusive=True):
             return self._cleanup_locked(keep_days, keep_last)
 
-    def _cleanup_locked(self, keep_days: float, keep_last: int | None) -> int:
+    def _cleanup_locked(
+        self, keep_days: float, keep_last: int | None, now: datetime | None = None
+    ) -> int:
         infos, _damaged = self._scan()
-        cutoff = self._now().timestamp() - keep_days * 86400
+        cutoff = (now or self._now()).timestamp() - keep_days * 86400
         doomed = catalog.cleanup_plan(infos, cutoff_ts=cutoff, keep_last=keep_last)
         remove_durably([b.path for b in doomed] + stale_temp_files(self.backups_dir))
         if doomed:
@@ -651,7 +666,7 @@ class BackupManager:
         if not schedule.enabled:
             return {"ran": False, "reason": "scheduled backups are off"}
         try:
-            with folder_lock(self.backups_dir, exclusive=True):
+            with folder_lock(self.backups_dir, exclusive=True), no_gc():
                 due = self.next_due(now)
                 if due is not None and due > now:
                     return {"ran": False, "reason": "not due", "next_due": due.isoformat()}
@@ -662,13 +677,8 @@ class BackupManager:
                 want_full = newest_full is None or (
                     now.timestamp() - newest_full >= schedule.full_every_days * 86400
                 )
-                saved_clock = self.clock
-                self.clock = lambda: now
-                try:
-                    path = self._create_locked(None, not want_full, None, prefix="scheduled")
-                    deleted = self._cleanup_locked(schedule.keep_days, schedule.keep_last)
-                finally:
-                    self.clock = saved_clock
+                path = self._create_locked(None, not want_full, None, prefix="scheduled", now=now)
+                deleted = self._cleanup_locked(schedule.keep_days, schedule.keep_last, now)
                 self._set_local_json(LAST_RUN_KEY, {"ts": now.timestamp()})
         except VaultError as exc:
             self._audit("backup_scheduled", success=False, error=exc.message)
@@ -694,13 +704,14 @@ class BackupManager:
 
 
 def _validate(plan: Plan) -> list[str]:
-    """Problems that would make the restore fail half way (found before writing)."""
+    """Problems that would make the restore fail half way, listed before writing
+    (anything subtler still rolls the whole restore back)."""
     errors = []
     for action in plan.added + plan.changed:
         try:
             validate_name(action.name)
-            if action.kind == "put":
-                decode_value(action.entry.current_value())
+            if action.kind == "put" and action.entry.current_value()[:1] not in (b"s", b"b", b"j"):
+                raise BackupIntegrityError("the backed-up value has an unknown encoding")
         except VaultError as exc:
             errors.append(f"{action.name}: {exc.message}")
     return errors

@@ -55,12 +55,13 @@ class Entry:
     """A record of the state to restore: the dump, its name, and its metadata (parsed
     on first use: a restore of 100,000 unchanged secrets never parses them)."""
 
-    __slots__ = ("_meta", "dump", "name")
+    __slots__ = ("_meta", "_value", "dump", "name")
 
     def __init__(self, dump: RecordDump) -> None:
         self.dump = dump
         self.name: str = _name_of(dump.meta)
         self._meta: list[Any] | None = None
+        self._value: bytes | None = None
 
     @property
     def meta(self) -> list[Any]:
@@ -75,11 +76,17 @@ class Entry:
 
     def current_value(self) -> bytes:
         """The encoded CURRENT value as backed up."""
-        wanted = self.meta[_V]
-        for v in self.dump.versions:
-            if v.version == wanted:
-                return v.value
-        raise IntegrityError(f"The backup lacks the current value of {self.name!r}")
+        if self._value is None:
+            wanted = self.meta[_V]
+            for v in self.dump.versions:
+                if v.version == wanted:
+                    self._value = v.value
+                    break
+            else:
+                raise BackupIntegrityError(
+                    f"Backup integrity check failed: the current value of {self.name!r} is missing"
+                )
+        return self._value
 
 
 @dataclass
@@ -139,6 +146,20 @@ def build_state(bodies: list[Body], name: str) -> list[Entry]:
     return sorted(seen.values(), key=lambda e: e.name)
 
 
+def _prime(entries: list[Entry]) -> None:
+    """Parse the metadata of many entries at once."""
+    todo = [e for e in entries if e._meta is None]
+    try:
+        metas = parse_json_many([e.dump.meta for e in todo])
+    except ValueError:
+        return  # each entry's own parse reports the damaged one
+    if len(metas) != len(todo):
+        return
+    for e, m in zip(todo, metas, strict=True):
+        if isinstance(m, list) and len(m) == len(vault_io.META_KEYS) and m[_N] == e.name:
+            e._meta = m
+
+
 def _norm(value: Any) -> Any:
     return value or {}
 
@@ -166,7 +187,7 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
     by_name: dict[str, tuple[vault_io.CurrentRecord, list[Any]]] = {
         m[_N]: (c, m) for c, m in zip(others, other_metas, strict=True)
     }
-    compare: list[tuple[Entry, vault_io.CurrentRecord, list[Any]]] = []
+    pairs: list[tuple[Entry, vault_io.CurrentRecord, list[Any] | None]] = []
     for e in entries:
         c = by_uid.get(e.dump.uid)
         cm: list[Any] | None = None
@@ -182,9 +203,11 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
         if c.uid == e.dump.uid and c.meta == e.dump.meta and not c.deleted:
             plan.unchanged.append(e.name)
             continue
-        if cm is None:
-            cm = parse_json_many([c.meta])[0]
-        compare.append((e, c, cm))
+        pairs.append((e, c, cm))
+    # parse what differs in two bulk calls rather than one call per secret
+    _prime([e for e, _c, _cm in pairs])
+    parsed = iter(parse_json_many([c.meta for _e, c, cm in pairs if cm is None]))
+    compare = [(e, c, cm if cm is not None else next(parsed)) for e, c, cm in pairs]
     # values differ unless the same record still has the same version (versions are
     # immutable) -- otherwise compare the bytes
     need = [
@@ -224,6 +247,7 @@ class _Puts:
         self.batch: list[tuple[str, Any, dict[str, Any]]] = []
 
     def add(self, name: str, value: Any, options: dict[str, Any]) -> None:
+        """Put ``value`` under ``name`` (now, or with the next batch)."""
         if self.many is None:
             self.vault.put(name, value, **options)
             return
@@ -232,6 +256,7 @@ class _Puts:
             self.flush()
 
     def flush(self) -> None:
+        """Write the pending batch."""
         if self.batch and self.many is not None:
             self.many(self.batch)
         self.batch = []
@@ -288,6 +313,7 @@ def replay_into(
     tombstones = []
     total = len(entries)
     puts = _Puts(vault)
+    _prime(entries)
     for i, e in enumerate(entries, 1):
         meta = e.meta
         pending = (meta[_ST] or {}).get("PENDING")

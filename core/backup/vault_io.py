@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from core.backup.body import RecordDump, Version, no_gc
@@ -35,14 +37,63 @@ _warned = False
 
 @dataclass
 class Snapshot:
-    """A consistent read of the vault: records changed after ``since``, with history."""
+    """A consistent read of the vault: records changed after ``since``, with history.
+
+    Kept as columns (what the body encoder writes), not one object per record:
+    ``rows`` (uid, rev, seq, deleted) and ``metas`` per record, ``counts`` of versions
+    per record, and ``versions``/``infos``/``values`` for every version, grouped by
+    record in the same order. :attr:`records` builds the per-record view on demand.
+    """
 
     seq: int
     live_count: int
-    records: list[RecordDump]
-    purged: list[tuple[bytes, int]]
+    rows: list[tuple[bytes, int, int, int]] = field(repr=False)
+    metas: list[bytes] = field(repr=False)
+    counts: list[int] = field(repr=False)
+    versions: list[int] = field(repr=False)
+    infos: list[bytes] = field(repr=False)
+    values: list[bytes] = field(repr=False)
+    purged: list[tuple[bytes, int]] = field(repr=False)
     slots: list[KeySlotRow] = field(repr=False)
     meta_keys: tuple[str, ...] = META_KEYS
+
+    @property
+    def records(self) -> list[RecordDump]:
+        """One :class:`RecordDump` per record (built on demand)."""
+        out, j = [], 0
+        for (uid, rev, seq, deleted), meta, n in zip(
+            self.rows, self.metas, self.counts, strict=True
+        ):
+            mine = [
+                Version(self.versions[k], self.infos[k], self.values[k]) for k in range(j, j + n)
+            ]
+            out.append(RecordDump(uid, rev, seq, bool(deleted), meta, mine))
+            j += n
+        return out
+
+    @classmethod
+    def from_records(
+        cls,
+        seq: int,
+        live_count: int,
+        records: list[RecordDump],
+        purged: list[tuple[bytes, int]],
+        slots: list[KeySlotRow],
+    ) -> Snapshot:
+        """The columns of per-record dumps."""
+        every = [v for r in records for v in r.versions]
+        return cls(
+            seq,
+            live_count,
+            [(r.uid, r.rev, r.seq, int(r.deleted)) for r in records],
+            [r.meta for r in records],
+            [len(r.versions) for r in records],
+            [v.version for v in every],
+            [v.info for v in every],
+            [v.value for v in every],
+            purged,
+            slots,
+        )
 
 
 class CurrentRecord(NamedTuple):
@@ -80,10 +131,12 @@ class _ReadTx:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        self.own = not getattr(vault, "_tx_depth", 0)
+        self.own = True
 
     def __enter__(self) -> Any:
         self.vault._lock.acquire()
+        # only after taking the lock: another thread's transaction holds it meanwhile
+        self.own = not getattr(self.vault, "_tx_depth", 0)
         if self.own:
             try:
                 self.vault._conn.execute("BEGIN")
@@ -117,7 +170,8 @@ def export(vault: Vault, since_seq: int = 0) -> Snapshot:
 def _export_fast(vault: Vault, since: int) -> Snapshot:
     with no_gc():
         seq, live, recs, vers, purged, slots = _read_rows(vault, since)
-        recs.sort()
+        recs.sort(key=itemgetter(0))  # versions come in uid order: records follow it
+        per_uid = Counter(v[0] for v in vers)
         sealer = vault._keys.sealer
         meta_aad = vault._meta_aad
         metas = sealer.open_many(
@@ -126,19 +180,15 @@ def _export_fast(vault: Vault, since: int) -> Snapshot:
         value_aad, info_aad = vault._value_aad, vault._info_aad
         values = sealer.open_many([(v[2], value_aad(v[0], v[1])) for v in vers], "value")
         infos = sealer.open_many([(v[3], info_aad(v[0], v[1])) for v in vers], "history entry")
-        records: list[RecordDump] = []
-        j, n = 0, len(vers)
-        for r, meta in zip(recs, metas, strict=True):
-            uid = r[0]
-            mine: list[Version] = []
-            while j < n and vers[j][0] == uid:
-                mine.append(Version(vers[j][1], infos[j], values[j]))
-                j += 1
-            records.append(RecordDump(uid, r[2], r[3], bool(r[4]), meta, mine))
         return Snapshot(
             seq,
             live,
-            records,
+            [(r[0], r[2], r[3], r[4]) for r in recs],
+            metas,
+            [per_uid.get(r[0], 0) for r in recs],
+            [v[1] for v in vers],
+            infos,
+            values,
             [(bytes(u), s) for u, s in purged],
             [KeySlotRow(k, p, bytes(w)) for k, p, w in slots],
         )
@@ -150,13 +200,19 @@ def _read_rows(vault: Vault, since: int) -> tuple[int, int, list, list, list, li
 
     with _sql("read the vault for a backup"), _ReadTx(vault) as conn:
         seq = vault._read_state()[0]
-        recs = conn.execute(
-            "SELECT uid, name_hash, rev, seq, deleted, meta FROM records WHERE seq > ?",
-            (since,),
-        ).fetchall()
+        columns = "SELECT uid, name_hash, rev, seq, deleted, meta FROM records"
+        recs = (
+            conn.execute(columns).fetchall()  # a plain scan beats the seq index here
+            if since == 0
+            else conn.execute(columns + " WHERE seq > ?", (since,)).fetchall()
+        )
         total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
         live = conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
-        if since == 0 or len(recs) * 8 > total:
+        if since == 0:
+            vers = conn.execute(
+                "SELECT uid, version, value, info FROM versions ORDER BY uid, version"
+            ).fetchall()
+        elif len(recs) * 8 > total:
             wanted = {r[0] for r in recs}
             vers = [
                 row
@@ -220,7 +276,7 @@ def _export_public(vault: Vault, since: int) -> Snapshot:
         uid = bytes.fromhex(rec.uid)
         records.append(RecordDump(uid, rec.rev, rec.seq, rec.deleted, meta_of(rec), versions))
     purged = [(bytes.fromhex(u), s) for u, s in vault.purged_since(since)]
-    return Snapshot(seq, vault.count(), records, purged, [])
+    return Snapshot.from_records(seq, vault.count(), records, purged, [])
 
 
 def current(vault: Vault) -> list[CurrentRecord]:
@@ -261,13 +317,20 @@ def values(
             from core.vault.store import _sql
 
             with _sql("read secret values"), _ReadTx(vault) as conn:
+                pick = {(uid, version) for _n, uid, version in wanted}
+                uids = sorted({uid for _n, uid, _v in wanted})
                 rows = []
-                for _name, uid, version in wanted:
-                    row = conn.execute(
-                        "SELECT value FROM versions WHERE uid = ? AND version = ?", (uid, version)
-                    ).fetchone()
-                    if row is not None:
-                        rows.append((uid, version, row[0]))
+                for i in range(0, len(uids), 500):
+                    chunk = uids[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += [
+                        row
+                        for row in conn.execute(
+                            f"SELECT uid, version, value FROM versions WHERE uid IN ({marks})",
+                            chunk,
+                        )
+                        if (row[0], row[1]) in pick
+                    ]
             aad = vault._value_aad
             plain = vault._keys.sealer.open_many([(r[2], aad(r[0], r[1])) for r in rows], "value")
             return {(r[0], r[1]): p for r, p in zip(rows, plain, strict=True)}

@@ -118,3 +118,87 @@ def apply_write(vault: Vault, write: Write) -> None:
         expected_rev=write.expected_rev,
         drop_uids=write.drop,
     )
+
+
+def add_version(
+    vault: Vault,
+    name: str,
+    value: object,
+    info: dict[str, Any],
+    hasher: Any,
+    *,
+    make_current: bool = True,
+) -> tuple[int, int]:
+    """Add ``value`` to ``name``'s history with exactly the history entry ``info``.
+
+    Used for values pulled from a provider: the entry names the provider as author and
+    source, and equal entries (the same remote version pulled by two homes) get the
+    same version id, so merges of those homes keep one copy. ``make_current`` makes it
+    the CURRENT value (undeleting the secret); otherwise it only joins the history (a
+    conflict's losing side). A version already present is not added twice. Returns
+    (version number, record rev). Atomic, with check-and-set against concurrent writes.
+    """
+    import os as _os
+
+    from core.vault.codec import encode_value, type_of_encoded
+    from core.vault.records import utcnow
+    from core.vault.store import sync_read
+
+    encoded = encode_value(value)
+    info = dict(
+        info, t=type_of_encoded(encoded), s=len(encoded) - 1, h=hasher.digest(b"v" + encoded)
+    )
+    gid = hasher.gid(info)
+    with vault.transaction():
+        rec = vault.record(name, include_deleted=True)
+        if rec is None:
+            uid = _os.urandom(16)
+            at = float(info.get("at") or utcnow().timestamp())
+            meta = {
+                "t": info["t"],
+                "d": "",
+                "g": {},
+                "c": at,
+                "u": at,
+                "x": None,
+                "v": 1,
+                "mv": 1,
+                "s": info["s"],
+                "st": {},
+                "r": {},
+                "e": {},
+                "dev": info.get("dev") or "",
+            }
+            after = sync_write(
+                vault, uid, name, meta, [(1, info, encoded)], deleted=False, expected_rev=0
+            )
+            return 1, after.rev
+        raw = sync_read(vault, [bytes.fromhex(rec.uid)])[0]
+        meta = dict(raw["meta"])
+        number = next((n for n, i, _ in raw["versions"] if hasher.gid(i) == gid), None)
+        new = []
+        if number is None:
+            number = int(meta.get("mv") or meta["v"]) + 1
+            meta["mv"] = number
+            new = [(number, info, encoded)]
+        deleted = raw["deleted"]
+        if make_current and (number != meta["v"] or deleted):
+            stages = dict(meta.get("st") or {})
+            if not deleted and number != meta["v"]:
+                stages["PREVIOUS"] = meta["v"]
+            meta.update(
+                v=number,
+                st=stages,
+                u=info.get("at"),
+                t=info["t"],
+                s=info["s"],
+                x=None,
+                dev=info.get("dev") or meta.get("dev"),
+            )
+            deleted = False
+        elif not new:
+            return number, raw["rev"]
+        after = sync_write(
+            vault, raw["uid"], name, meta, new, deleted=deleted, expected_rev=raw["rev"]
+        )
+        return number, after.rev

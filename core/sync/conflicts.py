@@ -161,17 +161,15 @@ def resolve(
             chosen = base
         if current is None or current.value != chosen or type(current.value) is not type(chosen):
             vault.put(name, chosen, who=who, why=why, source="sync")
-    else:
-        kwargs = {{"description": "description", "tags": "tags"}.get(field, field): chosen}
-        if field in ("description", "tags", "rotation", "extra"):
-            record = vault.record(name)
-            if record is not None:
-                if field == "extra":
-                    from core.sync.clock import SYNC_KEY
+    elif field in ("description", "tags", "rotation", "extra"):
+        record = vault.record(name)
+        if record is not None:
+            if field == "extra":
+                from core.sync.clock import SYNC_KEY
 
-                    merged_extra = dict(chosen or {})
-                    if SYNC_KEY in record.extra:
-                        merged_extra[SYNC_KEY] = record.extra[SYNC_KEY]
-                    kwargs = {"extra": merged_extra}
-                vault.update_meta(name, **kwargs)
+                chosen = dict(chosen or {})
+                if SYNC_KEY in record.extra:
+                    chosen[SYNC_KEY] = record.extra[SYNC_KEY]
+            if getattr(record, field) != chosen:
+                vault.update_meta(name, **{field: chosen})
     return dismiss(vault, conflict_id)

@@ -146,7 +146,7 @@ def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
     }
     author = meta.get("dev") or device
     if clock is None:
-        clock = _initial_clock(raw, meta, order, cur, hasher, content, author)
+        clock = _initial_clock(raw, meta, order, cur, hasher, content, author, device)
     else:
         _stamp_changes(clock, cur, value, hasher, content, device)
     flag = bool(raw["deleted"])
@@ -218,6 +218,7 @@ def _initial_clock(
     hasher: Hasher,
     content: dict[str, Any],
     author: str,
+    holder: str,
 ) -> Clock:
     clock = Clock()
     for ver in [v for v in order if v.gid != cur.gid] + [cur]:
@@ -234,11 +235,12 @@ def _initial_clock(
             _value_change(clock, ver, value, hasher)
     # Metadata writes carry no time: count them (revisions that wrote no version), so a
     # copy that changed metadata since the two copies parted is ahead of one that did not.
-    # With none, the metadata is as the first version's author stored it.
+    # With none, the metadata is as the first version's author stored it; with some,
+    # they are attributed to the home holding this copy (so two copies that both
+    # changed metadata are seen as concurrent and reported, not silently ordered).
     meta_writes = max(0, int(raw["rev"]) - len(raw["versions"]))
     base = _us(meta.get("c")) + meta_writes
-    if meta_writes == 0 and order:
-        author = str(order[0].info.get("dev") or author)
+    author = str(order[0].info.get("dev") or author) if meta_writes == 0 and order else holder
     for f, data in content.items():
         clock.regs[f] = Reg(base, author, hasher.fp(data))
         if base > clock.vv.get(author, 0):

@@ -201,3 +201,34 @@ def test_backup_files_are_private(backups: BackupManager, vault: Vault) -> None:
     assert oct(backups.backups_dir.stat().st_mode & 0o777) == oct(0o700)
     assert [p.name for p in backups.backups_dir.iterdir() if p.name != ".lock"] == ["p.vbak"]
     assert not [p for p in os.listdir(backups.backups_dir) if p.startswith(".tmp-")]
+
+
+def test_no_value_in_reprs_logs_or_results(
+    chain: tuple[Path, Path],
+    vault: Vault,
+    backups: BackupManager,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from core.backup import body, vault_io
+    from core.backup.restore import build_state, plan_restore
+
+    caplog.set_level(logging.DEBUG)
+    _full, inc = chain
+    snapshot = vault_io.export(vault, 0)
+    opened = container.open_file(inc, vault.derive_key("backup"), vault.vault_id)
+    decoded = body.decode(opened.body, "inc")
+    entries = build_state([decoded], "inc")
+    plan = plan_restore(vault, entries, exact=True)
+    results = [
+        backups.restore_backup("full", dry_run=True),
+        backups.verify_backup("inc"),
+        backups.list_backups(),
+        backups.restore_backup("inc", exact=True),
+    ]
+    texts = [repr(x) for x in (snapshot, opened, decoded, entries, plan, backups, *results)]
+    texts += [r.getMessage() for r in caplog.records]
+    for text in texts:
+        for value in (VALUE, "second-VALUE-XYZZY", "BYTES-VALUE-ZEMBLA", "DICT-USER-ZORK"):
+            assert value not in text

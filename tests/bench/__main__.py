@@ -21,7 +21,7 @@ import time
 import traceback
 
 import tests.bench as bench_pkg
-from tests.bench.common import Row, log, machine, summary, table
+from tests.bench.common import Row, busy_warning, log, machine, summary, table
 
 
 def discover() -> list[str]:
@@ -93,11 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             crashed = True
             traceback.print_exc()
-            rows.append(Row(name, "benchmark crashed", f"{type(exc).__name__}: {exc}"[:100]))
+            rows.append(
+                Row(name, "benchmark crashed", "error", note=f"{type(exc).__name__}: {exc}"[:120])
+            )
         timings.append(f"{name} {time.perf_counter() - t0:.0f} s")
 
     mode = "quick" if args.quick else "full"
     print(f"vaultui benchmarks ({mode}): {machine()}")
+    warning = busy_warning()
+    if warning:
+        print(warning)
     print()
     print(table(rows))
     print()

@@ -31,8 +31,9 @@ a short run, ``--only NAME`` for one module). A module may also be run alone wit
 - ``note``: anything the reader needs (runs, parameters, why a figure is missing).
 
 **Helpers**: :func:`median_of` (median wall time of a callable over several runs),
-:func:`median` , :func:`rate` (operations per second of a callable, time-bounded),
-:func:`run_process` (one timed child process, output checked), :func:`cache_dir`
+:func:`median_wall_cpu` (wall and CPU time), :func:`median`, :func:`rate` (seconds
+per call of a callable, time-bounded), :func:`run_process` (one timed child process,
+output checked), :func:`child_env` (environment for timed children), :func:`cache_dir`
 (``.bench/`` fixtures keyed by parameters), :func:`table` (render rows), :func:`fmt`.
 """
 
@@ -117,6 +118,25 @@ def median_of(
         fn()
         times.append(time.perf_counter() - t0)
     return median(times)
+
+
+def median_wall_cpu(
+    fn: Callable[[], Any], runs: int = 5, *, warmup: int = 0
+) -> tuple[float, float]:
+    """Median wall time and median CPU time (this process, all threads) of ``fn()``.
+
+    On a busy shared machine the CPU time shows what the code costs when the wall time
+    is inflated by waiting for a core.
+    """
+    for _ in range(warmup):
+        fn()
+    walls, cpus = [], []
+    for _ in range(runs):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return median(walls), median(cpus)
 
 
 def rate(
@@ -220,6 +240,24 @@ def machine() -> str:
     )
 
 
+def busy_warning() -> str:
+    """A warning line when other work is using the CPUs (load average above the core count).
+
+    Wall times are then inflated; the notes' CPU figures show the cost of the code itself.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return ""
+    cores = os.cpu_count() or 1
+    if load <= cores:
+        return ""
+    return (
+        f"WARNING: the machine is busy (load {load:.1f} on {cores} cores): wall times are "
+        "inflated; CPU times in the notes show the cost of the code itself."
+    )
+
+
 def fmt(value: Value) -> str:
     """A number with a sensible precision and thousands separators; text as is."""
     if value is None:
@@ -249,16 +287,26 @@ def _ratio_text(row: Row) -> str:
 
 
 def table(rows: Sequence[Row]) -> str:
-    """Render rows as a plain-text table (a Markdown table, so it pastes into docs)."""
-    head = ["group", "metric", "vaultui", "unit", "peer", "peer value", "ratio", "target", "ok"]
+    """Render rows as a Markdown table (so it pastes into docs as is)."""
+    head = [
+        "group",
+        "metric",
+        "vaultui",
+        "unit",
+        "peer",
+        "peer value",
+        "ratio",
+        "target",
+        "ok",
+        "note",
+    ]
     body = []
     for r in rows:
         ok = "" if r.ok is None else ("ok" if r.ok else "FAIL")
-        metric = r.metric + (f" ({r.note})" if r.note else "")
         body.append(
             [
                 r.group,
-                metric,
+                r.metric,
                 fmt(r.vaultui),
                 r.unit,
                 r.peer_name,
@@ -266,17 +314,16 @@ def table(rows: Sequence[Row]) -> str:
                 _ratio_text(r),
                 r.target,
                 ok,
+                r.note,
             ]
         )
-    widths = [
-        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)
-    ]
+    widths = [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(head)]
     right = {2, 5, 6}
 
     def line(cells: list[str]) -> str:
-        out = []
-        for i, c in enumerate(cells):
-            out.append(c.rjust(widths[i]) if i in right else c.ljust(widths[i]))
+        out = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ]
         return "| " + " | ".join(out) + " |"
 
     sep = (
@@ -306,6 +353,9 @@ def cli_main(run: Callable[[bool], list[Row]], argv: Sequence[str] | None = None
     print(machine(), flush=True)
     t0 = time.perf_counter()
     rows = run(args.quick)
+    warning = busy_warning()
+    if warning:
+        print(warning)
     print(table(rows))
     print(f"{summary(rows)}; {time.perf_counter() - t0:.0f} s")
     return 0

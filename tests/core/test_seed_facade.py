@@ -183,3 +183,19 @@ def test_log_level_env_is_validated(home: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigError, match="FEDZK_LOG_LEVEL"):
         SecretsManager(Settings.from_env())
     assert os.environ["FEDZK_LOG_LEVEL"] == "LOUD"
+
+
+def test_facade_merges_a_diverged_copy(manager, home: Path) -> None:
+    import shutil
+
+    manager.store_secret("shared", "v1")
+    copy = home.parent / "copy.db"
+    shutil.copy(home / "vault.db", copy)
+    from core.vault import KeySource, Vault
+
+    with Vault.open(copy, KeySource.from_key_file(home / "vault.key")) as other:
+        other.put("from-usb", "usb-value")
+    manager.store_secret("local-only", "here")
+    manager.merge(str(copy))
+    assert manager.retrieve_secret("from-usb") == "usb-value"
+    assert manager.retrieve_secret("local-only") == "here"

@@ -1,4 +1,5 @@
-"""Fixtures for sync tests: a shared key and vault homes under tmp_path."""
+"""Fixtures for sync tests: a shared key, vault homes under a fast tmp folder, and the
+provider servers and factory of tests/providers (imported, not copied)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from pathlib import Path
 import pytest
 
 from core.vault import KeySource, write_new_key_file
+from tests.providers.conftest import (  # noqa: F401 - fixtures used by the sync tests
+    FAST_RETRY,
+    ProviderFactory,
+    _quiet_servers,
+    azure_emulator,
+    factory,
+    gcp_emulator,
+    moto_server,
+    openbao,
+)
 from tests.sync.homes import fast_tmpdir
 
 

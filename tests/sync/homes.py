@@ -13,7 +13,6 @@ from core.sync.clock import canonical
 from core.vault import Argon2Params, KeySource, Vault
 from core.vault.codec import encode_value
 
-
 FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 

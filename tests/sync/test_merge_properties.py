@@ -4,6 +4,7 @@ commutative, associative, and convergent under random edits on three machines.""
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,10 @@ ops = st.one_of(
 )
 op_lists = st.lists(ops, max_size=6)
 
+# VAULTUI_TEST_EXAMPLES=500 runs a deeper search (the default keeps CI fast).
+EXAMPLES = int(os.environ.get("VAULTUI_TEST_EXAMPLES", "25"))
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -288,6 +291,8 @@ class ThreeMachines(RuleBasedStateMachine):
 
 TestThreeMachines = ThreeMachines.TestCase
 TestThreeMachines.settings = settings(
-    max_examples=20, stateful_step_count=25, deadline=None,
+    max_examples=max(15, EXAMPLES * 3 // 5),
+    stateful_step_count=25 if EXAMPLES <= 25 else 40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

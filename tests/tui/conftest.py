@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -102,12 +101,3 @@ def other_process_vault(settings: Settings) -> Vault:
 
 def run(coro):
     return asyncio.run(coro)
-
-
-@pytest.fixture
-def audit_lines(settings: Settings) -> Callable[[Path], list[str]]:
-    def read(home: Path) -> list[str]:
-        path = home / "logs" / "secrets_audit.log"
-        return path.read_text().splitlines() if path.exists() else []
-
-    return read

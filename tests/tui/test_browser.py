@@ -208,3 +208,44 @@ def test_empty_vault_says_how_to_start(settings: Settings) -> None:
         app.cleanup()
 
     run(go())
+
+
+def test_export_the_rows_shown_and_import_a_dotenv_file(demo_app, tmp_path) -> None:
+    import json
+    import stat
+
+    out = tmp_path / "staging.json"
+    env_file = tmp_path / "app.env"
+    env_file.write_text("NEW_TOKEN=demo-imported-1\nOTHER=demo-imported-2\n")
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            browser.query_one("#filter").value = "#env=staging"
+            await wait_for(pilot, lambda: len(browser.table.rows) == 2)
+            browser.table.focus()
+            await pilot.press("X")
+            await wait_for(pilot, lambda: screen_name(app) == "ExportScreen")
+            app.screen.query_one("#export-path").value = str(out)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, out.exists)
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            data = json.loads(out.read_text())
+            assert sorted(e["name"] for e in data["secrets"]) == [
+                "staging/db/password",
+                "staging/redis/url",
+            ]
+            assert stat.S_IMODE(out.stat().st_mode) == 0o600
+            await pilot.press("I")
+            await wait_for(pilot, lambda: screen_name(app) == "ImportScreen")
+            app.screen.query_one("#import-path").value = str(env_file)
+            app.screen.query_one("#import-prefix").value = "imported/"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "imported/NEW_TOKEN" in app.manager.vault.names())
+            browser.query_one("#filter").value = ""
+            await wait_for(pilot, lambda: "imported/OTHER" in browser.table.rows, timeout=3)
+            assert app.manager.vault.get("imported/NEW_TOKEN").value == "demo-imported-1"
+
+    run(go())

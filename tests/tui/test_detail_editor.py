@@ -269,3 +269,36 @@ def test_delete_from_the_detail_screen(demo_app) -> None:
             assert browser.undo_stack == ["ci/npm/token"]
 
     run(go())
+
+
+def test_multiline_and_binary_values_in_the_editor(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            app.manager.vault.put("blob/key", b"\x00\x01binary")
+            await open_detail(pilot, "prod/tls/wildcard_cert")
+            await pilot.press("e")
+            await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
+            editor = app.screen
+            await wait_for(pilot, lambda: editor.record is not None)
+            area = editor.query_one("#editor-multiline")
+            assert area.display and "BEGIN CERTIFICATE" in area.text
+            area.text = area.text.replace("DEMO-CERTIFICATE", "DEMO-RENEWED")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: screen_name(app) == "DetailScreen")
+            assert "DEMO-RENEWED" in app.manager.vault.get("prod/tls/wildcard_cert").value
+            await pilot.press("escape")
+            await open_detail(pilot, "blob/key")
+            await pilot.press("e")
+            await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
+            editor = app.screen
+            await wait_for(pilot, lambda: editor.record is not None)
+            assert "binary data" in shown(app, "#editor-message")
+            editor.query_one("#editor-description").value = "a binary key"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: screen_name(app) == "DetailScreen")
+            secret = app.manager.vault.get("blob/key")
+            assert secret.value == b"\x00\x01binary" and secret.record.description == "a binary key"
+
+    run(go())

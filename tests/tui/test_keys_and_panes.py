@@ -165,3 +165,22 @@ def test_panes_are_built_from_what_their_constructor_asks_for(demo_app) -> None:
         run(go())
     finally:
         del sys.modules[module.__name__]
+
+
+def test_installed_panes_open_from_the_browser(demo_app) -> None:
+    from vaultui.panes import PANES
+
+    installed = [p for p in PANES if p.available]
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            for pane in installed:
+                await pilot.press(pane.key)
+                await wait_for(pilot, lambda p=pane: screen_name(app) == p.class_name)
+                app.pop_screen()
+                await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+
+    assert installed, "no pane is installed yet"
+    run(go())

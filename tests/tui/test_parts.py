@@ -82,3 +82,31 @@ def test_watcher_reports_a_write_from_another_connection(settings: Settings) -> 
 def test_masked_value_never_shows_the_value_in_repr() -> None:
     w = MaskedValue("canary-masked-value")
     assert "canary" not in repr(w)
+
+
+def test_name_cache_is_sealed_patched_and_falls_back(settings: Settings, monkeypatch) -> None:
+    from vaultui import name_cache
+
+    monkeypatch.setattr(name_cache, "MIN_CACHED", 1)
+    demo = create_demo_home(settings)
+    try:
+        vault = Vault.open(demo.vault_path, KeySource.from_key_file(demo.default_key_file))
+        seq, names, cached = name_cache.current_names(vault)
+        assert not cached and names == vault.names()
+        assert name_cache.store(vault, seq, names)
+        assert name_cache.current_names(vault) == (seq, names, True)
+        # the names are not in the file in clear
+        assert b"wildcard_cert" not in demo.vault_path.read_bytes()
+        # later changes are applied to the cached list
+        vault.put("aaa/new", "demo")
+        vault.delete("ci/npm/token")
+        seq2, names2, cached2 = name_cache.current_names(vault)
+        assert cached2 and names2 == vault.names() and seq2 == vault.seq
+        # a purge (no name in the change feed) or a damaged entry: read every name
+        vault.purge("dev/github/token")
+        assert name_cache.current_names(vault)[1:] == (vault.names(), False)
+        vault.set_local(name_cache.KEY, b"not a cache")
+        assert name_cache.current_names(vault)[1:] == (vault.names(), False)
+        vault.close()
+    finally:
+        remove_demo_home(demo)

@@ -125,6 +125,7 @@ def test_lock_key_forgets_the_key_and_enter_reopens(key_file_vault: Settings) ->
         app.cleanup()
         log = (key_file_vault.logs_dir / "secrets_audit.log").read_text()
         assert '"operation": "lock"' in log
+        assert log.count('"operation": "unlock"') == 2  # opened twice, both audited
 
     run(go())
 

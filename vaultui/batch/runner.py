@@ -114,16 +114,18 @@ def plugin_modules() -> list[str]:
     )
 
 
-def load_plugins(sub: Any, common: argparse.ArgumentParser) -> list[str]:
+def load_plugins(sub: Any, common: argparse.ArgumentParser | None = None) -> list[str]:
     """Import every plugin module and let it ``add_parser(subparsers)``.
 
-    Their parsers get the common options. A plugin that fails to load is reported on
-    stderr and skipped; returns the names loaded.
+    Each plugin parser gets its own fresh copy of the common options: with
+    ``conflict_handler="resolve"`` a plugin's own ``--json`` removes the option from the
+    parent it was given, so a shared parent would lose it for every later plugin.
+    A plugin that fails to load is reported on stderr and skipped; returns the names loaded.
     """
     original = sub.add_parser
 
     def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs["parents"] = [*kwargs.get("parents", []), common]
+        kwargs["parents"] = [*kwargs.get("parents", []), common_parent()]
         # a plugin's own --json (or --provider) wins over the injected one
         kwargs.setdefault("conflict_handler", "resolve")
         return original(name, **kwargs)

@@ -111,6 +111,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
 
     @property
     def vault_app(self) -> VaultApp:
+        """The app, typed."""
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

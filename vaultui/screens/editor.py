@@ -93,10 +93,12 @@ class FieldRow(Horizontal):
 
     @property
     def key(self) -> str:
+        """The field name as typed (stripped)."""
         return self.query_one(".field-key", Input).value.strip()
 
     @property
     def value(self) -> str:
+        """The field value as typed."""
         return self.query_one(".field-value", Input).value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -178,6 +180,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
 
     @property
     def vault_app(self) -> VaultApp:
+        """The app, typed."""
         return self.app  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ layout
@@ -271,6 +274,11 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         if rec is None or value is None:
             self.show_message(f"{self.secret_name} does not exist any more.")
             return
+        if isinstance(value, bytes):
+            self.show_message(
+                f"{self.secret_name} holds binary data: edit its description and tags here, "
+                "or replace the value with `vaultui --batch set NAME --file FILE`."
+            )
         self.record = rec
         self.original = value
         self.loaded_version = rec.version
@@ -291,9 +299,12 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             self.query_one("#editor-json", TextArea).text = json.dumps(
                 value, indent=2, ensure_ascii=False
             )
+        elif isinstance(value, bytes):
+            self._set_str("")
+            self.query_one("#value-str").disabled = True
+            self.query_one("#editor-type").disabled = True
         else:
-            text = value if isinstance(value, str) else value.decode("utf-8", "replace")
-            self._set_str(text)
+            self._set_str(value)
         self._show_type(kind)
         if kind == "dict":
             self.call_after_refresh(self._focus_first_field)
@@ -489,6 +500,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
                 value: Any = parse_json_object(self.query_one("#editor-json", TextArea).text)
             else:
                 value = self._fields_value()
+        elif isinstance(self.original, bytes):
+            value = self.original  # binary values are not edited here
         else:
             value = self._str_value()
             if value == "":

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from core.errors import ValidationError
-from vaultui.strength import GeneratorOptions, estimate_strength, generate
+from vaultui.strength import GeneratorOptions, generate, options_strength
 from vaultui.widgets.masked import MaskedValue
 from vaultui.widgets.strength import StrengthMeter
 
@@ -97,7 +97,7 @@ class GeneratorScreen(ModalScreen[str | None]):
         message.update("")
         self.query_one(MaskedValue).set_value(self.value)
         meter = self.query_one(StrengthMeter)
-        meter.strength = estimate_strength(self.value)
+        meter.strength = options_strength(self.options)
 
     @on(Input.Changed, "#gen-length")
     @on(Checkbox.Changed)

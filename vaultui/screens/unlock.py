@@ -26,6 +26,7 @@ from textual.widgets import Input, Label, LoadingIndicator, Static
 
 from core.errors import VaultError, WrongKeyError
 from core.vault import KeySource
+from vaultui.name_cache import current_names
 from vaultui.strength import MIN_PASSPHRASE_LENGTH
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.strength import StrengthMeter
@@ -48,7 +49,14 @@ class UnlockScreen(Screen[None]):
             id="unlock.key_file",
             tooltip="Create the vault with a generated key file instead of a passphrase",
         ),
-        Binding("enter", "open_configured", "Unlock", id="unlock.open", tooltip="Open the vault"),
+        Binding(
+            "enter",
+            "submit",
+            "Unlock",
+            id="unlock.submit",
+            tooltip="Open (or create) the vault",
+            priority=True,
+        ),
         Binding(
             "ctrl+q", "app.quit", "Quit", id="unlock.quit", tooltip="Quit vaultui", priority=True
         ),
@@ -66,6 +74,7 @@ class UnlockScreen(Screen[None]):
 
     @property
     def vault_app(self) -> VaultApp:
+        """The app, typed."""
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -106,8 +115,6 @@ class UnlockScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_key_file":
             return self.mode == "create"
-        if action == "open_configured":
-            return self.mode in ("locked", "auto")
         return True
 
     # ------------------------------------------------------------------ input
@@ -117,16 +124,18 @@ class UnlockScreen(Screen[None]):
         if self.mode == "create":
             self.query_one(StrengthMeter).measure(event.value)
 
-    @on(Input.Submitted, "#passphrase")
-    def _submit_first(self, event: Input.Submitted) -> None:
-        if self.mode == "create":
-            self.query_one("#passphrase2", Input).focus()
-            return
-        self._submit()
+    def action_submit(self) -> None:
+        """Enter: next field, or open/create the vault.
 
-    @on(Input.Submitted, "#passphrase2")
-    def _submit_second(self, event: Input.Submitted) -> None:
-        self._submit()
+        A priority binding rather than ``Input.Submitted``: the focus moves before the
+        next key is read, so a fast typist's second passphrase lands in the second field.
+        """
+        if self.mode in ("locked", "auto"):
+            self.action_open_configured()
+        elif self.mode == "create" and self.focused is self.query_one("#passphrase", Input):
+            self.query_one("#passphrase2", Input).focus()
+        else:
+            self._submit()
 
     def _submit(self) -> None:
         if self.busy:
@@ -181,17 +190,22 @@ class UnlockScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="unlock", exit_on_error=False)
     def _open(self, key_source: KeySource | None) -> None:
         try:
-            manager = self.vault_app.make_manager(key_source)
+            if self.mode in ("auto", "locked"):
+                manager = self.vault_app.open_configured(key_source)
+            else:
+                manager = self.vault_app.make_manager(key_source)
+            # read the names here, in the same worker: the browser appears filled
+            prefetched = current_names(manager.vault)
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
-        self.app.call_from_thread(self._opened, manager)
+        self.app.call_from_thread(self._opened, manager, prefetched)
 
-    def _opened(self, manager: SecretsManager) -> None:
+    def _opened(self, manager: SecretsManager, names: tuple[int, list[str], bool]) -> None:
         self._set_busy(False)
         for inp in self.query(Input):
             inp.value = ""
-        self.vault_app.unlocked(manager)
+        self.vault_app.unlocked(manager, names)
 
     def _failed(self, exc: VaultError) -> None:
         self._set_busy(False)

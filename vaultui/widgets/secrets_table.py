@@ -112,6 +112,7 @@ class SecretsTable(ScrollView, can_focus=True):
 
         @property
         def control(self) -> SecretsTable:
+            """The table that sent the message."""
             return self.table
 
     class Selected(Message):
@@ -124,6 +125,7 @@ class SecretsTable(ScrollView, can_focus=True):
 
         @property
         def control(self) -> SecretsTable:
+            """The table that sent the message."""
             return self.table
 
     class HeaderClicked(Message):
@@ -136,6 +138,7 @@ class SecretsTable(ScrollView, can_focus=True):
 
         @property
         def control(self) -> SecretsTable:
+            """The table that sent the message."""
             return self.table
 
     def __init__(self, index: SecretIndex, *, id: str | None = None) -> None:

@@ -1,0 +1,21 @@
+"""Sync and merge: vault <-> vault (merge), vault <-> provider (sealed and native).
+
+- :func:`core.sync.merge.merge_file` / :func:`~core.sync.merge.merge_vaults`: join two
+  copies of one vault file field by field (:mod:`core.sync.join` is the rule,
+  :mod:`core.sync.clock` the version clocks it compares).
+- :func:`core.sync.sealed.sync_sealed`: the whole vault, encrypted record by record,
+  through any provider; :func:`~core.sync.sealed.bootstrap` rebuilds it on a new machine.
+- :func:`core.sync.native.sync_native`: two-way sync with native provider secrets.
+- :mod:`core.sync.conflicts`: conflicts kept for review (accept mine / theirs / merged).
+- :mod:`core.sync.service`: configured remotes, one-call ``run_sync`` and ``status``;
+  :mod:`core.sync.background`: the background sync thread.
+
+Nothing here imports Textual or ``vaultui``; provider SDKs load only inside providers.
+See docs/sync.md.
+"""
+
+from core.sync.join import Conflict
+from core.sync.merge import MergeReport, merge_file, merge_vaults
+from core.sync.report import SyncReport
+
+__all__ = ["Conflict", "MergeReport", "SyncReport", "merge_file", "merge_vaults"]

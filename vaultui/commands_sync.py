@@ -1,0 +1,390 @@
+"""``vaultui --batch sync`` and ``vaultui --batch merge``.
+
+Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
+
+    vaultui --batch sync --provider NAME [--sealed] [--dry-run] [--save]
+    vaultui --batch sync --all [--dry-run]          every remote saved with --save
+    vaultui --batch sync --status                   last sync, pending changes, conflicts
+    vaultui --batch sync --conflicts                open conflicts (no values)
+    vaultui --batch sync --resolve ID --take mine|theirs|merged   (merged: value on stdin)
+    vaultui --batch sync --dismiss ID               keep what the merge chose
+    vaultui --batch sync --interval SECONDS         background sync in the app (0: off)
+    vaultui --batch merge OTHER_VAULT_FILE [--dry-run]
+    vaultui --batch merge --find                    conflict copies beside the vault
+
+``sync --sealed`` on a machine without a vault rebuilds it from the provider with the
+configured key (VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY, VAULTUI_KEY_FILE)
+or a passphrase typed at the prompt. Exit codes: 0 ok (conflicts were resolved by the
+merge rule and are listed), 6 a provider failure or secrets that did not sync, 3 no
+such file or conflict, 2 usage. No command prints a secret value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from core.secrets_manager import SecretsManager
+
+__all__ = ["add_parser", "handle_merge", "handle_sync"]
+
+
+def _plain_parser(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subparser without the CLI's shared parent options.
+
+    The CLI adds a shared parent parser (``--json``, ``--provider``, ``--no-prompt``)
+    with ``conflict_handler="resolve"``; plugins that define those options again make
+    argparse strip them from the *shared* parent, which then breaks every later plugin.
+    These commands define their own copies on a parser of their own instead.
+    """
+    return type(subparsers).add_parser(subparsers, name, **kwargs)
+
+
+def _own_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    parser.add_argument(
+        "--no-prompt", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    if not any("--provider" in a.option_strings for a in parser._actions):
+        parser.add_argument(
+            "--provider", default=argparse.SUPPRESS, metavar="NAME", help=argparse.SUPPRESS
+        )
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``sync`` and ``merge`` commands to an argparse subparsers object."""
+    sync = _plain_parser(
+        subparsers,
+        "sync",
+        usage="vaultui --batch sync --provider NAME [--sealed] [--dry-run] [--save] | --all | "
+        "--status | --conflicts | --resolve ID --take SIDE | --dismiss ID | --interval S",
+        help="sync the vault with a provider (sealed or native), review conflicts",
+        description="Two-way, incremental sync. --sealed stores each record encrypted "
+        "(the provider learns nothing; another machine with the key pulls and merges); "
+        "without it, each secret is a native provider secret. See docs/sync.md.",
+    )
+    sync.add_argument(
+        "--provider", metavar="NAME", default=argparse.SUPPRESS, help="the provider to sync with"
+    )
+    sync.add_argument("--sealed", action="store_true", help="sealed sync (encrypted records)")
+    sync.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    sync.add_argument("--save", action="store_true", help="remember this remote for --all")
+    sync.add_argument("--all", action="store_true", help="sync every saved remote")
+    sync.add_argument("--status", action="store_true", help="remotes, last sync, pending")
+    sync.add_argument("--conflicts", action="store_true", help="list open conflicts")
+    sync.add_argument("--resolve", metavar="ID", help="resolve a conflict (with --take)")
+    sync.add_argument("--take", choices=("mine", "theirs", "merged"), help="side to keep")
+    sync.add_argument("--dismiss", metavar="ID", help="accept the merge's choice")
+    sync.add_argument(
+        "--interval", type=int, metavar="SECONDS", help="background sync interval (0: off)"
+    )
+    _own_flags(sync)
+    sync.set_defaults(handler=handle_sync, needs_vault=False)
+
+    merge = _plain_parser(
+        subparsers,
+        "merge",
+        help="merge a diverged copy of the vault file into this vault",
+        description="Join a copy of this vault that diverged (a USB copy, a Syncthing "
+        "*.sync-conflict-* or Dropbox 'conflicted copy' file) field by field. Only this "
+        "vault is written; the other file is only read.",
+    )
+    merge.add_argument("other", nargs="?", metavar="OTHER_VAULT_FILE", help="the other copy")
+    merge.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    merge.add_argument("--find", action="store_true", help="list conflict copies beside the vault")
+    _own_flags(merge)
+    merge.set_defaults(handler=handle_merge)
+
+
+# ---------------------------------------------------------------------- output
+
+
+def _out(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+    sys.stdout.flush()
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "never"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _conflict_lines(conflicts: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for c in conflicts:
+        ident = f"[{c['id']}] " if c.get("id") else ""
+        if c["kind"] == "delete_vs_edit":
+            what = "deleted on one side, edited on the other: the edit was kept"
+        else:
+            refs = ""
+            if c.get("local_version") or c.get("other_version"):
+                refs = f" (mine: v{c.get('local_version')}, theirs: v{c.get('other_version')})"
+            what = f"changed on both sides, kept {c['winner']}'s{refs}"
+        lines.append(f"  {ident}{c['name']}: {c['field']} {what}")
+    return lines
+
+
+def _report_text(report: dict[str, Any], title: str) -> str:
+    lines = [title]
+    for key, label in (
+        ("pushed", "pushed"),
+        ("pulled", "pulled"),
+        ("added", "added"),
+        ("updated", "updated"),
+        ("deleted", "deleted"),
+        ("undeleted", "undeleted"),
+        ("deleted_here", "deleted here"),
+        ("deleted_there", "deleted in the provider"),
+    ):
+        names = report.get(key)
+        if names:
+            lines.append(f"  {label} ({len(names)}): {', '.join(names[:20])}")
+            if len(names) > 20:
+                lines.append(f"    ... and {len(names) - 20} more")
+    if report.get("versions_imported"):
+        lines.append(f"  history entries imported: {report['versions_imported']}")
+    conflicts = report.get("conflicts") or []
+    if conflicts:
+        lines.append(
+            f"  conflicts ({len(conflicts)}), review with `vaultui --batch sync --conflicts`:"
+        )
+        lines += _conflict_lines(conflicts)
+    for name, message in (report.get("failed") or {}).items():
+        lines.append(f"  FAILED {name}: {message}")
+    if len(lines) == 1:
+        lines.append("  nothing to do: both sides are in sync")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- sync
+
+
+def _context(args: argparse.Namespace) -> Any:
+    from core.config import Settings
+    from vaultui.batch.context import Context
+
+    environ = dict(os.environ)
+    if getattr(args, "provider", None):
+        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
+    return Context(args, Settings.from_env(environ))
+
+
+def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None) -> int:
+    """Run ``sync`` (see the module docs); returns the exit code."""
+    from core.unlock import vault_exists
+
+    ctx = _context(args)
+    try:
+        settings = ctx.settings
+        if manager is None:
+            if not vault_exists(settings):
+                if args.sealed and args.provider:
+                    _bootstrap(ctx, args)
+                elif args.provider:
+                    _note(f"vaultui: no vault at {settings.vault_path}: creating one to sync into")
+                    manager = ctx.manager(create=True)
+                else:
+                    raise NotFoundError(f"No vault at {settings.vault_path}")
+            if manager is None:
+                manager = ctx.manager()
+        return _sync(args, manager)
+    finally:
+        ctx.close()
+
+
+def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
+    from core.config import ensure_home
+    from core.sync.sealed import bootstrap
+    from core.sync.service import make_provider
+    from core.unlock import kdf_from_settings
+
+    settings = ctx.settings
+    key = ctx.current_key_source()
+    provider = make_provider(settings, args.provider)
+    try:
+        ensure_home(settings)
+        vault = bootstrap(provider, settings.vault_path, key, kdf=kdf_from_settings(settings))
+        vault.close()
+    finally:
+        provider.close()
+    _note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
+
+
+def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
+    from core.sync import conflicts as conflict_store
+    from core.sync import service
+
+    vault = manager.vault
+    if args.interval is not None:
+        config = service.load_config(vault)
+        config.interval = args.interval
+        service.save_config(vault, config)
+        _out(args, config.to_dict(), f"background sync interval: {args.interval or 'off'}")
+        return EXIT_OK
+    if args.status:
+        data = service.status(vault)
+        lines = ["remotes:"]
+        for _rid, info in sorted(data["remotes"].items()):
+            lines.append(
+                f"  {info['provider']} ({info['mode']}): last sync {_when(info.get('last_sync'))}, "
+                f"{info.get('pending_local', 0)} local change(s) pending"
+                + ("" if info.get("ok", True) else ", LAST SYNC FAILED")
+            )
+        if not data["remotes"]:
+            lines.append("  none yet: vaultui --batch sync --provider NAME [--sealed]")
+        interval = data["config"]["interval"]
+        lines.append(f"background sync: {f'every {interval}s' if interval else 'off'}")
+        lines.append(f"open conflicts: {len(data['conflicts'])}")
+        for copy in data["conflict_copies"]:
+            lines.append(f"conflict copy beside the vault: {copy} (vaultui --batch merge it)")
+        _out(args, data, "\n".join(lines))
+        return EXIT_OK
+    if args.conflicts:
+        items = conflict_store.list_conflicts(vault)
+        _out(
+            args,
+            items,
+            "\n".join(["open conflicts:", *_conflict_lines(items)])
+            if items
+            else "no open conflicts",
+        )
+        return EXIT_OK
+    if args.dismiss:
+        item = conflict_store.dismiss(vault, args.dismiss)
+        _out(args, item, f"kept the merge's choice for {item['name']} ({item['field']})")
+        return EXIT_OK
+    if args.resolve:
+        if not args.take:
+            raise ValidationError("--resolve needs --take mine|theirs|merged")
+        value = None
+        if args.take == "merged":
+            value = _read_value_stdin(conflict_store.get_conflict(vault, args.resolve))
+        item = conflict_store.resolve(
+            vault, args.resolve, args.take, value=value, who=manager.settings.user
+        )
+        manager.audit_log.log("sync_resolve", item["name"], success=True, choice=args.take)
+        _out(args, item, f"resolved {item['name']} ({item['field']}): kept {args.take}")
+        return EXIT_OK
+    remotes: list[tuple[str, bool]] = []
+    if args.all:
+        remotes = [(r.provider, r.mode == "sealed") for r in service.load_config(vault).remotes]
+        if not remotes:
+            raise ValidationError("No saved remotes: sync once with --provider NAME --save")
+    elif args.provider:
+        remotes = [(args.provider, bool(args.sealed))]
+        if args.save:
+            service.add_remote(
+                vault, service.Remote(args.provider, "sealed" if args.sealed else "native")
+            )
+    else:
+        raise ValidationError("sync needs --provider NAME (or --all, --status, --conflicts)")
+    code = EXIT_OK
+    reports = []
+    for name, sealed in remotes:
+        report = service.run_sync(
+            vault,
+            manager.settings,
+            name,
+            sealed=sealed,
+            dry_run=args.dry_run,
+            audit=None if args.dry_run else manager.audit_log,
+            progress=_progress(args),
+        )
+        data = report.to_dict()
+        reports.append(data)
+        if not report.ok:
+            code = EXIT_PROVIDER
+        mode = "sealed" if sealed else "native"
+        title = (
+            f"{'plan for ' if args.dry_run else ''}sync with {name} ({mode}), {data['seconds']}s:"
+        )
+        if not getattr(args, "json", False):
+            _out(args, data, _report_text(data, title))
+    if getattr(args, "json", False):
+        _out(args, reports[0] if len(reports) == 1 else reports, "")
+    return code
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, what: str) -> None:
+        sys.stderr.write(f"\r{what}: {done}/{total}   ")
+        sys.stderr.flush()
+        if done >= total:
+            sys.stderr.write("\n")
+
+    return show
+
+
+def _read_value_stdin(conflict: dict[str, Any]) -> Any:
+    """The merged value, from stdin (never argv). A dict conflict takes JSON."""
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise ValidationError("Give the merged value on stdin")
+    text = data.decode("utf-8")
+    if text.endswith("\n"):
+        text = text[:-1]
+    if conflict["field"].startswith("value[") or text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            if conflict["field"].startswith("value["):
+                return text
+            raise ValidationError("The merged value looks like JSON but does not parse") from None
+    return text
+
+
+# ---------------------------------------------------------------------- merge
+
+
+def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
+    """Run ``merge`` (see the module docs); returns the exit code."""
+    from core.sync.merge import merge_file
+    from core.sync.service import find_conflict_copies
+
+    vault = manager.vault
+    if args.find:
+        copies = [str(p) for p in find_conflict_copies(Path(vault.path))]
+        _out(args, copies, "\n".join(copies) if copies else "no conflict copies beside the vault")
+        return EXIT_OK
+    if not args.other:
+        _note("vaultui: merge needs OTHER_VAULT_FILE (or --find)")
+        return EXIT_USAGE
+    other = Path(args.other).expanduser()
+    if not other.exists():
+        raise NotFoundError(f"No file {other}")
+    report = merge_file(vault, other, dry_run=args.dry_run)
+    data = report.to_dict()
+    if not args.dry_run:
+        manager.audit_log.log(
+            "merge",
+            None,
+            success=True,
+            other_file=other.name,
+            changed=report.changed,
+            conflicts=len(report.conflicts),
+        )
+    title = f"{'plan for ' if args.dry_run else ''}merge of {other.name}:"
+    _out(args, data, _report_text(data, title))
+    return EXIT_OK
