@@ -220,7 +220,7 @@ class SecretsManager:
                 self._rotation_manager = RotationManager(
                     self.vault,
                     audit=self.audit_log,
-                    interval_seconds=self.settings.rotation_interval_seconds,
+                    interval_seconds=self.settings.rotation_interval_seconds or 3600,
                     user=self.settings.user,
                     env=self.settings.env,
                     source=self.source,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -153,10 +153,54 @@ class VaultApp(App[int]):
         self.last_activity = time.monotonic()
         self.switch_screen(BrowserScreen(manager, names))
         self._start_watching()
+        self.call_after_refresh(self._start_background)
         if self.settings.idle_lock_seconds > 0:
             self._idle_timer = self.set_interval(
                 min(IDLE_CHECK_SECONDS, self.settings.idle_lock_seconds / 2), self._check_idle
             )
+
+    # ------------------------------------------------------------------ background services
+
+    def _start_background(self) -> None:
+        if self.manager is not None:
+            self._background_services(self.manager)
+
+    @work(thread=True, group="background", exit_on_error=False)
+    def _background_services(self, manager: Any) -> None:
+        """After unlock: offer conflict copies, start background sync and rotation."""
+        from core.sync.service import find_conflict_copies, load_config
+
+        copies = find_conflict_copies(self.settings.vault_path)
+        if copies:
+            self.call_from_thread(
+                self.notify,
+                f"Found {len(copies)} conflict cop{'y' if len(copies) == 1 else 'ies'} of the "
+                f"vault beside it ({copies[0].name}). Press y, then c, to merge "
+                "(nothing is lost: both sides' histories are kept).",
+                title="Conflict copies",
+                timeout=15,
+            )
+        if self.demo or manager is not self.manager:
+            return  # the demo vault's secrets stay as shipped; or locked meanwhile
+        if load_config(manager.vault, self.settings).interval > 0:
+            from core.sync.background import SyncScheduler
+            from vaultui.screens.sync import SCHEDULER_ATTR
+
+            sched = SyncScheduler(manager.vault, self.settings, audit=manager.audit_log)
+            setattr(self, SCHEDULER_ATTR, sched)
+            sched.start()
+        if self.settings.rotation_interval_seconds > 0:
+            from vaultui.screens.rotation import start_app_worker
+
+            self.call_from_thread(start_app_worker, self, manager.rotation_manager)
+
+    def _stop_background(self) -> None:
+        from vaultui.screens.sync import SCHEDULER_ATTR
+
+        sched = getattr(self, SCHEDULER_ATTR, None)
+        if sched is not None:
+            sched.stop()
+            setattr(self, SCHEDULER_ATTR, None)
 
     # ------------------------------------------------------------------ watching
 
@@ -271,6 +315,7 @@ class VaultApp(App[int]):
             self._idle_timer.stop()
             self._idle_timer = None
         self._stop_watching()
+        self._stop_background()
         self.clear_clipboard()
         manager, self.manager = self.manager, None
         try:
@@ -347,8 +392,9 @@ class VaultApp(App[int]):
         self.exit(0)
 
     def cleanup(self) -> None:
-        """Stop watching, close the vault, and remove a demo home."""
+        """Stop watching and background work, close the vault, remove a demo home."""
         self._stop_watching()
+        self._stop_background()
         if self.manager is not None:
             try:
                 self.manager.close()

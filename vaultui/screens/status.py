@@ -53,7 +53,7 @@ class StatusScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def load(self) -> None:
         """Read the status."""
-        status = self.manager.get_status()
+        status = self.manager.get_status(health=True)  # provider health and latency
         self.app.call_from_thread(self._show, status)
 
     def _show(self, status: dict[str, Any]) -> None:
