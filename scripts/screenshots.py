@@ -3,7 +3,13 @@
     python scripts/screenshots.py [--out screenshots] [--size 120x36]
 
 Every screen is shot from the demo vault (``vaultui --demo``: obviously fake values, fixed
-dates), so the images leak nothing and change only when a screen changes. PNGs are made
+dates), so the images leak nothing and change only when a screen changes. The unlock and
+create screens use a throwaway non-demo home (a vault made with a demo passphrase, or none).
+The pane shots (audit, rotation, backups, sync) first add demo-only activity to their
+throwaway home (audit events, two backups, a diverged copy merged into a conflict, two
+configured remotes); the app itself is not changed. Temporary paths and the random vault
+id are masked. What still moves between runs: audit timestamps, backup ages and the
+rotation countdowns (they are relative to now). PNGs are made
 from the SVGs with ``cairosvg`` (pip install cairosvg; needs the system's libcairo2) or,
 if that is missing, ``rsvg-convert`` (apt install librsvg2-bin). The SVG's font is
 swapped for DejaVu Sans Mono for the PNG so columns line up without Fira Code installed.
@@ -90,6 +96,10 @@ async def _palette(pilot) -> None:
     await _browser(pilot)
     await pilot.press("ctrl+p")
     await _wait(pilot, lambda: _name(pilot.app) == "CommandPalette")
+    from textual.widgets import Input
+
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False  # a steady cursor: the same image every run
     await pilot.pause(0.5)
 
 
@@ -102,10 +112,37 @@ async def _generator(pilot) -> None:
     await _wait(pilot, lambda: _name(pilot.app) == "GeneratorScreen")
 
 
-async def _unlock(pilot) -> None:
+async def _create(pilot) -> None:
     await _wait(pilot, lambda: _name(pilot.app) == "UnlockScreen")
     pilot.app.screen.query_one("#passphrase").value = "not a real passphrase"
     await pilot.press("enter", *"not a")
+
+
+DEMO_PASSPHRASE = "demo passphrase, not a real one"  # noqa: S105 (throwaway demo vault)
+"""The passphrase of the throwaway vault the unlock screen is shot on."""
+
+
+def _passphrase_vault(settings) -> None:
+    """Create a small vault protected by :data:`DEMO_PASSPHRASE` in ``settings.home``."""
+    from core.secrets_manager import SecretsManager
+    from core.unlock import kdf_from_settings
+    from core.vault import KeySource
+
+    manager = SecretsManager(
+        settings,
+        key_source=KeySource.passphrase(DEMO_PASSPHRASE),
+        source="demo",
+        kdf=kdf_from_settings(settings),
+    )
+    manager.close()
+
+
+async def _unlock(pilot) -> None:
+    app = pilot.app
+    await _wait(pilot, lambda: _name(app) == "UnlockScreen" and app.screen.mode == "unlock")
+    await pilot.press(*"wrong guess", "enter")
+    await _wait(pilot, lambda: app.screen.failed_attempts == 1)
+    await pilot.press(*"demo pass")
 
 
 async def _filter_shot(pilot) -> None:
@@ -114,45 +151,210 @@ async def _filter_shot(pilot) -> None:
     await _wait(pilot, lambda: len(pilot.app.browser().table.rows) < 12)
 
 
-SHOTS: list[tuple[str, Step, bool]] = [
-    # (file name, steps, demo vault?)
-    ("browser", _browser, True),
-    ("filter", _filter_shot, True),
-    ("detail-masked", _detail_masked, True),
-    ("detail-revealed", _detail_revealed, True),
-    ("editor", _editor, True),
-    ("history", _history, True),
-    ("help", _help, True),
-    ("palette", _palette, True),
-    ("generator", _generator, True),
-    ("unlock", _unlock, False),
+# ---------------------------------------------------------------------- status and panes
+
+
+def _manager(app):
+    """The app's real facade (a deferred one is opened)."""
+    manager = app.manager
+    return manager.ready() if hasattr(manager, "ready") else manager
+
+
+def _masked_status(app, status: dict) -> dict:
+    """``status`` with the throwaway home's path and random vault id replaced."""
+    home = str(app.settings.home)
+    masked = {}
+    for key, value in status.items():
+        if isinstance(value, str):
+            value = value.replace(home, "~/.vaultui")
+        masked[key] = value
+    if "vault_id" in masked:
+        masked["vault_id"] = "(random, one per vault)"
+    return masked
+
+
+async def _status(pilot) -> None:
+    app = pilot.app
+    await _browser(pilot)
+    await pilot.press("i")
+    await _wait(pilot, lambda: _name(app) == "StatusScreen")
+    body = app.screen.query_one("#status-body")
+    await _wait(pilot, lambda: str(body.render()) != "Reading…")
+    status = _manager(app).get_status(health=True)
+    app.screen._show(_masked_status(app, status))
+    await pilot.press("v")
+    verify = app.screen.query_one("#verify-result")
+    await _wait(pilot, lambda: str(verify.render()).startswith("Integrity OK"))
+
+
+def _demo_activity(manager) -> None:
+    """Demo-only: a few reads, copies and failures so the audit trail has a story."""
+    log = manager.audit_log
+    for name in ("prod/db/password", "prod/db/config", "prod/stripe/api_key"):
+        manager.retrieve_secret(name)
+    log.log("copy", "prod/db/password", success=True, version=3)
+    log.log("read", "prod/aws/root", success=False, error_message="Secret not found")
+    manager.retrieve_secret("staging/redis/url")
+    log.log("unlock", success=False, error_message="Wrong passphrase", source="app")
+    log.log("copy", "dev/github/token", success=True, version=2)
+
+
+async def _audit(pilot) -> None:
+    app = pilot.app
+    await _browser(pilot)
+    _demo_activity(_manager(app))
+    await pilot.press("a")
+    await _wait(pilot, lambda: _name(app) == "AuditScreen" and app.screen.loaded)
+    await _wait(pilot, lambda: app.screen.report is not None)
+
+
+async def _rotation(pilot) -> None:
+    app = pilot.app
+    await _browser(pilot)
+    await pilot.press("o")
+    await _wait(pilot, lambda: _name(app) == "RotationScreen" and app.screen._loaded)
+
+
+def _demo_backups(manager) -> None:
+    """Demo-only: a full backup, one demo change, then an incremental one."""
+    backups = manager.backup_manager
+    backups.create_backup("demo-full")
+    manager.store_secret(
+        "staging/redis/url",
+        "redis://:demo-redis-pass-2@redis.staging.demo:6379/0",
+        description=None,
+        why="password change",
+    )
+    backups.create_backup("demo-incremental", incremental=True)
+    backups.verify_backup("demo-full")
+
+
+async def _backups(pilot) -> None:
+    app = pilot.app
+    await _browser(pilot)
+    _demo_backups(_manager(app))
+    await pilot.press("b")
+    await _wait(pilot, lambda: _name(app) == "BackupsScreen" and app.screen.rows)
+    title = app.screen.query_one("#backups-title")
+    title.update(str(title.render()).replace(str(app.settings.home), "~/.vaultui"))
+
+
+USB_COPY = "vault-usb-copy.db"
+"""A diverged copy of the demo vault (as if carried on a USB stick), merged in the sync shot."""
+
+
+def _demo_diverged_copy(settings) -> None:
+    """Demo-only: copy the demo vault, then change one secret differently in each copy."""
+    from datetime import timedelta
+
+    from core.vault import KeySource, Vault
+    from vaultui.demo import DEMO_EPOCH, DEMO_SECRETS
+
+    config = next(versions for name, versions, *_ in DEMO_SECRETS if name == "prod/db/config")
+    base = dict(config[-1][0])
+    key = KeySource.from_key_file(settings.default_key_file)
+    shutil.copy2(settings.vault_path, settings.home / USB_COPY)
+    edits = [
+        (settings.home / USB_COPY, "laptop", "demo-db-pass-laptop", 70),
+        (settings.vault_path, "desktop", "demo-db-pass-desktop", 71),
+    ]
+    for path, device, password, days in edits:
+        vault = Vault.open(path, key, device_id=f"demo-{device}")
+        try:
+            vault.put(
+                "prod/db/config",
+                dict(base, password=password),
+                who="demo",
+                why=f"password change on the {device}",
+                source="demo",
+                at=DEMO_EPOCH + timedelta(days=days),
+            )
+        finally:
+            vault.close()
+
+
+async def _sync(pilot) -> None:
+    from core.sync.service import Remote, add_remote
+
+    app = pilot.app
+    await _browser(pilot)
+    manager = _manager(app)
+    manager.merge(str(app.settings.home / USB_COPY))
+    add_remote(manager.vault, Remote("aws_secrets_manager", "native"))
+    add_remote(manager.vault, Remote("hashicorp_vault", "sealed"))
+    await pilot.press("y")
+    await _wait(pilot, lambda: _name(app) == "SyncScreen" and app.screen.loaded)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shot:
+    """One screenshot: its file name, the steps to reach it, and the vault it needs."""
+
+    name: str
+    steps: Step
+    demo: bool = True
+    panes: tuple[str, ...] = ()
+    prepare: Callable[[object], None] | None = None
+    """Run on the settings before the app starts (a non-demo vault to unlock)."""
+    prepare_demo: Callable[[object], None] | None = None
+    """Run on the demo home's settings before the app starts (demo-only extras)."""
+
+
+SHOTS: list[Shot] = [
+    Shot("unlock", _unlock, demo=False, prepare=_passphrase_vault),
+    Shot("create", _create, demo=False),
+    Shot("browser", _browser),
+    Shot("filter", _filter_shot),
+    Shot("detail-masked", _detail_masked),
+    Shot("detail-revealed", _detail_revealed),
+    Shot("editor", _editor),
+    Shot("generator", _generator),
+    Shot("history", _history),
+    Shot("help", _help),
+    Shot("palette", _palette),
+    Shot("status", _status),
+    Shot("audit", _audit, panes=("audit",)),
+    Shot("rotation", _rotation, panes=("rotation",)),
+    Shot("backups", _backups, panes=("backups",)),
+    Shot("sync", _sync, panes=("sync",), prepare_demo=_demo_diverged_copy),
 ]
 
 
-async def shoot(name: str, steps: Step, demo: bool, out: Path, size: tuple[int, int]) -> Path:
-    """Run the app, perform ``steps``, save ``out/name.svg``; return its path."""
+async def shoot(shot: Shot, out: Path, size: tuple[int, int]) -> Path:
+    """Run the app, perform the shot's steps, save ``out/NAME.svg``; return its path."""
     from core.config import Settings
     from vaultui.app import create_app
 
     home = Path(tempfile.mkdtemp(prefix="vaultui-shots-"))
     env = {"VAULTUI_HOME": str(home / "home"), "VAULTUI_ARGON2": "t=1,m=1024,p=1"}
     settings = dataclasses.replace(Settings.from_env(env), idle_lock_seconds=0)
-    app = create_app(settings, demo=demo, panes=())
+    if shot.prepare is not None:
+        shot.prepare(settings)
+    app = create_app(settings, demo=shot.demo, panes=shot.panes)
+    app.animation_level = "none"  # the palette fades in: shoot its end state
+    if shot.prepare_demo is not None:
+        shot.prepare_demo(app.settings)
     try:
         async with app.run_test(size=size) as pilot:
-            await steps(pilot)
+            await shot.steps(pilot)
             await pilot.pause(0.2)
-            path = Path(app.save_screenshot(f"{name}.svg", str(out)))
+            path = Path(app.save_screenshot(f"{shot.name}.svg", str(out)))
     finally:
         app.cleanup()
         shutil.rmtree(home, ignore_errors=True)
     return path
 
 
+PNG_GLYPHS = {"\N{RIGHT-POINTING MAGNIFYING GLASS}": "\N{TELEPHONE RECORDER}"}
+"""Glyphs DejaVu Sans Mono lacks (the palette's search icon), and a look-alike it has."""
+
+
 def to_png(svg: Path) -> Path:
     """Convert ``svg`` to a PNG beside it (cairosvg, else rsvg-convert)."""
     png = svg.with_suffix(".png")
     text = svg.read_text().replace("Fira Code, monospace", "DejaVu Sans Mono, monospace")
+    for glyph, stand_in in PNG_GLYPHS.items():
+        text = text.replace(glyph, stand_in)
     try:
         import cairosvg
 
@@ -181,10 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cols, rows = (int(x) for x in args.size.split("x"))
-    for name, steps, demo in SHOTS:
-        if args.only and name not in args.only:
+    for shot in SHOTS:
+        if args.only and shot.name not in args.only:
             continue
-        svg = asyncio.run(shoot(name, steps, demo, out, (cols, rows)))
+        svg = asyncio.run(shoot(shot, out, (cols, rows)))
         png = to_png(svg)
         print(f"{svg.relative_to(out.parent)}  {png.relative_to(out.parent)}")
     return 0
