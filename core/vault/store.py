@@ -983,20 +983,24 @@ class Vault:
             m, row = self._locked_meta(name)
             if m is None:
                 raise NotFoundError(f"Secret {name!r} does not exist")
-            uid = m["_uid"]
             assert row is not None
-            self._fold(self._rec_digest(row[6], row[5]))
-            for (version,) in self._conn.execute(
-                "SELECT version FROM versions WHERE uid = ?", (uid,)
-            ).fetchall():
-                self._delete_version(uid, version)
-            self._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
-            seq = self._next_seq()
-            old = self._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
-            if old:
-                self._fold(self._purge_digest(uid, old[0]))
-            self._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
-            self._fold(self._purge_digest(uid, seq))
+            self._drop_row(row)
+
+    def _drop_row(self, row: tuple) -> None:
+        """Remove a record row and its versions, leaving a purge marker (in a transaction)."""
+        uid = row[0]
+        self._fold(self._rec_digest(row[6], row[5]))
+        for (version,) in self._conn.execute(
+            "SELECT version FROM versions WHERE uid = ?", (uid,)
+        ).fetchall():
+            self._delete_version(uid, version)
+        self._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
+        seq = self._next_seq()
+        old = self._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
+        if old:
+            self._fold(self._purge_digest(uid, old[0]))
+        self._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
+        self._fold(self._purge_digest(uid, seq))
 
     def rollback(
         self,
@@ -1335,18 +1339,7 @@ def sync_drop(vault: Vault, uid: bytes) -> None:
         ).fetchone()
         if row is None:
             return
-        vault._fold(vault._rec_digest(row[6], row[5]))
-        for (version,) in vault._conn.execute(
-            "SELECT version FROM versions WHERE uid = ?", (uid,)
-        ).fetchall():
-            vault._delete_version(uid, version)
-        vault._conn.execute("DELETE FROM records WHERE uid = ?", (uid,))
-        seq = vault._next_seq()
-        old = vault._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
-        if old:
-            vault._fold(vault._purge_digest(uid, old[0]))
-        vault._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
-        vault._fold(vault._purge_digest(uid, seq))
+        vault._drop_row(row)
 
 
 def sync_write(
