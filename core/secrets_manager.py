@@ -256,7 +256,7 @@ class SecretsManager:
         self,
         name: str,
         value: str | bytes | dict[str, Any],
-        description: str | None = "",
+        description: str | None = None,
         tags: dict[str, str] | list[str] | None = None,
         *,
         expected_version: int | None = None,
@@ -264,7 +264,8 @@ class SecretsManager:
     ) -> bool:
         """Store ``value`` under ``name`` as a new version; True on success.
 
-        A description of None keeps the existing one. With an external provider the value
+        A description (or tags) of None keeps the existing one (a new secret gets "").
+        With an external provider the value
         goes to the provider first (native secret) and then to the local encrypted cache.
         Raises InvalidNameError / ValueTooLargeError / ConflictError / ProviderError.
         """
@@ -590,7 +591,7 @@ def reset_secrets_manager() -> None:
 def store_secret(
     name: str,
     value: str | bytes | dict[str, Any],
-    description: str = "",
+    description: str | None = None,
     tags: dict[str, str] | list[str] | None = None,
 ) -> bool:
     """Store a secret with the process-wide manager (the seed's module-level call)."""

@@ -8,8 +8,8 @@ associated-data builders and sealer. It only reads. If the vault's internals are
 the ones this module expects (``core.vault`` changed), it falls back to the public API
 (slower, same result) and logs a warning once.
 
-Proposed for ``core.vault`` (so this module can drop its private access; see the report
-in docs/backup.md): ``Vault.export_records(since_seq)`` returning exactly
+Proposed for ``core.vault`` (so this module can drop its private access):
+``Vault.export_records(since_seq)`` returning exactly
 :class:`Snapshot`, ``Vault.wrapped_key_slots()``, and ``Vault.put_many(items)``.
 """
 

@@ -199,3 +199,12 @@ def test_facade_merges_a_diverged_copy(manager, home: Path) -> None:
     manager.merge(str(copy))
     assert manager.retrieve_secret("from-usb") == "usb-value"
     assert manager.retrieve_secret("local-only") == "here"
+
+
+def test_updating_a_value_keeps_description_and_tags(manager) -> None:
+    manager.store_secret("api_key", "v1", "Production API key", tags={"team": "pay"})
+    manager.store_secret("api_key", "v2")
+    meta = manager.list_secrets()["api_key"]
+    assert (meta.description, meta.tags, meta.version) == ("Production API key", {"team": "pay"}, 2)
+    manager.store_secret("api_key", "v3", "")
+    assert manager.list_secrets()["api_key"].description == ""
