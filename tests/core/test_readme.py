@@ -32,6 +32,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def test_readme_is_built_from_the_current_docs() -> None:
     out = subprocess.run(
-        [sys.executable, "scripts/build_readme.py", "--check"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/build_readme.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stdout
