@@ -225,6 +225,8 @@ class SecretsManager:
                     env=self.settings.env,
                     source=self.source,
                     publish=publish,
+                    # the same worker makes the scheduled backup (when one is configured)
+                    on_cycle=lambda: self.backup_manager.run_scheduled(),
                 )
             return self._rotation_manager
 

@@ -212,6 +212,7 @@ class RotationManager:
         source: str = "worker",
         owner: str | None = None,
         publish: Callable[[str, Any], Any] | None = None,
+        on_cycle: Callable[[], Any] | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValidationError("The rotation check interval must be positive")
@@ -226,6 +227,7 @@ class RotationManager:
         self.clock: Callable[[], datetime] = clock or utcnow
         self._env = env
         self.publish = publish
+        self.on_cycle = on_cycle
         self.owner = owner or new_owner_id()
         self.leases = LeaseStore(vault, self.owner)
         self._lock = threading.RLock()
@@ -668,8 +670,14 @@ class RotationManager:
         return cycles
 
     def check_now(self) -> list[RotationResult]:
-        """One worker cycle: rotate what is due, remember when it ran."""
+        """One worker cycle: rotate what is due, run the ``on_cycle`` task (the scheduled
+        backup), remember when it ran."""
         results = self.rotate_due()
+        if self.on_cycle is not None:
+            try:
+                self.on_cycle()
+            except VaultError as exc:
+                log.warning("the worker's periodic task failed: %s", exc.message)
         with self._lock:
             self._state.last_check = self.clock()
             self._state.cycles += 1

@@ -69,3 +69,15 @@ def test_a_failed_rotation_is_in_the_audit_log(secrets, settings):
     assert rotate and rotate[-1]["success"] is False
     assert "verify hook exited with status 1" in rotate[-1]["error_message"]
     assert "current-value" not in settings.audit_log_path.read_text()
+
+
+def test_the_rotation_worker_makes_the_scheduled_backup(secrets) -> None:
+    """One worker for both: each cycle also runs the scheduled daily backup."""
+    secrets.store_secret("a", "1")
+    secrets.backup_manager.set_schedule(enabled=True, interval_hours=24)
+    assert secrets.list_backups() == []
+    secrets.rotation_secrets.run_daemon(max_cycles=1)
+    backups = secrets.list_backups()
+    assert len(backups) == 1 and backups[0]["secret_count"] == 1
+    secrets.rotation_secrets.run_daemon(max_cycles=1)  # not due again for a day
+    assert len(secrets.list_backups()) == 1
