@@ -76,8 +76,8 @@ def test_the_rotation_worker_makes_the_scheduled_backup(secrets) -> None:
     secrets.store_secret("a", "1")
     secrets.backup_manager.set_schedule(enabled=True, interval_hours=24)
     assert secrets.list_backups() == []
-    secrets.rotation_secrets.run_daemon(max_cycles=1)
+    secrets.rotation_manager.run_daemon(max_cycles=1)
     backups = secrets.list_backups()
     assert len(backups) == 1 and backups[0]["secret_count"] == 1
-    secrets.rotation_secrets.run_daemon(max_cycles=1)  # not due again for a day
+    secrets.rotation_manager.run_daemon(max_cycles=1)  # not due again for a day
     assert len(secrets.list_backups()) == 1
