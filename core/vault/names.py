@@ -7,6 +7,7 @@ segments, and no segment may be empty, ``.`` or ``..``. Anything else raises
 
 from __future__ import annotations
 
+import functools
 import re
 
 from core.errors import InvalidNameError
@@ -18,6 +19,19 @@ _ALLOWED = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 def validate_name(name: object) -> str:
     """Return ``name`` unchanged if it is a valid secret name, else raise InvalidNameError."""
+    if isinstance(name, str) and _valid_cached(name):
+        return name
+    return _validate(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _valid_cached(name: str) -> bool:
+    # hot path of every read: remember names already found valid (errors are not cached)
+    _validate(name)
+    return True
+
+
+def _validate(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidNameError(f"A secret name must be a string, not {type(name).__name__}")
     if not name:

@@ -122,6 +122,9 @@ def _connect(path: Path) -> sqlite3.Connection:
             # Per-connection settings; none of them writes to the file.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA secure_delete=ON")
+            # 64 MiB page cache (default 2 MiB): random lookups in a 100,000-secret file
+            # otherwise miss the cache on most reads
+            conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA foreign_keys=OFF")
         except sqlite3.Error:
             conn.close()

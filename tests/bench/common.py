@@ -31,10 +31,12 @@ a short run, ``--only NAME`` for one module). A module may also be run alone wit
 - ``note``: anything the reader needs (runs, parameters, why a figure is missing).
 
 **Helpers**: :func:`median_of` (median wall time of a callable over several runs),
-:func:`median_wall_cpu` (wall and CPU time), :func:`median`, :func:`rate` (seconds
-per call of a callable, time-bounded), :func:`run_process` (one timed child process,
-output checked), :func:`child_env` (environment for timed children), :func:`cache_dir`
-(``.bench/`` fixtures keyed by parameters), :func:`table` (render rows), :func:`fmt`.
+:func:`median_wall_cpu` (wall and CPU time), :func:`time_runs`, :func:`median`,
+:func:`rate` (seconds per call of a callable, time-bounded), :func:`run_process` (one
+timed child process, output checked), :func:`child_env` (environment for timed
+children), :func:`cache_dir` (``.bench/`` fixtures keyed by parameters), :func:`table`
+(render rows), :func:`fmt`, :func:`busy_warning` (a line to print when the machine is
+busy), :func:`cli_main` (``python -m tests.bench.bench_<area>``).
 """
 
 from __future__ import annotations
@@ -120,14 +122,10 @@ def median_of(
     return median(times)
 
 
-def median_wall_cpu(
+def time_runs(
     fn: Callable[[], Any], runs: int = 5, *, warmup: int = 0
-) -> tuple[float, float]:
-    """Median wall time and median CPU time (this process, all threads) of ``fn()``.
-
-    On a busy shared machine the CPU time shows what the code costs when the wall time
-    is inflated by waiting for a core.
-    """
+) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (this process, all threads) of ``runs`` calls of ``fn()``."""
     for _ in range(warmup):
         fn()
     walls, cpus = [], []
@@ -136,6 +134,18 @@ def median_wall_cpu(
         fn()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
+    return walls, cpus
+
+
+def median_wall_cpu(
+    fn: Callable[[], Any], runs: int = 5, *, warmup: int = 0
+) -> tuple[float, float]:
+    """Median wall time and median CPU time (this process, all threads) of ``fn()``.
+
+    On a busy shared machine the CPU time shows what the code costs when the wall time
+    is inflated by waiting for a core.
+    """
+    walls, cpus = time_runs(fn, runs, warmup=warmup)
     return median(walls), median(cpus)
 
 
