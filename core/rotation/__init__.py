@@ -9,10 +9,6 @@
 Importing this package imports neither ``cryptography``'s key code nor any provider SDK.
 """
 
-from core.rotation.generators import guess_generator, parse_generator
-from core.rotation.hooks import HookConfig, HookResult, run_hook
-from core.rotation.info import RotationInfo
-from core.rotation.manager import RotationFailure, RotationManager, RotationResult, RotationStatus
 from core.rotation.policy import (
     SecretRotationPolicy,
     is_due,
@@ -21,6 +17,31 @@ from core.rotation.policy import (
     policy_interval,
     policy_to_str,
 )
+
+# The engine (generators, hooks, manager) is loaded on first use: a plain read through
+# the facade should not pay for it (about 50 ms of imports).
+_LAZY = {
+    "guess_generator": "core.rotation.generators",
+    "parse_generator": "core.rotation.generators",
+    "HookConfig": "core.rotation.hooks",
+    "HookResult": "core.rotation.hooks",
+    "run_hook": "core.rotation.hooks",
+    "RotationInfo": "core.rotation.info",
+    "RotationFailure": "core.rotation.manager",
+    "RotationManager": "core.rotation.manager",
+    "RotationResult": "core.rotation.manager",
+    "RotationStatus": "core.rotation.manager",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.rotation' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "HookConfig",
