@@ -266,6 +266,17 @@ class SecretIndex:
 
     # ------------------------------------------------------------------ filtering
 
+    def work_for(self, query: Query) -> int:
+        """How many names filtering ``query`` must look at (the cached result of its
+        longest prefix, or every name): lets the browser filter small cases inline."""
+        if query.empty or (query.text, query.tags) in self._cache:
+            return 0
+        for n in range(len(query.text) - 1, 0, -1):
+            prev = self._lows.get(query.text[:n])
+            if prev is not None:
+                return len(prev[0])
+        return len(self._order)
+
     def filter(self, query: Query, cancelled: Callable[[], bool] | None = None) -> list[str] | None:
         """The names matching ``query``, in sort order (None if ``cancelled`` said so).
 
