@@ -174,6 +174,23 @@ class SecretsManager:
         except (VaultError, OSError):
             log.warning("could not record the failed %s in the audit log", operation)
 
+    def _audit_committed(self, operation: str, name: str, version: int) -> None:
+        """Audit a change that is already committed to the vault.
+
+        If the trail cannot be written (say the disk holding logs/ is full), the error
+        says plainly that the change itself was stored, so a caller does not retry it
+        and add a duplicate version (an unaudited success is never silent).
+        """
+        from core.errors import AuditError
+
+        try:
+            self.audit_log.log(operation, name, success=True, version=version)
+        except AuditError as exc:
+            raise AuditError(
+                f"The {operation} of {name!r} was stored (version {version}) but could not "
+                f"be written to the audit log: {exc.message}"
+            ) from None
+
     @property
     def provider(self) -> Provider | None:
         """The external provider when FEDZK_SECRETS_PROVIDER is not 'local' (lazy)."""
@@ -293,7 +310,7 @@ class SecretsManager:
         except VaultError as exc:
             self.audit_log.log("write", name, success=False, error_message=exc.message)
             raise
-        self.audit_log.log("write", name, success=True, version=record.version)
+        self._audit_committed("write", name, record.version)
         return True
 
     def retrieve_secret(
@@ -378,7 +395,7 @@ class SecretsManager:
         except VaultError as exc:
             self.audit_log.log("delete", name, success=False, error_message=exc.message)
             raise
-        self.audit_log.log("delete", name, success=True, version=record.version)
+        self._audit_committed("delete", name, record.version)
         return True
 
     def undelete_secret(self, name: str) -> bool:
@@ -392,7 +409,7 @@ class SecretsManager:
         except (NotFoundError, ValidationError) as exc:
             self.audit_log.log("undelete", name, success=False, error_message=exc.message)
             return False
-        self.audit_log.log("undelete", name, success=True, version=record.version)
+        self._audit_committed("undelete", name, record.version)
         return True
 
     def update_secret_metadata(
@@ -435,7 +452,7 @@ class SecretsManager:
             rotation=rotation,
             expected_rev=record.rev,
         )
-        self.audit_log.log("update_metadata", name, success=True, version=record.version)
+        self._audit_committed("update_metadata", name, record.version)
         return True
 
     def history(self, name: str) -> list[Any]:
@@ -449,7 +466,7 @@ class SecretsManager:
         except VaultError as exc:
             self.audit_log.log("rollback", name, success=False, error_message=exc.message)
             raise
-        self.audit_log.log("rollback", name, success=True, version=record.version)
+        self._audit_committed("rollback", name, record.version)
         return True
 
     # ------------------------------------------------------------------ rotation
