@@ -246,12 +246,10 @@ class Vault:
                 conn.execute("BEGIN")
                 try:
                     header = dict(conn.execute("SELECT key, value FROM header"))
-                    slots = [
-                        KeySlot(sid, kind, json.loads(params), wrapped)
-                        for sid, kind, params, wrapped in conn.execute(
-                            "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
-                        )
-                    ]
+                    slot_rows = conn.execute(
+                        "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
+                    ).fetchall()
+                    slots = [KeySlot(i, k, json.loads(p), w) for i, k, p, w in slot_rows]
                 finally:
                     conn.execute("COMMIT")
             if header.get("format") != FORMAT.encode():
@@ -264,7 +262,8 @@ class Vault:
             keys = _Keys(data_key)
             vault = cls(path, conn, vault_id, keys, key_source, device_id or _device_id(path))
             try:
-                vault._check_header_mac(header, slots)
+                # the MAC covers the slots' stored text, not a re-serialisation of it
+                vault._check_header_mac(header, [(k, p, w) for _i, k, p, w in slot_rows])
             except IntegrityError:
                 if key_source.kind == "data_key":
                     raise WrongKeyError("The unlock agent holds the key of another vault") from None
@@ -319,14 +318,10 @@ class Vault:
         value = self._header_mac(header, slots)
         self._conn.execute("INSERT OR REPLACE INTO header VALUES ('header_mac', ?)", (value,))
 
-    def _check_header_mac(self, header: dict[str, bytes], slots: list[KeySlot]) -> None:
-        rows = [(s.kind, s.params_json(), s.wrapped) for s in slots]
-        # params_json re-serialises; compare against the stored text instead
-        with _sql("read the vault header"):
-            rows = list(
-                self._conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id")
-            )
-        expected = self._header_mac(header, rows)
+    def _check_header_mac(
+        self, header: dict[str, bytes], slot_rows: list[tuple[str, str, bytes]]
+    ) -> None:
+        expected = self._header_mac(header, slot_rows)
         if not _ct_eq(expected, bytes(header.get("header_mac", b""))):
             raise IntegrityError("The vault header or its key slots were modified")
 
