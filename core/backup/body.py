@@ -18,8 +18,6 @@ keep a 100,000-secret backup fast to write and read::
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import struct
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from itertools import accumulate
 from typing import Any, NamedTuple
 
 from core.errors import BackupIntegrityError
+from core.vault.gcpause import paused_gc
 
 _MAGIC = b"VBB1"
 _COUNTS = struct.Struct(">4sIII")
@@ -120,21 +119,7 @@ def _sections(data: bytes, count: int) -> Iterator[memoryview]:
         raise ValueError("trailing bytes")
 
 
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building 100,000s of small objects.
-
-    Those allocations would otherwise trigger full collections that walk every object
-    again and again (measured: 0.05 s -> 0.9 s for 100,000 records). Nothing made here
-    is cyclic garbage, and the previous state is restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+no_gc = paused_gc  # the vault's own (kept under this name for the backup code)
 
 
 def decode(data: bytes, name: str) -> Body:

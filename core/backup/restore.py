@@ -237,28 +237,24 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
 
 
 class _Puts:
-    """Writes of new versions, batched through ``vault.put_many`` when the vault has one
-    (same effect as ``put`` per item, much less overhead), else ``vault.put`` each."""
+    """New versions, written in batches through ``Vault.put_many`` (same effect as a
+    ``put`` per item, several times faster)."""
 
-    def __init__(self, vault: Vault, size: int = 1000) -> None:
+    def __init__(self, vault: Vault, size: int = 2000) -> None:
         self.vault = vault
-        self.many = getattr(vault, "put_many", None)
         self.size = size
         self.batch: list[tuple[str, Any, dict[str, Any]]] = []
 
     def add(self, name: str, value: Any, options: dict[str, Any]) -> None:
-        """Put ``value`` under ``name`` (now, or with the next batch)."""
-        if self.many is None:
-            self.vault.put(name, value, **options)
-            return
+        """Put ``value`` under ``name`` with the next batch."""
         self.batch.append((name, value, options))
         if len(self.batch) >= self.size:
             self.flush()
 
     def flush(self) -> None:
         """Write the pending batch."""
-        if self.batch and self.many is not None:
-            self.many(self.batch)
+        if self.batch:
+            self.vault.put_many(self.batch)
         self.batch = []
 
 

@@ -1,38 +1,21 @@
-"""Bulk reads of the vault for backup and restore: the one module that knows the vault's
-insides.
-
-A 100,000-secret backup must take under two seconds, which the per-secret public API
-(``history_values`` per name, ~50 µs each) cannot do. :func:`export` therefore reads the
-rows in one read transaction and decrypts them in bulk, through the vault's own
-associated-data builders and sealer. It only reads. If the vault's internals are not
-the ones this module expects (``core.vault`` changed), it falls back to the public API
-(slower, same result) and logs a warning once.
-
-Proposed for ``core.vault`` (so this module can drop its private access):
-``Vault.export_records(since_seq)`` returning exactly
-:class:`Snapshot`, ``Vault.wrapped_key_slots()``, and ``Vault.put_many(items)``.
-"""
+"""The vault as backups see it: a consistent export in columns, the live records, and
+values by (uid, version), all through the vault's bulk API (``Vault.export_records``,
+``record_metas``, ``encoded_values``), which a 100,000-secret backup needs to finish in
+under two seconds."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from core.backup.body import RecordDump, Version, no_gc
 from core.backup.container import KeySlotRow
-from core.errors import IntegrityError, VaultError
-from core.vault import SecretRecord, Vault, encode_value
-
-log = logging.getLogger(__name__)
+from core.errors import IntegrityError
+from core.vault import RecordMeta, Vault
 
 # The order of a record's metadata array (the vault's own order; listed in each manifest).
-META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
-_warned = False
+META_KEYS: tuple[str, ...] = tuple(Vault.META_KEYS)
 
 
 @dataclass
@@ -96,61 +79,7 @@ class Snapshot:
         )
 
 
-class CurrentRecord(NamedTuple):
-    """A record of the live vault as the restore planner sees it."""
-
-    uid: bytes
-    rev: int
-    deleted: bool
-    meta: bytes  # JSON array in META_KEYS order
-
-
-def _fast_ok(vault: Vault) -> bool:
-    global _warned
-    try:
-        from core.vault import store
-
-        ok = (
-            tuple(store._META_KEYS) == META_KEYS
-            and callable(vault._meta_aad)
-            and callable(vault._value_aad)
-            and callable(vault._info_aad)
-            and hasattr(vault._keys.sealer, "open_many")
-            and hasattr(vault, "_conn")
-        )
-    except AttributeError:
-        ok = False
-    if not ok and not _warned:
-        _warned = True
-        log.warning("core.vault changed shape: backups use the slower public API")
-    return ok
-
-
-class _ReadTx:
-    """One read transaction on the vault's connection (joins an open write one)."""
-
-    def __init__(self, vault: Vault) -> None:
-        self.vault = vault
-        self.own = True
-
-    def __enter__(self) -> Any:
-        self.vault._lock.acquire()
-        # only after taking the lock: another thread's transaction holds it meanwhile
-        self.own = not getattr(self.vault, "_tx_depth", 0)
-        if self.own:
-            try:
-                self.vault._conn.execute("BEGIN")
-            except Exception:
-                self.vault._lock.release()
-                raise
-        return self.vault._conn
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.own:
-                self.vault._conn.execute("COMMIT")
-        finally:
-            self.vault._lock.release()
+CurrentRecord = RecordMeta  # a record of the live vault as the restore planner sees it
 
 
 def export(vault: Vault, since_seq: int = 0) -> Snapshot:
@@ -159,191 +88,33 @@ def export(vault: Vault, since_seq: int = 0) -> Snapshot:
 
     Read in one transaction, so the snapshot is consistent with ``seq``.
     """
-    if _fast_ok(vault):
-        try:
-            return _export_fast(vault, since_seq)
-        except (AttributeError, TypeError) as exc:
-            log.warning("fast vault export failed (%s): using the public API", type(exc).__name__)
-    return _export_public(vault, since_seq)
-
-
-def _export_fast(vault: Vault, since: int) -> Snapshot:
     with no_gc():
-        seq, live, recs, vers, purged, slots = _read_rows(vault, since)
-        recs.sort(key=itemgetter(0))  # versions come in uid order: records follow it
-        per_uid = Counter(v[0] for v in vers)
-        sealer = vault._keys.sealer
-        meta_aad = vault._meta_aad
-        metas = sealer.open_many(
-            [(r[5], meta_aad(r[0], r[2], r[3], r[4], r[1])) for r in recs], "record"
-        )
-        value_aad, info_aad = vault._value_aad, vault._info_aad
-        values = sealer.open_many([(v[2], value_aad(v[0], v[1])) for v in vers], "value")
-        infos = sealer.open_many([(v[3], info_aad(v[0], v[1])) for v in vers], "history entry")
+        e = vault.export_records(since_seq)
         return Snapshot(
-            seq,
-            live,
-            [(r[0], r[2], r[3], r[4]) for r in recs],
-            metas,
-            [per_uid.get(r[0], 0) for r in recs],
-            [v[1] for v in vers],
-            infos,
-            values,
-            [(bytes(u), s) for u, s in purged],
-            [KeySlotRow(k, p, bytes(w)) for k, p, w in slots],
+            e.seq,
+            e.live_count,
+            e.rows,
+            e.metas,
+            e.counts,
+            e.versions,
+            e.infos,
+            e.values,
+            e.purged,
+            [KeySlotRow(k, p, w) for k, p, w in e.slots],
+            tuple(vault.META_KEYS),
         )
 
 
-def _read_rows(vault: Vault, since: int) -> tuple[int, int, list, list, list, list]:
-    """The raw rows of a snapshot, read in one transaction."""
-    from core.vault.store import _sql
-
-    with _sql("read the vault for a backup"), _ReadTx(vault) as conn:
-        seq = vault._read_state()[0]
-        columns = "SELECT uid, name_hash, rev, seq, deleted, meta FROM records"
-        recs = (
-            conn.execute(columns).fetchall()  # a plain scan beats the seq index here
-            if since == 0
-            else conn.execute(columns + " WHERE seq > ?", (since,)).fetchall()
-        )
-        total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
-        live = conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
-        if since == 0:
-            vers = conn.execute(
-                "SELECT uid, version, value, info FROM versions ORDER BY uid, version"
-            ).fetchall()
-        elif len(recs) * 8 > total:
-            wanted = {r[0] for r in recs}
-            vers = [
-                row
-                for row in conn.execute(
-                    "SELECT uid, version, value, info FROM versions ORDER BY uid, version"
-                )
-                if row[0] in wanted
-            ]
-        else:
-            vers = []
-            for r in sorted(recs):
-                vers += conn.execute(
-                    "SELECT uid, version, value, info FROM versions WHERE uid = ? ORDER BY version",
-                    (r[0],),
-                ).fetchall()
-        purged = conn.execute(
-            "SELECT uid, seq FROM purged WHERE seq > ? ORDER BY seq", (since,)
-        ).fetchall()
-        slots = conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id").fetchall()
-    return seq, live, recs, vers, purged, slots
-
-
-def meta_of(record: SecretRecord) -> bytes:
-    """A record's metadata array (META_KEYS order) built from the public record."""
-    body = [
-        record.name,
-        record.type,
-        record.description,
-        dict(record.tags),
-        record.created_ts,
-        record.updated_ts,
-        record.deleted_ts,
-        record.version,
-        record.max_version,
-        record.size,
-        dict(record.stages),
-        dict(record.rotation) or None,
-        dict(record.extra) or None,
-        record.device,
-    ]
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _export_public(vault: Vault, since: int) -> Snapshot:
-    seq = vault.seq  # read first: anything newer is included again by the next backup
-    changed = vault.changes_since(since)
-    records = []
-    for rec in sorted(changed, key=lambda r: r.uid):
-        versions = []
-        for info, value in vault.history_values(rec.name):
-            entry = {
-                "at": info.created_at.timestamp() if info.created_at else None,
-                "who": info.who,
-                "why": info.why,
-                "src": info.source,
-                "dev": info.device,
-                "t": info.type,
-                "s": info.size,
-            }
-            versions.append(Version(info.version, json.dumps(entry).encode(), encode_value(value)))
-        uid = bytes.fromhex(rec.uid)
-        records.append(RecordDump(uid, rec.rev, rec.seq, rec.deleted, meta_of(rec), versions))
-    purged = [(bytes.fromhex(u), s) for u, s in vault.purged_since(since)]
-    return Snapshot.from_records(seq, vault.count(), records, purged, [])
-
-
-def current(vault: Vault) -> list[CurrentRecord]:
+def current(vault: Vault) -> list[RecordMeta]:
     """Every record of the vault now (tombstones included), metadata decrypted."""
-    if _fast_ok(vault):
-        try:
-            from core.vault.store import _sql
-
-            with _sql("read the vault"), _ReadTx(vault) as conn:
-                rows = conn.execute(
-                    "SELECT uid, name_hash, rev, seq, deleted, meta FROM records"
-                ).fetchall()
-            aad = vault._meta_aad
-            metas = vault._keys.sealer.open_many(
-                [(r[5], aad(r[0], r[2], r[3], r[4], r[1])) for r in rows], "record"
-            )
-            return [
-                CurrentRecord(r[0], r[2], bool(r[4]), m) for r, m in zip(rows, metas, strict=True)
-            ]
-        except (AttributeError, TypeError):
-            pass
-    return [
-        CurrentRecord(bytes.fromhex(r.uid), r.rev, r.deleted, meta_of(r))
-        for r in vault.list(include_deleted=True)
-    ]
+    return vault.record_metas()
 
 
 def values(
     vault: Vault, wanted: Iterable[tuple[str, bytes, int]]
 ) -> dict[tuple[bytes, int], bytes]:
     """Encoded values of (name, uid, version) triples; missing ones are left out."""
-    wanted = list(wanted)
-    out: dict[tuple[bytes, int], bytes] = {}
-    if not wanted:
-        return out
-    if _fast_ok(vault):
-        try:
-            from core.vault.store import _sql
-
-            with _sql("read secret values"), _ReadTx(vault) as conn:
-                pick = {(uid, version) for _n, uid, version in wanted}
-                uids = sorted({uid for _n, uid, _v in wanted})
-                rows = []
-                for i in range(0, len(uids), 500):
-                    chunk = uids[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    rows += [
-                        row
-                        for row in conn.execute(
-                            f"SELECT uid, version, value FROM versions WHERE uid IN ({marks})",
-                            chunk,
-                        )
-                        if (row[0], row[1]) in pick
-                    ]
-            aad = vault._value_aad
-            plain = vault._keys.sealer.open_many([(r[2], aad(r[0], r[1])) for r in rows], "value")
-            return {(r[0], r[1]): p for r, p in zip(rows, plain, strict=True)}
-        except (AttributeError, TypeError):
-            pass
-    for name, uid, version in wanted:
-        try:
-            secret = vault.get(name, version=version)
-        except VaultError:
-            continue
-        if secret is not None and secret.record.uid == uid.hex():
-            out[(uid, version)] = encode_value(secret.value)
-    return out
+    return vault.encoded_values((uid, version) for _name, uid, version in wanted)
 
 
 def check_meta(meta: Any) -> list[Any]:

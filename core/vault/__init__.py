@@ -3,6 +3,7 @@
 See ``store.py`` for the file layout and docs/VAULT_API.md for the API.
 """
 
+from core.vault.bulk import RecordExport, RecordMeta
 from core.vault.codec import MAX_VALUE_BYTES, SecretValue, decode_value, encode_value
 from core.vault.keys import Argon2Params, KeySource, write_new_key_file
 from core.vault.names import MAX_NAME_LENGTH, NAME_ALPHABET, validate_name
@@ -15,6 +16,8 @@ __all__ = [
     "NAME_ALPHABET",
     "Argon2Params",
     "KeySource",
+    "RecordExport",
+    "RecordMeta",
     "Secret",
     "SecretRecord",
     "SecretValue",

@@ -15,6 +15,31 @@ MAX_VALUE_BYTES = 1024 * 1024  # 1 MiB, after encoding
 
 SecretValue = str | bytes | dict[str, Any]
 
+
+def _compact_encoder() -> Any:
+    # json.dumps(separators=...) builds a new encoder on every call, about half its cost
+    # for the small arrays the vault stores per record; build the C encoder once.
+    from json.encoder import c_make_encoder, encode_basestring_ascii
+
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return None
+    return c_make_encoder(None, None, encode_basestring_ascii, None, ":", ",", False, False, True)
+
+
+_COMPACT = _compact_encoder()
+
+
+def compact_json(obj: Any) -> bytes:
+    """``json.dumps(obj, separators=(",", ":")).encode()`` (same bytes), faster.
+
+    For the vault's own metadata (lists, dicts, str, int, float, None, bool); anything
+    else raises TypeError or ValueError like ``json.dumps``.
+    """
+    if _COMPACT is None or not isinstance(obj, list | dict):  # pragma: no cover
+        return json.dumps(obj, separators=(",", ":")).encode()
+    return "".join(_COMPACT(obj, 0)).encode()
+
+
 _TYPES = {b"s": "str", b"b": "bytes", b"j": "dict"}
 
 

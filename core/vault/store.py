@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import hmac
 import json
 import json.scanner
@@ -32,7 +31,7 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,10 @@ from core.errors import (
     VaultError,
     WrongKeyError,
 )
-from core.vault.codec import decode_value, encode_value, type_of_encoded
-from core.vault.crypto import Sealer, aad, hkdf, mac, random_key, xor_bytes
+from core.vault import bulk
+from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
+from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key, xor_bytes
+from core.vault.gcpause import paused_gc
 from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
 from core.vault.names import validate_name
 from core.vault.records import Secret, SecretRecord, VersionInfo, from_ts, utcnow
@@ -59,7 +60,6 @@ log = logging.getLogger(__name__)
 _META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
 _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _Q1 = struct.Struct(">q").pack
-_hmac = hmac.digest
 
 
 def _edge(blob: bytes) -> bytes:
@@ -138,8 +138,8 @@ class _Keys:
     def __init__(self, data_key: bytes) -> None:
         self.data_key = data_key
         self.sealer = Sealer(hkdf(data_key, b"vaultui/records"))
-        self.name = hkdf(data_key, b"vaultui/name-hash")
-        self.digest = hkdf(data_key, b"vaultui/row-digest")
+        self.name = KeyedHash(hkdf(data_key, b"vaultui/name-hash"))
+        self.digest = KeyedHash(hkdf(data_key, b"vaultui/row-digest"))
         self.header = hkdf(data_key, b"vaultui/header-mac")
 
     def __repr__(self) -> str:
@@ -406,19 +406,19 @@ class Vault:
     # ------------------------------------------------------------------ row codecs
 
     def _name_hash(self, name: str) -> bytes:
-        return _hmac(self._keys.name, name.encode(), "sha256")
+        return self._keys.name(name.encode())
 
     # Row digests commit to each row through its ciphertexts' nonce and GCM tag: the tag
     # already authenticates the plaintext and the associated data (uid, rev, seq,
     # deleted flag, name hash), so hashing 28 bytes per ciphertext is enough and cheap.
     def _rec_digest(self, nct: bytes, meta: bytes) -> bytes:
-        return _hmac(self._keys.digest, b"r" + _edge(nct) + _edge(meta), "sha256")
+        return self._keys.digest(b"r" + _edge(nct) + _edge(meta))
 
     def _ver_digest(self, value: bytes, info: bytes) -> bytes:
-        return _hmac(self._keys.digest, b"v" + _edge(value) + _edge(info), "sha256")
+        return self._keys.digest(b"v" + _edge(value) + _edge(info))
 
     def _purge_digest(self, uid: bytes, seq: int) -> bytes:
-        return _hmac(self._keys.digest, b"p" + bytes(uid) + _Q1(seq), "sha256")
+        return self._keys.digest(b"p" + bytes(uid) + _Q1(seq))
 
     # Associated data: a fixed prefix (purpose + vault id) then fixed-width fields, so
     # the encoding is unambiguous without per-field length prefixes (uid: 16 bytes,
@@ -645,14 +645,8 @@ class Vault:
         with self._lock, _sql("list secrets"):
             rows = self._conn.execute(f"SELECT {self._REC_COLS} FROM records").fetchall()
         fast = self._fast_record
-        # Building 100,000 small objects triggers many useless GC passes (~25% of the time).
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             out = [fast(row) for row in rows if include_deleted or not row[4]]
-        finally:
-            if gc_was_enabled:
-                gc.enable()
         out.sort(key=lambda r: r.name)
         return out
 
@@ -747,6 +741,46 @@ class Vault:
             ).fetchall()
         return [(bytes(u).hex(), s) for u, s in rows]
 
+    # ------------------------------------------------------------------ bulk reads
+
+    META_KEYS = _META_KEYS
+    """The order of the fields of a record's metadata array (see :meth:`record_metas`):
+    name, type, description, tags, created, updated, deleted, version, max version,
+    size, stages, rotation, extra, device."""
+
+    def export_records(self, since_seq: int = 0) -> bulk.RecordExport:
+        """Every record changed after ``since_seq`` (all when 0), tombstones included,
+        with every stored version decrypted, the purges after ``since_seq`` and the key
+        slots, read in one transaction (consistent with the returned ``seq``).
+
+        For backups: 100,000 records with their history in about a second, where a
+        ``history_values`` call per name takes several. Raises IntegrityError if any row
+        fails authentication.
+        """
+        return bulk.export_records(self, since_seq)
+
+    def record_metas(self) -> list[bulk.RecordMeta]:
+        """Every record (tombstones included) with its decrypted metadata array, in
+        one read: what a restore compares a backup against."""
+        return bulk.record_metas(self)
+
+    def encoded_values(self, wanted: Iterable[tuple[bytes, int]]) -> dict[tuple[bytes, int], bytes]:
+        """The encoded values (see ``encode_value``) of (uid, version) pairs, decrypted
+        in bulk; pairs that do not exist are left out."""
+        return bulk.encoded_values(self, wanted)
+
+    def wrapped_key_slots(self) -> list[tuple[str, str, bytes]]:
+        """The key slots as stored: (kind, params JSON text, wrapped data key).
+
+        Nothing here unlocks the vault without a passphrase or key file: a backup stores
+        these so that it can be restored with only what unlocks the vault.
+        """
+        with self._lock, _sql("read the key slots"):
+            rows = self._conn.execute(
+                "SELECT kind, params, wrapped FROM key_slots ORDER BY id"
+            ).fetchall()
+        return [(k, p, bytes(w)) for k, p, w in rows]
+
     # ------------------------------------------------------------------ writes
 
     def _write_record(
@@ -760,7 +794,7 @@ class Vault:
         deleted = int(m["_del"])
         body = [m.get(k) for k in _META_KEYS]
         meta_ct = self._keys.sealer.seal(
-            json.dumps(body, separators=(",", ":")).encode(),
+            compact_json(body),
             self._meta_aad(uid, rev, seq, deleted, nh),
         )
         if is_new:
@@ -786,9 +820,7 @@ class Vault:
         self, uid: bytes, version: int, encoded: bytes, info: dict[str, Any]
     ) -> None:
         value_ct = self._keys.sealer.seal(encoded, self._value_aad(uid, version))
-        info_ct = self._keys.sealer.seal(
-            json.dumps(info, separators=(",", ":")).encode(), self._info_aad(uid, version)
-        )
+        info_ct = self._keys.sealer.seal(compact_json(info), self._info_aad(uid, version))
         self._conn.execute(
             "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)",
             (uid, version, value_ct, info_ct),
@@ -870,46 +902,92 @@ class Vault:
             m, row = self._locked_meta(name)
             self._check_expected(name, m, expected_version, None)
             is_new = m is None
-            if is_new:
-                m = {
-                    "_uid": os.urandom(16),
-                    "_rev": 0,
-                    "_seq": 0,
-                    "_del": 0,
-                    "n": name,
-                    "c": now,
-                    "mv": 0,
-                }
-            assert m is not None
-            previous = None if is_new else m.get("v")
-            version = int(m.get("mv", m.get("v", 0))) + 1
-            m.update(
-                v=version,
-                mv=version,
-                t=type_of_encoded(encoded),
-                s=len(encoded) - 1,
-                u=now,
-                dev=self.device_id,
-                _del=0,
+            if m is None:
+                m = self._new_meta(name, now)
+            version = self._advance(
+                m,
+                is_new,
+                encoded,
+                now,
+                description=description,
+                tags=tags,
+                rotation=rotation,
+                extra=extra,
             )
-            m.pop("x", None)
-            if description is not None:
-                m["d"] = str(description)
-            m.setdefault("d", "")
-            if tags is not None:
-                m["g"] = tags
-            if rotation is not None:
-                m["r"] = rotation
-            if extra is not None:
-                m["e"] = extra
-            st = dict(m.get("st") or {})
-            if previous:
-                st["PREVIOUS"] = previous
-            m["st"] = st
             self._write_version(
                 m["_uid"], version, encoded, self._info(encoded, who, why, source, now)
             )
             return self._write_record(m, row, name, is_new=is_new)
+
+    def put_many(self, items: Iterable[Any]) -> int:
+        """Store many secrets in one durable transaction; returns how many were stored.
+
+        ``items`` are ``(name, value)`` or ``(name, value, options)`` where options are
+        :meth:`put`'s keyword arguments (``description``, ``tags``, ``expected_version``,
+        ``who``, ``why``, ``source``, ``rotation``, ``extra``, ``at``). The effect is
+        exactly that of calling :meth:`put` for each item in order inside one
+        :meth:`transaction`: all are stored or none (a bad name, a bad value or a failed
+        check-and-set anywhere writes nothing). Several times faster per item than
+        :meth:`put`, for imports, restores and recovery of many secrets.
+        """
+        return bulk.put_many(self, items)
+
+    @staticmethod
+    def _new_meta(name: str, now: float) -> dict[str, Any]:
+        """Metadata of a record about to get its first version."""
+        return {
+            "_uid": os.urandom(16),
+            "_rev": 0,
+            "_seq": 0,
+            "_del": 0,
+            "n": name,
+            "c": now,
+            "mv": 0,
+        }
+
+    def _advance(
+        self,
+        m: dict[str, Any],
+        is_new: bool,
+        encoded: bytes,
+        now: float,
+        *,
+        description: str | None,
+        tags: dict[str, str] | None,
+        rotation: dict[str, Any] | None,
+        extra: dict[str, Any] | None,
+    ) -> int:
+        """Update metadata ``m`` in place for a new version of ``encoded``; its number.
+
+        The one place that says what a put does to a record (:meth:`put` and
+        :meth:`put_many` both use it).
+        """
+        previous = None if is_new else m.get("v")
+        version = int(m.get("mv", m.get("v", 0)) or 0) + 1
+        m.update(
+            v=version,
+            mv=version,
+            t=type_of_encoded(encoded),
+            s=len(encoded) - 1,
+            u=now,
+            dev=self.device_id,
+            _del=0,
+        )
+        m.pop("x", None)
+        if description is not None:
+            m["d"] = str(description)
+        m.setdefault("d", "")
+        if tags is not None:
+            m["g"] = tags
+        if rotation is not None:
+            m["r"] = rotation
+        if extra is not None:
+            m["e"] = extra
+        st = dict(m.get("st") or {})
+        if previous:
+            st["PREVIOUS"] = previous
+        m["st"] = st
+        return version
 
     def update_meta(
         self,
@@ -1235,8 +1313,6 @@ def _clean_tags(tags: dict[str, str] | list[str] | None) -> dict[str, str] | Non
 
 
 def _ct_eq(a: bytes, b: bytes) -> bool:
-    import hmac
-
     return hmac.compare_digest(bytes(a), bytes(b))
 
 

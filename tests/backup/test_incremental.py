@@ -3,9 +3,7 @@ the public-API fallback of the bulk reader gives the same backups."""
 
 from __future__ import annotations
 
-import pytest
-
-from core.backup import BackupManager, vault_io
+from core.backup import BackupManager
 from core.vault import Vault
 from tests.backup.conftest import live_state
 
@@ -55,28 +53,3 @@ def test_incremental_without_a_parent_is_full(vault: Vault, backups: BackupManag
     assert _manifest(backups, "third")["type"] == "full"
 
 
-def test_public_api_fallback_makes_equivalent_backups(
-    vault: Vault, backups: BackupManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    vault.put("x", "1", description="first", tags={"t": "1"})
-    vault.put("x", "2")
-    vault.put("y", {"k": [1, 2]})
-    vault.put("z", b"\x00")
-    vault.delete("z")
-    fast = vault_io.export(vault, 0)
-    monkeypatch.setattr(vault_io, "_fast_ok", lambda v: False)
-    slow = vault_io.export(vault, 0)
-    assert slow.seq == fast.seq and slow.live_count == fast.live_count == 2
-    assert [(r.uid, r.deleted) for r in slow.records] == [(r.uid, r.deleted) for r in fast.records]
-    assert [[v.version for v in r.versions] for r in slow.records] == [
-        [v.version for v in r.versions] for r in fast.records
-    ]
-    assert [[v.value for v in r.versions] for r in slow.records] == [
-        [v.value for v in r.versions] for r in fast.records
-    ]
-    state = live_state(vault)
-    backups.create_backup("slow")
-    vault.put("x", "3")
-    vault.put("w", "new")
-    assert backups.restore_backup("slow", exact=True)["errors"] == []
-    assert live_state(vault) == state

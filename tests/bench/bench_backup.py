@@ -11,8 +11,8 @@ under ``.bench/``) it measures:
   backup's time and size);
 - restore of the full backup over those 1% changes (target < 3 s);
 - restore when EVERY secret changed, and disaster recovery into a new vault file:
-  these write N new versions, with ``Vault.put`` (~150-250 µs per put) and with the
-  ``Vault.put_many`` batch path proposed to the vault's owner (prototype below).
+  these write N new versions, through ``Vault.put_many`` (what restore uses) and, for
+  comparison, one ``Vault.put`` per item.
 
 Wall times are medians of 3 runs where a run leaves the vault as it was; on a busy
 machine (load above the core count) the targets are judged on CPU time, shown in the
@@ -40,138 +40,14 @@ FIXTURE_VERSION = 1
 PASSPHRASE = "bench passphrase"
 
 
-# ---------------------------------------------------------------------------------------
-# PROTOTYPE proposed for core/vault/store.py (owned by the vault's author): a batch
-# version of ``put`` with exactly the effect of calling ``put`` for each item in order
-# inside one transaction, without per-call overhead: one lookup query per 500 names,
-# executemany for the rows, and each record's row written (and its digest folded) once
-# per batch however many versions the batch adds. core/backup uses ``vault.put_many``
-# when the vault has it. Checked here by ``vault.verify()`` after use.
-# ---------------------------------------------------------------------------------------
-
-
-def proposed_put_many(vault: Vault, items: Iterable[tuple[str, Any, dict[str, Any]]]) -> int:
-    """Store many (name, value, put-options) in order; returns how many were stored."""
-    import json
-
-    from core.vault import store
-    from core.vault.codec import encode_value, type_of_encoded
-    from core.vault.names import validate_name
-    from core.vault.records import utcnow
-
-    items = list(items)
-    for name, _value, options in items:
-        validate_name(name)
-        if options.get("expected_version") is not None:
-            raise ValueError("put_many does not do check-and-set")
-    encoded_all = [encode_value(value) for _n, value, _o in items]
+def put_each(vault: Vault, items: Iterable[tuple[str, Any, dict[str, Any]]]) -> int:
+    """The slow path ``Vault.put_many`` replaces: one ``put`` per item (for comparison)."""
+    n = 0
     with vault.transaction():
-        conn, keys = vault._conn, vault._keys
-        hashes = {name: vault._name_hash(name) for name, _v, _o in items}
-        rows: dict[bytes, tuple] = {}
-        wanted = list(set(hashes.values()))
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in conn.execute(
-                f"SELECT {vault._REC_COLS} FROM records WHERE name_hash IN ({marks})", chunk
-            ):
-                rows[row[1]] = row
-        state: dict[str, dict[str, Any]] = {}  # name -> m (latest), with _orig row
-        versions = []
-        default_now = utcnow().timestamp()
-        for (name, _value, options), encoded in zip(items, encoded_all, strict=True):
-            m = state.get(name)
-            if m is None:
-                row = rows.get(hashes[name])
-                if row is None:
-                    m = {
-                        "_uid": os.urandom(16),
-                        "_rev": 0,
-                        "_seq": 0,
-                        "_del": 0,
-                        "n": name,
-                        "mv": 0,
-                        "_orig": None,
-                        "_puts": 0,
-                    }
-                else:
-                    m = vault._open_meta(row)
-                    m.update(_orig=row, _puts=0)
-                state[name] = m
-            at = options.get("at")
-            now = at.timestamp() if at is not None else default_now
-            if m["_orig"] is None and m["_puts"] == 0:
-                m["c"] = now
-            previous = m.get("v") if (m["_orig"] is not None or m["_puts"]) else None
-            version = int(m.get("mv", m.get("v", 0)) or 0) + 1
-            m.update(
-                v=version,
-                mv=version,
-                t=type_of_encoded(encoded),
-                s=len(encoded) - 1,
-                u=now,
-                dev=vault.device_id,
-                _del=0,
-            )
-            m.pop("x", None)
-            if options.get("description") is not None:
-                m["d"] = str(options["description"])
-            m.setdefault("d", "")
-            if options.get("tags") is not None:
-                m["g"] = store._clean_tags(options["tags"])
-            for opt, key in (("rotation", "r"), ("extra", "e")):
-                if options.get(opt) is not None:
-                    m[key] = options[opt]
-            st = dict(m.get("st") or {})
-            if previous:
-                st["PREVIOUS"] = previous
-            m["st"] = st
-            info = vault._info(
-                encoded, options.get("who"), options.get("why"), options.get("source"), now
-            )
-            versions.append((m["_uid"], version, encoded, info))
-            m["_puts"] += 1
-            m["_seq"] = vault._next_seq()
-        seal = keys.sealer.seal
-        version_rows = []
-        for uid, version, encoded, info in versions:
-            value_ct = seal(encoded, vault._value_aad(uid, version))
-            info_ct = seal(
-                json.dumps(info, separators=(",", ":")).encode(), vault._info_aad(uid, version)
-            )
-            version_rows.append((uid, version, value_ct, info_ct))
-            vault._fold(vault._ver_digest(value_ct, info_ct))
-        conn.executemany(
-            "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)", version_rows
-        )
-        inserts, updates = [], []
-        for name, m in state.items():
-            uid, nh, orig = m["_uid"], hashes[name], m["_orig"]
-            rev = (orig[2] if orig else 0) + m["_puts"]
-            body = [m.get(k) for k in store._META_KEYS]
-            meta_ct = seal(
-                json.dumps(body, separators=(",", ":")).encode(),
-                vault._meta_aad(uid, rev, m["_seq"], 0, nh),
-            )
-            if orig is None:
-                name_ct = seal(name.encode(), vault._name_aad(uid, nh))
-                inserts.append((uid, nh, rev, m["_seq"], 0, name_ct, meta_ct, m["v"]))
-            else:
-                name_ct = orig[6]
-                vault._fold(vault._rec_digest(name_ct, orig[5]))
-                updates.append((rev, m["_seq"], 0, meta_ct, m["v"], uid))
-            vault._fold(vault._rec_digest(name_ct, meta_ct))
-        conn.executemany(
-            "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta, cur) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
-        conn.executemany(
-            "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ?, cur = ? WHERE uid = ?",
-            updates,
-        )
-    return len(items)
+        for name, value, options in items:
+            vault.put(name, value, **options)
+            n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,14 +191,10 @@ def run(quick: bool) -> list[Row]:
             )
         )
 
-        # the put path, then Vault.put_many: the vault's own if it has one, else the prototype
-        real = Vault.__dict__.get("put_many")
-        modes = {
-            "put": None,
-            "put_many" if real else "put_many prototype": real or proposed_put_many,
-        }
-        for mode, many in modes.items():
-            Vault.put_many = many  # type: ignore[attr-defined]  # None: core uses put
+        # Vault.put_many (what restore uses), then one put per item for comparison
+        real = Vault.put_many
+        for mode, many in (("put_many", real), ("one put per item", put_each)):
+            Vault.put_many = many  # type: ignore[method-assign]
             try:
                 _change(vault, names, lambda i, m=mode: f"all-changed-{m}")
                 all_s, all_cpu, result = _timed(lambda: backups.restore_backup(path.stem))
@@ -355,10 +227,7 @@ def run(quick: bool) -> list[Row]:
                     )
                 )
             finally:
-                if real is None:
-                    del Vault.put_many  # type: ignore[attr-defined]
-                else:
-                    Vault.put_many = real  # type: ignore[attr-defined]
+                Vault.put_many = real  # type: ignore[method-assign]
         vault.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
