@@ -6,10 +6,12 @@ secrets:
 - names arrive first (``Vault.names()`` is fast) and metadata later
   (``Vault.list()`` in a worker); rows without metadata yet show placeholders;
 - the sort order is a list of names; filtering never re-sorts, it selects from that
-  list with ``itertools.compress`` driven by a compiled, backtracking-free regex
-  (``[^a]*a[^b]*b...``), about 25 ms for a full pass over 100,000 names;
-- typing narrows: a query that extends the previous one searches only the previous
-  result, so most keystrokes cost a fraction of a full pass; results are cached per
+  list with ``itertools.compress``;
+- the fuzzy match is incremental: for each candidate the index keeps where the greedy
+  (leftmost) match of the query so far ended, so one more typed character costs one
+  ``str.find`` per remaining candidate, run by ``map`` in C (about 0.1 µs each: ~10 ms
+  for the first character over 100,000 names, where a regex per name took 50-100 ms);
+- a query that extends a cached one starts from its result; results are cached per
   query so backspace is instant;
 - updates (``apply_changes``) replace lists rather than mutating them, so a filter
   running in a worker thread always sees a consistent snapshot.
@@ -26,7 +28,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 from core.vault import SecretRecord
@@ -73,6 +75,35 @@ def fuzzy_matcher(text: str) -> Callable[[str], Any]:
         cls = "\\" + ch if ch in "\\]^-" else esc
         parts.append(f"[^{cls}]*+{esc}")  # possessive: a failing match never backtracks
     return re.compile("".join(parts), re.DOTALL).match
+
+
+def _narrow(base: tuple[list[str], list[str], Any], ch: str) -> tuple[list[str], list[str], Any]:
+    """The candidates of ``base`` whose names continue the match with ``ch``.
+
+    ``base`` is (names, lower-cased names, where each one's match may continue): the
+    third item is None at the start, a list of positions, or for the first character a
+    ``str`` (just the character: its positions are found only if a second character
+    comes, and then only in the names that remain). Greedy leftmost matching is exact
+    for a subsequence test: taking each query character at its earliest position leaves
+    the most room for the rest.
+    """
+    names, lows, starts = base
+    if starts is None:  # first character: a containment test is all it needs
+        keep = list(map(str.__contains__, lows, repeat(ch)))
+        return list(compress(names, keep)), list(compress(lows, keep)), ch
+    if isinstance(starts, str):
+        starts = map(_ONE.__add__, map(str.find, lows, repeat(starts)))
+    found = list(map(str.find, lows, repeat(ch), starts))
+    keep = list(map(_NOT_FOUND.__ne__, found))
+    return (
+        list(compress(names, keep)),
+        list(compress(lows, keep)),
+        list(map(_ONE.__add__, compress(found, keep))),
+    )
+
+
+_NOT_FOUND = -1
+_ONE = 1
 
 
 def tag_matches(tags: dict[str, str], term: str) -> bool:
@@ -298,19 +329,23 @@ class SecretIndex:
             if order is self._order:
                 self._low = low
         if query.text:
-            base_names, base_low = order, low
-            for n in range(len(query.text) - 1, 0, -1):
-                prev = self._lows.get(query.text[:n])
+            # start from the longest cached prefix of this query (or from everything)
+            text = query.text
+            done = 0
+            base: tuple[list[str], list[str], Any] = (order, low, None)
+            for n in range(len(text) - 1, 0, -1):
+                prev = self._lows.get(text[:n])
                 if prev is not None:
-                    base_names, base_low = prev
+                    base, done = prev, n
                     break
-            if len(query.text) == 1:
-                ch = query.text
-                hits = [ch in s for s in base_low]  # one character: a plain test is 5x faster
-            else:
-                hits = list(map(fuzzy_matcher(query.text), base_low))
-            names = list(compress(base_names, hits))
-            self._lows[query.text] = (names, list(compress(base_low, hits)))
+            for i in range(done, len(text)):
+                if cancelled is not None and cancelled():
+                    return None
+                base = _narrow(base, text[i])
+                if i < len(text) - 1:
+                    self._lows[text[: i + 1]] = base
+            self._lows[text] = base
+            names = base[0]
             if not query.tags:
                 cache[key] = names
                 return names

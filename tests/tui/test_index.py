@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from core.vault import SecretRecord
 from vaultui.index import Query, SecretIndex, fuzzy_matcher, tag_matches
 
@@ -108,3 +111,26 @@ def test_names_first_then_records() -> None:
     assert index.record("x") is None and not index.metadata_loaded
     index.set_records([rec("x"), rec("y"), rec("gone", deleted=True)])
     assert index.metadata_loaded and list(index.order) == ["x", "y"]
+
+
+_ALPHABET = "abAB/._-0"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    names=st.lists(st.text(_ALPHABET, min_size=1, max_size=12), max_size=40, unique=True),
+    typed=st.lists(st.text(_ALPHABET, max_size=6), min_size=1, max_size=6),
+)
+def test_incremental_filter_matches_a_subsequence_test_whatever_is_typed(names, typed) -> None:
+    """Typing, deleting and retyping in any order: the incremental (cached, narrowed)
+    result is always exactly the names that contain the query as a subsequence."""
+    index = SecretIndex(names)
+    for raw in typed:
+        query = Query.parse(raw)
+        expected = [n for n in index.order if fuzzy_matcher(query.text)(n.lower())]
+        assert index.filter(query) == expected
+        for end in range(1, len(query.text) + 1):  # and each prefix, as if typed
+            part = query.text[:end]
+            assert index.filter(Query(part)) == [
+                n for n in index.order if fuzzy_matcher(part)(n.lower())
+            ]
