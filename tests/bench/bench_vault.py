@@ -6,7 +6,7 @@ In process, at N = 100, 10,000 and 100,000 secrets (``--quick``: 100 and 2,000),
 figure the median of several runs, vaultui beside the seed's design
 (:mod:`tests.bench.peers.seed_design`) measured in the same run:
 
-- durable store: one ``Vault.put`` of a new name, its own transaction, synchronous=FULL;
+- durable store: one ``Vault.put`` of a new name, its own transaction, synchronous=EXTRA;
 - retrieve: ``Vault.get`` of random existing names, one process, warm;
 - open + list names: ``Vault.open`` with a key file (no Argon2: the figure is what comes
   on top of the KDF) + ``Vault.names()``; the KDF is timed on its own row;

@@ -15,7 +15,7 @@ a short run, ``--only NAME`` for one module). A module may also be run alone wit
 
     Row(group="vault", metric="durable store, N=10,000", vaultui=0.92, unit="ms",
         peer_name="seed design", peer_value=9.6, target=">= 10x seed", ok=True,
-        note="own transaction, synchronous=FULL")
+        note="own transaction, synchronous=EXTRA")
 
 - ``group``: the area ("vault", "audit", "backup", ...); rows print in module order.
 - ``metric``: what is measured, including N and the mode ("whole process", "in process").

@@ -139,3 +139,39 @@ def test_a_write_costs_the_same_in_a_small_and_a_large_vault(tmp_path: Path, key
     # O(log n): a few more B-tree pages at most, never a rewrite of the file
     assert large_cost < 3 * small_cost
     assert large_cost < large.path.stat().st_size / 20
+
+
+# strace comes with scripts/test.sh (Debian package)
+_STRACE = ["strace", "-f", "-y", "-e", "trace=fsync,fdatasync,unlink,write", "-o", "/dev/stderr"]
+_PUT_UNDER_STRACE = """
+import os, sys
+from core.vault import KeySource, Vault
+v = Vault.open(sys.argv[1], KeySource.from_key_file(sys.argv[2]))
+os.write(2, b"PUT-START\\n")
+v.put("durable/name", "value")
+os.write(2, b"PUT-RETURNED\\n")
+"""
+
+
+def test_a_commit_is_on_disk_before_put_returns_even_after_a_power_cut(keyed_vault) -> None:
+    """A rollback-journal commit is the unlink of the journal. Unless the folder is
+    synced after that unlink, a power cut can bring the journal back and SQLite then
+    rolls the acknowledged write back. The syscalls of one put show the database
+    synced, the journal removed, and then the folder synced, all before put returns."""
+    path, key = keyed_vault
+    out = subprocess.run(
+        [*_STRACE, sys.executable, "-c", _PUT_UNDER_STRACE, str(path), str(key)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    trace = out.stderr
+    calls = trace[trace.index("PUT-START") : trace.index("PUT-RETURNED")].splitlines()
+    folder, journal = str(path.parent), f"{path}-journal"
+    unlinked = next(i for i, c in enumerate(calls) if "unlink(" in c and journal in c)
+    assert any("sync(" in c and f"<{path}>" in c for c in calls[:unlinked]), "database not synced"
+    assert any("sync(" in c and f"<{folder}>" in c for c in calls[unlinked:]), (
+        "the journal's removal (the commit) is not synced before put returns"
+    )
