@@ -101,6 +101,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         inp = browser.query_one("#filter")
         inp.focus()
         per_key: list[float] = []
+        per_key_cpu: list[float] = []
         handler: list[float] = []
         # Wait for the rows with an event set by the browser's own "rows shown" step, not by
         # polling: a 1 ms polling loop in the event loop competes with the filter thread
@@ -116,11 +117,12 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         for query in QUERIES:
             for i in range(1, len(query) + 1):
                 shown.clear()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 inp.value = query[:i]
                 handler.append(0.0)
                 await asyncio.wait_for(shown.wait(), timeout=10)
                 per_key.append((time.perf_counter() - t0) * 1000)
+                per_key_cpu.append((time.process_time() - c0) * 1000)
                 handler[-1] = browser.last_filter_cpu_ms
             result.setdefault("matches", []).append(len(browser.table.rows))  # type: ignore[union-attr]
             inp.value = ""
@@ -132,6 +134,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
             browser._filter_changed(type("E", (), {"value": inp.value + ch})())
             blocked.append((time.perf_counter() - t0) * 1000)
         result["keys"] = per_key
+        result["keys_cpu"] = per_key_cpu
         result["worker_ms"] = handler
         result["blocked_ms"] = blocked
     app.cleanup()
@@ -193,6 +196,7 @@ def run(quick: bool) -> list[Row]:
     metadata = median([r["metadata"] for r in results]) * 1000
     python_start = median([r["python_start"] for r in results]) * 1000
     keys = sorted(k for r in results for k in r["keys"])
+    keys_cpu = sorted(k for r in results for k in r["keys_cpu"])
     worker = sorted(k for r in results for k in r["worker_ms"])
     blocked = max(k for r in results for k in r["blocked_ms"])
     kdf = _argon2_default_ms()
@@ -261,28 +265,39 @@ def run(quick: bool) -> list[Row]:
         ),
         Row(
             "app",
-            "filter CPU per keystroke (worker thread, median)",
+            f"filter keystroke → rows shown, N={n:,}, process CPU (median / worst)",
+            round(median(keys_cpu), 1),
+            unit="ms",
+            target="< 50 ms",
+            ok=keys_cpu[-1] < 50,
+            note=f"worst {keys_cpu[-1]:.1f} ms; all the app's threads, so what a keystroke "
+            "costs on an idle core (the wall rows above include waiting for other processes)",
+        ),
+        Row(
+            "app",
+            "filter CPU per keystroke (median)",
             round(median(worker), 1),
             unit="ms",
             target="< 50 ms",
             ok=median(worker) < 50,
-            note="regex subsequence match over the previous result",
+            note="incremental subsequence match over the last result (inline up to 120,000 "
+            "candidates, a worker thread above)",
         ),
         Row(
             "app",
-            "filter CPU per keystroke (worker thread, worst)",
+            "filter CPU per keystroke (worst)",
             round(worker[-1], 1),
             unit="ms",
             target="< 50 ms",
             ok=worker[-1] < 50,
-            note="a first character: one pass over every name",
+            note="a first character: one containment test per name",
         ),
         Row(
             "app",
             "event loop blocked per keystroke (worst)",
             round(blocked, 2),
             unit="ms",
-            note="the Input.Changed handler only schedules the filter",
+            note="the Input.Changed handler: the whole filter when it runs inline",
         ),
     ]
 

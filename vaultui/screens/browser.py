@@ -41,7 +41,10 @@ if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
     from vaultui.app import VaultApp
 
-SYNC_FILTER_LIMIT = 20_000
+# Filtering up to this many candidates runs inline in the event loop: the incremental
+# match costs ~0.15 us per candidate (~15-20 ms for 120,000 names on an idle core), less
+# than handing the work to a thread and back under load; larger vaults use a worker.
+SYNC_FILTER_LIMIT = 120_000
 """Up to this many secrets the filter runs inline on each keystroke (instant)."""
 
 
@@ -333,7 +336,9 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
 
     def _apply_filter(self, keep: str | None = None) -> None:
         started = time.perf_counter()
+        cpu = time.thread_time()
         rows = self.index.filter(Query.parse(self._query_raw, self.tag))
+        self.last_filter_cpu_ms = (time.thread_time() - cpu) * 1000
         assert rows is not None
         self._show_rows(rows, keep, started)
 
@@ -356,7 +361,8 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
             parts.append(f"tag {self.tag}")
         if not self.loaded:
             parts.append("loading metadata…")
-        self.query_one("#status-text", Static).update(" · ".join(parts))
+        # one line of fixed height: no layout pass for a new status text
+        self.query_one("#status-text", Static).update(" · ".join(parts), layout=False)
 
     def action_focus_filter(self) -> None:
         """Put the cursor in the filter box."""

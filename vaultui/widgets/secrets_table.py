@@ -147,6 +147,11 @@ class SecretsTable(ScrollView, can_focus=True):
         self.rows: Sequence[str] = ()
         self._widths: list[int] = []
         self._widths_for = -1
+        # Rendered rows by (name, has cursor, width), valid for one index generation and
+        # one set of styles: a filter keystroke mostly shows rows rendered before.
+        self._lines: dict[tuple[str, bool, int], Strip] = {}
+        self._lines_for: int = -1
+        self._styles: tuple[Style, Style, Style] | None = None
 
     # ------------------------------------------------------------------ data
 
@@ -292,12 +297,38 @@ class SecretsTable(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, base)
         name = self.rows[row]
-        style: Style = base
-        if row == self.cursor_row:
-            style = base + self.get_component_rich_style("secrets-table--cursor", partial=True)
-        dim = style + self.get_component_rich_style("secrets-table--dim", partial=True)
-        segments = []
-        for i, (text, w) in enumerate(zip(self._cells(name), widths, strict=True)):
-            segments.append(Segment(_fit(text, w), style if i == 0 else dim))
-            segments.append(Segment(" ", style))
+        if self._lines_for != self.index.generation or len(self._lines) > 4000:
+            self._lines = {}
+            self._lines_for = self.index.generation
+        key = (name, row == self.cursor_row, width)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = self._render_row(name, key[1], width, widths)
+        return line
+
+    def _row_styles(self) -> tuple[Style, Style, Style]:
+        """(name, other cells, cursor) styles, computed once per style change."""
+        if self._styles is None:
+            base = self.rich_style
+            cursor = base + self.get_component_rich_style("secrets-table--cursor", partial=True)
+            dim = self.get_component_rich_style("secrets-table--dim", partial=True)
+            self._styles = (base, dim, cursor)
+        return self._styles
+
+    def _render_row(self, name: str, on_cursor: bool, width: int, widths: list[int]) -> Strip:
+        base, dim_part, cursor = self._row_styles()
+        style = cursor if on_cursor else base
+        cells = self._cells(name)
+        # two segments (the name, then the other cells dimmed): fewer objects per line
+        rest = " ".join(_fit(text, w) for text, w in zip(cells[1:], widths[1:], strict=True))
+        segments = [
+            Segment(_fit(cells[0], widths[0]) + " ", style),
+            Segment(rest, style + dim_part),
+        ]
         return Strip(segments).crop(0, width).extend_cell_length(width, style)
+
+    def notify_style_update(self) -> None:
+        """CSS, theme or pseudo-class (focus, hover) changed: render rows afresh."""
+        self._styles = None
+        self._lines = {}
+        super().notify_style_update()
