@@ -34,6 +34,7 @@ from vaultui.panes import PANES
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen, TagFilterScreen
 from vaultui.session import ensure_ready
+from vaultui.widgets.filter_input import FilterInput
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.secrets_table import SecretsTable
 
@@ -189,7 +190,11 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-bar"):
-            yield Input(placeholder="/ filter by name (fuzzy) · #tag or #key=value", id="filter")
+            yield FilterInput(
+                self._filter_value,
+                placeholder="/ filter by name (fuzzy) · #tag or #key=value",
+                id="filter",
+            )
             yield Label("", id="tag-label")
         yield SecretsTable(self.index, id="secrets")
         yield Static("No secrets yet. Press n to create one.", id="empty-hint")
@@ -292,14 +297,16 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
 
     # ------------------------------------------------------------------ filtering
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._query_raw = event.value
+    def _filter_value(self, value: str) -> None:
+        """The filter box's text changed (called synchronously by :class:`FilterInput`)."""
+        if value == self._query_raw or not self.is_mounted:
+            return
+        self._query_raw = value
         # Small work (a small vault, or narrowing an earlier small result) is faster done
         # inline than handed to a thread: a few ms, and no thread hand-off latency.
         if not self._filtering and (
             len(self.index) <= SYNC_FILTER_LIMIT
-            or self.index.work_for(Query.parse(event.value, self.tag)) <= SYNC_FILTER_LIMIT
+            or self.index.work_for(Query.parse(value, self.tag)) <= SYNC_FILTER_LIMIT
         ):
             self._apply_filter(keep=self.table.current)
             return

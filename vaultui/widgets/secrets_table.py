@@ -91,6 +91,7 @@ class SecretsTable(ScrollView, can_focus=True):
     SecretsTable {
         height: 1fr;
         scrollbar-gutter: stable;
+        overflow-x: hidden;  /* columns always fit the width: no horizontal bar to paint */
     }
     SecretsTable > .secrets-table--header { text-style: bold; background: $panel; }
     SecretsTable > .secrets-table--cursor { background: $accent 40%; }
