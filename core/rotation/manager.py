@@ -637,12 +637,14 @@ class RotationManager:
         spread = self.interval_seconds * self.jitter
         return max(0.01, self.interval_seconds + random.uniform(-spread, spread))
 
-    def run_daemon(self, *, max_cycles: int | None = None) -> int:
+    def run_daemon(self, *, max_cycles: int | None = None, first_delay: float = 0.0) -> int:
         """Run the worker loop in this thread until :meth:`stop_rotation_scheduler` /
         :meth:`request_stop` (or ``max_cycles`` checks); returns the number of checks.
 
         Each cycle rotates every due secret once, then publishes a heartbeat that other
-        processes see in :meth:`workers`.
+        processes see in :meth:`workers`. ``first_delay`` seconds pass before the first
+        check (a stop request cuts the wait short): the app uses it so that the first
+        scan of a large vault does not compete with the user's first keystrokes.
         """
         with self._lock:
             if self._state.running and threading.current_thread() is not self._thread:
@@ -651,6 +653,9 @@ class RotationManager:
             self._state.started_at = self.clock()
         cycles = 0
         try:
+            if first_delay > 0:
+                self._state.next_check = self.clock() + timedelta(seconds=first_delay)
+                self._stop.wait(first_delay)
             while not self._stop.is_set():
                 self.check_now()
                 cycles += 1

@@ -334,6 +334,18 @@ def test_run_daemon_counts_cycles_and_next_delay_has_jitter(vault, clock):
     assert not mgr.is_running
 
 
+def test_run_daemon_first_delay_waits_and_a_stop_cuts_it_short(vault, clock):
+    mgr = RotationManager(vault, clock=clock, interval_seconds=100, env={})
+    started = time.monotonic()
+    assert mgr.run_daemon(max_cycles=1, first_delay=0.3) == 1  # checked once, after the wait
+    assert time.monotonic() - started >= 0.3
+    threading.Timer(0.2, mgr.request_stop).start()
+    started = time.monotonic()
+    assert mgr.run_daemon(first_delay=60) == 0  # stopped during the wait: no check at all
+    assert time.monotonic() - started < 30
+    assert not mgr.is_running
+
+
 def test_bad_worker_settings():
     for kwargs in ({"interval_seconds": 0}, {"jitter": 1.5}):
         with pytest.raises(ValidationError):
