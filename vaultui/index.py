@@ -176,6 +176,8 @@ class SecretIndex:
         self._names: list[str] = []  # sorted by name (the base order)
         self._order: list[str] = []  # current sort order
         self._low: list[str] | None = []  # _order lower-cased (None: not computed yet)
+        # (order, {character: mask of the names containing it}) built by warm()
+        self._first: tuple[list[str], dict[str, bytes]] | None = None
         self._cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         # query text -> (matching names, the same lower-cased), to narrow from
         self._lows: dict[str, tuple[list[str], list[str]]] = {}
@@ -249,13 +251,21 @@ class SecretIndex:
         return changed
 
     def warm(self) -> None:
-        """Prepare the lower-cased names the filter needs (any thread; saves the first
-        keystroke ~20 ms at 100,000 secrets)."""
+        """Prepare what the first keystroke needs (any thread): the lower-cased names
+        and, per character in use, which names contain it. The first character typed
+        then costs two ``compress`` passes (~3 ms at 100,000 names) instead of a
+        containment test per name (~20 ms), and the lower-casing (~20 ms) is done too.
+        """
         order = self._order
-        if self._low is None:
+        low = self._low
+        if low is None:
             low = [n.lower() for n in order]
-            if order is self._order:
-                self._low = low
+        # names allow ~40 characters once lower-cased: 40 masks of one byte per name
+        chars = set("".join(low))
+        masks = {ch: bytes(map(str.__contains__, low, repeat(ch))) for ch in chars}
+        if order is self._order:  # not re-sorted meanwhile (from another thread)
+            self._low = low
+            self._first = (order, masks)
 
     def record(self, name: str) -> SecretRecord | None:
         """The metadata of ``name`` if loaded."""
@@ -291,6 +301,7 @@ class SecretIndex:
             order = sorted(self._names, key=lambda n: value(records[n]), reverse=self.reverse)
         self._order = order
         self._low: list[str] | None = None  # lower-cased on the first filter (off startup)
+        self._first = None
         self._cache = {}
         self._lows = {}
         self.generation += 1
@@ -338,6 +349,16 @@ class SecretIndex:
                 if prev is not None:
                     base, done = prev, n
                     break
+            first = self._first
+            if done == 0 and first is not None and first[0] is order:
+                mask = first[1].get(text[0])
+                if mask is None:  # no name contains it
+                    base = ([], [], text[0])
+                else:
+                    base = (list(compress(order, mask)), list(compress(low, mask)), text[0])
+                done = 1
+                if len(text) > 1:
+                    self._lows[text[:1]] = base
             for i in range(done, len(text)):
                 if cancelled is not None and cancelled():
                     return None

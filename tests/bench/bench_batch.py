@@ -452,7 +452,7 @@ def round_trip_rows(home: Path, name: str, runs: int) -> list[Row]:
             "set, agent round trip (no process start)",
             ms(put_t),
             unit="ms",
-            note="informative: a durable vault transaction (4 fdatasync) and an audit line",
+            note="informative: a durable vault transaction (5 fdatasync) and an audit line",
         ),
     ]
 

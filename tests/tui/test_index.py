@@ -120,11 +120,17 @@ _ALPHABET = "abAB/._-0"
 @given(
     names=st.lists(st.text(_ALPHABET, min_size=1, max_size=12), max_size=40, unique=True),
     typed=st.lists(st.text(_ALPHABET, max_size=6), min_size=1, max_size=6),
+    warmed=st.booleans(),
 )
-def test_incremental_filter_matches_a_subsequence_test_whatever_is_typed(names, typed) -> None:
+def test_incremental_filter_matches_a_subsequence_test_whatever_is_typed(
+    names, typed, warmed
+) -> None:
     """Typing, deleting and retyping in any order: the incremental (cached, narrowed)
-    result is always exactly the names that contain the query as a subsequence."""
+    result is always exactly the names that contain the query as a subsequence, with or
+    without the first-character masks that warm() builds."""
     index = SecretIndex(names)
+    if warmed:
+        index.warm()
     for raw in typed:
         query = Query.parse(raw)
         expected = [n for n in index.order if fuzzy_matcher(query.text)(n.lower())]
