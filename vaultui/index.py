@@ -267,6 +267,12 @@ class SecretIndex:
             self._low = low
             self._first = (order, masks)
 
+    @property
+    def warmed(self) -> bool:
+        """True once :meth:`warm` prepared the current order (first keystroke fast)."""
+        first = self._first
+        return first is not None and first[0] is self._order
+
     def record(self, name: str) -> SecretRecord | None:
         """The metadata of ``name`` if loaded."""
         return self.records.get(name)
