@@ -47,7 +47,13 @@ from core.providers.base import (
 )
 from core.providers.codec import check_size, from_text, parse_time, to_text
 from core.providers.names import AZURE_NAMES
-from core.providers.retry import RateLimits, error_code, generic_error, provider_error
+from core.providers.retry import (
+    RateLimits,
+    error_code,
+    generic_error,
+    provider_error,
+    shown_code,
+)
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -433,7 +439,9 @@ class AzureKeyVaultProvider(Provider):
                 return self._connection_error(exc)
             return provider_error(
                 ProviderError,
-                f"Azure Key Vault rejected the request ({status} {code})".rstrip(),
+                f"Azure Key Vault rejected the request ({status} {shown_code(code)})"
+                if code
+                else f"Azure Key Vault rejected the request ({status})",
                 code=code or str(status),
             )
         if isinstance(exc, ax.ServiceRequestError | ax.ServiceResponseError):

@@ -151,6 +151,8 @@ class BulkResult(Generic[T]):
     failed: dict[str, VaultError] = field(default_factory=dict)
     not_attempted: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    workers: int = 1
+    """How many calls ran at once (at most)."""
 
     @property
     def ok(self) -> bool:
@@ -504,6 +506,7 @@ class Provider(ABC):
                 result.done[name] = value
 
         workers = max(1, int(max_workers or self.max_workers))
+        result.workers = min(workers, len(keys)) or 1
         if workers == 1 or len(keys) <= 1:
             for key in keys:
                 record(key, lambda key=key: task(key))

@@ -45,7 +45,7 @@ from core.providers.base import (
 )
 from core.providers.codec import check_size, from_bytes, parse_time, to_bytes
 from core.providers.names import GCP_NAMES
-from core.providers.retry import RateLimits, generic_error, provider_error
+from core.providers.retry import RateLimits, generic_error, provider_error, shown_code
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -439,7 +439,7 @@ class GcpSecretManagerProvider(Provider):
             if isinstance(exc, gx.ServerError | gx.DeadlineExceeded | gx.ServiceUnavailable):
                 return provider_error(
                     ProviderUnavailableError,
-                    f"GCP Secret Manager server error ({code or status})",
+                    f"GCP Secret Manager server error ({shown_code(code or status)})",
                     hint=CONNECT_HINT,
                     code=str(code or status),
                     retryable=True,
@@ -456,7 +456,7 @@ class GcpSecretManagerProvider(Provider):
                 )
             return provider_error(
                 ProviderError,
-                f"GCP Secret Manager rejected the request ({code or status})",
+                f"GCP Secret Manager rejected the request ({shown_code(code or status)})",
                 code=str(code or status),
             )
         if isinstance(exc, gauth.RefreshError | gauth.DefaultCredentialsError):

@@ -41,7 +41,7 @@ from core.providers.base import (
     page_budget,
 )
 from core.providers.codec import from_text, parse_time, to_bytes, to_text, value_type
-from core.providers.retry import RateLimits, generic_error, provider_error
+from core.providers.retry import RateLimits, generic_error, guard_malformed, provider_error
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -186,6 +186,7 @@ class HashiCorpVaultProvider(Provider):
 
     # ------------------------------------------------------------------ interface
 
+    @guard_malformed
     def _get(
         self, name: str, version: str | None, known: dict[str, ProviderEntry] | None
     ) -> ProviderSecret | None:
@@ -222,6 +223,7 @@ class HashiCorpVaultProvider(Provider):
             type=kind,
         )
 
+    @guard_malformed
     def _put(
         self,
         name: str,
@@ -275,6 +277,7 @@ class HashiCorpVaultProvider(Provider):
             return "deleted"
         return "enabled"
 
+    @guard_malformed
     def delete(self, name: str, *, purge: bool = False) -> bool:
         """Soft delete: the latest version is marked deleted (``vault kv undelete``
         brings it back); ``purge``: the metadata and every version are removed."""
@@ -301,6 +304,7 @@ class HashiCorpVaultProvider(Provider):
         )
         return True
 
+    @guard_malformed
     def versions(self, name: str) -> list[ProviderVersion]:
         """Every version KV still keeps, with its state."""
         meta = self._metadata(self.names.encode(name))
@@ -318,6 +322,7 @@ class HashiCorpVaultProvider(Provider):
         ]
         return sorted(out, key=lambda pv: int(pv.version))
 
+    @guard_malformed
     def _list(self, max_pages: int | None) -> Iterator[ProviderEntry]:
         paths = self._walk(max_pages)
         if not paths:

@@ -20,13 +20,16 @@ Mapped errors carry three extra attributes: ``code`` (the provider's error code,
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.errors import ProviderError, ProviderThrottledError, VaultError
 
@@ -223,3 +226,52 @@ def generic_error(display_name: str, exc: BaseException) -> ProviderError:
         f"{display_name} request failed ({type(exc).__name__})",
         code=type(exc).__name__,
     )
+
+
+_MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+"""What reading fields of a malformed answer raises (a missing key, a list for a dict)."""
+
+
+def _malformed(display_name: str, exc: BaseException) -> ProviderError:
+    return provider_error(
+        ProviderError,
+        f"{display_name} returned a response vaultui cannot read ({type(exc).__name__})",
+        hint="a proxy or an incompatible server may be in the way; check the provider address",
+        code="malformed",
+    )
+
+
+def guard_malformed(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a provider method that reads fields of SDK answers: a malformed answer
+    (missing field, wrong type or shape) raises :class:`ProviderError` naming the
+    exception type only, never a raw ``KeyError``/``TypeError``. Works on generators."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(self, *args, **kwargs)
+            except _MALFORMED as exc:
+                raise _malformed(self.display_name, exc) from None
+
+        return gen
+
+    @functools.wraps(fn)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except _MALFORMED as exc:
+            raise _malformed(self.display_name, exc) from None
+
+    return call
+
+
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}|\d{1,4}")
+
+
+def shown_code(code: object) -> str:
+    """An error code from a server's answer, fit to show in a message: identifiers and
+    numbers pass; anything else (free text, control characters, echoed request data)
+    becomes "unrecognized code"."""
+    text = str(code)
+    return text if _CODE.fullmatch(text) else "unrecognized code"

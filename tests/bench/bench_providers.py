@@ -3,27 +3,35 @@
     python -m tests.bench.bench_providers              # 1,000 secrets, no added latency
     python -m tests.bench.bench_providers --n 300 --latency-ms 20 --only aws,azure
 
-Servers run as separate processes on 127.0.0.1 (OpenBao's dev server, moto's server
-mode, the Azure and GCP emulators), so they do not share the benchmark's GIL. For each
-provider three ways of pushing and reading are timed, each on fresh names:
+Servers run as separate processes on 127.0.0.1 (OpenBao's dev server, moto, the Azure
+and GCP emulators), so they do not share the benchmark's GIL. For each provider three
+ways of pushing and reading are timed, each on fresh names:
 
 - **seed loop**: what the seed did: per secret, an availability check then the SDK call
   (Vault ``is_authenticated()``; AWS ``list_secrets(MaxResults=1)``, then
   ``create_secret`` with a JSON body). The seed had no Azure or GCP code: there the seed
   loop is the plain loop.
-- **plain loop**: one SDK call per secret (GCP: create + add version), sequentially.
+- **plain loop**: one SDK call per secret (GCP: create + add version) with a client
+  built the way the SDK's documentation shows, sequentially.
 - **vaultui bulk**: ``Provider.put_many`` / ``Provider.get_many`` (a bounded thread pool,
   one listing to skip per-secret lookups, AWS ``BatchGetSecretValue`` for reads).
 
+Besides secrets per second, every way is measured by what it costs per secret: HTTP
+requests (counted on the client), client CPU (this process, all threads) and server
+CPU (the server processes, from ``/proc``). On 127.0.0.1 nothing waits on a network, so
+both sides are CPU-bound: no amount of concurrency can push a secret faster than
+``2 cores / (client CPU + server CPU)``, printed as the *ceiling*.
+
 Client-side rate limits are off (``RateLimits.unlimited()``): these local servers have no
-quota. ``--latency-ms`` adds that delay to every response (a proxy in front of OpenBao
-and moto; built into the emulators) to show the effect of a network round trip to a
-cloud region. Prints a table of secrets per second and the speed-ups.
+quota. ``--latency-ms`` adds that delay to every response (built into moto and the
+emulators; a proxy in front of OpenBao) to show the effect of a network round trip to a
+cloud region.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -59,20 +67,84 @@ SHORT = {
     "gcp_secret_manager": "gcp",
     "local": "local",
 }
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Cost:
+    """One way of pushing or reading N secrets: its rate and what each secret cost."""
+
+    rate: float
+    """Secrets per second."""
+    requests: float
+    """HTTP requests per secret."""
+    client_ms: float
+    """CPU milliseconds per secret in this process (all threads)."""
+    server_ms: float
+    """CPU milliseconds per secret in the server processes."""
+
+    @property
+    def ceiling(self) -> float:
+        """Secrets per second if client and server kept both cores 100% busy."""
+        total = self.client_ms + self.server_ms
+        return (os.cpu_count() or 1) * 1000 / total if total > 0 else 0.0
 
 
 @dataclass
 class Row:
-    """Secrets per second for one provider."""
+    """The measurements for one provider."""
 
     provider: str
-    seed_push: float | None = None
-    plain_push: float = 0.0
-    bulk_push: float = 0.0
-    seed_read: float | None = None
-    plain_read: float = 0.0
-    bulk_read: float = 0.0
+    seed_push: Cost | None = None
+    plain_push: Cost | None = None
+    bulk_push: Cost | None = None
+    seed_read: Cost | None = None
+    plain_read: Cost | None = None
+    bulk_read: Cost | None = None
     notes: list[str] = field(default_factory=list)
+
+
+class _RequestCounter:
+    """Counts HTTP requests sent by any SDK in this process (they all use http.client)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._original = http.client.HTTPConnection.putrequest
+
+    def __enter__(self) -> _RequestCounter:
+        original = self._original
+
+        def putrequest(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1  # approximate under threads: only a few lost updates
+            return original(conn, *args, **kwargs)
+
+        http.client.HTTPConnection.putrequest = putrequest  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        http.client.HTTPConnection.putrequest = self._original  # type: ignore[method-assign]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
+
+
+def _measure(n: int, fn: Callable[[], object], server_pids: list[int]) -> Cost:
+    with _RequestCounter() as counter:
+        server0 = _cpu_seconds(server_pids)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        fn()
+        wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        server = _cpu_seconds(server_pids) - server0
+    return Cost(n / wall, counter.count / n, 1000 * cpu / n, 1000 * server / n)
 
 
 def _child(
@@ -103,10 +175,11 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Target:
-    """How to reach one provider: settings, provider keywords, raw-SDK factory, reset."""
+    """How to reach one provider: settings, provider keywords, server processes, reset."""
 
     settings: Settings
     kwargs: dict[str, Any]
+    pids: list[int] = field(default_factory=list)
     reset: Callable[[], None] = lambda: None
 
 
@@ -121,8 +194,10 @@ def servers(latency_ms: float, only: set[str], tmp: Path) -> Iterator[dict[str, 
         if "hashicorp_vault" in only:
             bao = OpenBaoServer().start()
             stack.append(bao.stop)
+            assert bao.proc is not None
+            pids = [bao.proc.pid]
             addr = bao.addr
-            if latency_ms:
+            if latency_ms:  # OpenBao has no delay of its own: a proxy adds it
                 proc, addr = _child(
                     [
                         "tests.servers.fault_proxy",
@@ -133,29 +208,18 @@ def servers(latency_ms: float, only: set[str], tmp: Path) -> Iterator[dict[str, 
                     ]
                 )
                 children.append(proc)
+                pids.append(proc.pid)
             settings = Settings.from_env({**base, "VAULT_ADDR": addr, "VAULT_TOKEN": bao.token})
-            targets["hashicorp_vault"] = Target(settings, {})
+            targets["hashicorp_vault"] = Target(settings, {}, pids)
         if "aws_secrets_manager" in only:
-            moto = MotoServer(process=True).start()
+            moto = MotoServer(process=True, latency_ms=latency_ms).start()
             stack.append(moto.stop)
-            endpoint = moto.endpoint
-            if latency_ms:
-                proc, endpoint = _child(
-                    [
-                        "tests.servers.fault_proxy",
-                        "--upstream",
-                        moto.endpoint,
-                        "--style",
-                        "aws",
-                        "--latency-ms",
-                        str(latency_ms),
-                    ]
-                )
-                children.append(proc)
             settings = Settings.from_env(
-                {**base, **AWS_ENV, "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint}
+                {**base, **AWS_ENV, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.endpoint}
             )
-            targets["aws_secrets_manager"] = Target(settings, {}, reset=moto.reset)
+            targets["aws_secrets_manager"] = Target(
+                settings, {}, [moto.pid] if moto.pid else [], reset=moto.reset
+            )
         if "azure_key_vault" in only:
             tls_dir = tmp / "azure-tls"
             proc, url = _child(
@@ -178,14 +242,14 @@ def servers(latency_ms: float, only: set[str], tmp: Path) -> Iterator[dict[str, 
                 "connection_verify": str(tls_dir / "ca.pem"),
                 "verify_challenge_resource": False,
             }
-            targets["azure_key_vault"] = Target(settings, kwargs)
+            targets["azure_key_vault"] = Target(settings, kwargs, [proc.pid])
         if "gcp_secret_manager" in only:
             proc, url = _child(["tests.servers.gcp_emulator", "--latency-ms", str(latency_ms)])
             children.append(proc)
             settings = Settings.from_env(
                 {**base, "GOOGLE_CLOUD_PROJECT": "vaultui-test", "VAULTUI_GCP_ENDPOINT": url}
             )
-            targets["gcp_secret_manager"] = Target(settings, {})
+            targets["gcp_secret_manager"] = Target(settings, {}, [proc.pid])
         if "local" in only:
             from core.vault import Argon2Params, KeySource, Vault
 
@@ -207,7 +271,11 @@ def servers(latency_ms: float, only: set[str], tmp: Path) -> Iterator[dict[str, 
 
 
 def raw_loops(kind: str, target: Target) -> tuple[Callable[..., None], Callable[..., None], bool]:
-    """(push(prefix, items, seed), read(prefix, names, seed), has_seed) with plain SDK calls."""
+    """(push(items, seed), read(names, seed), has_seed) with plain SDK calls.
+
+    Each client is built the way the SDK documents it (defaults, one client reused for
+    every call); only the endpoint and test credentials are filled in.
+    """
     s = target.settings
     if kind == "hashicorp_vault":
         import hvac
@@ -330,50 +398,45 @@ def raw_loops(kind: str, target: Target) -> tuple[Callable[..., None], Callable[
     return push, read, False
 
 
-def _rate(n: int, fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return n / (time.perf_counter() - started)
-
-
 def bench(kind: str, target: Target, n: int) -> Row:
     """Time the three ways for one provider (fresh names each)."""
     row = Row(kind)
     push, read, has_seed = raw_loops(kind, target)
+    pids = target.pids
 
     def items(tag: str) -> dict[str, str]:
         return {f"bench-{tag}/s{i:05d}": secrets.token_urlsafe(24) for i in range(n)}
 
+    warm = items("warm")  # open connections, answer Azure's auth challenge, fill caches
+    push(dict(list(warm.items())[:5]), False)
     if has_seed:
         target.reset()
         seed_items = items("seed")
-        row.seed_push = _rate(n, lambda: push(seed_items, True))
-        row.seed_read = _rate(n, lambda: read(list(seed_items), True))
+        row.seed_push = _measure(n, lambda: push(seed_items, True), pids)
+        row.seed_read = _measure(n, lambda: read(list(seed_items), True), pids)
     target.reset()
     plain_items = items("plain")
-    row.plain_push = _rate(n, lambda: push(plain_items, False))
-    row.plain_read = _rate(n, lambda: read(list(plain_items), False))
+    row.plain_push = _measure(n, lambda: push(plain_items, False), pids)
+    row.plain_read = _measure(n, lambda: read(list(plain_items), False), pids)
 
     target.reset()
     provider: Provider = get_provider(
         kind, target.settings, rate_limits=RateLimits.unlimited(), **target.kwargs
     )
+    provider.put_many(dict(list(warm.items())[5:10])).raise_for_errors()
     bulk_items = items("bulk")
-    result: Any = None
+    results: dict[str, Any] = {}
 
     def do_push() -> None:
-        nonlocal result
-        result = provider.put_many(bulk_items)
-
-    row.bulk_push = _rate(n, do_push)
-    result.raise_for_errors()
-    read_result: Any = None
+        results["push"] = provider.put_many(bulk_items)
 
     def do_read() -> None:
-        nonlocal read_result
-        read_result = provider.get_many(list(bulk_items))
+        results["read"] = provider.get_many(list(bulk_items))
 
-    row.bulk_read = _rate(n, do_read)
+    row.bulk_push = _measure(n, do_push, pids)
+    results["push"].raise_for_errors()
+    row.bulk_read = _measure(n, do_read, pids)
+    read_result = results["read"]
     read_result.raise_for_errors()
     wrong = [
         k
@@ -382,25 +445,34 @@ def bench(kind: str, target: Target, n: int) -> Row:
     ]
     if wrong:
         raise AssertionError(f"{kind}: {len(wrong)} secrets read back wrong")
-    row.notes.append(f"threads: {provider.max_workers}")
+    row.notes.append(
+        f"threads: push {results['push'].workers}, read {read_result.workers} "
+        f"(max {provider.max_workers})"
+    )
     provider.close()
     return row
 
 
-def _fmt(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:,.0f}"
+def _fmt(cost: Cost | None) -> str:
+    return "-" if cost is None else f"{cost.rate:,.0f}"
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "-" if not a or not b else f"{a / b:.1f}x"
+def _ratio(a: Cost | None, b: Cost | None) -> str:
+    return "-" if a is None or b is None or not b.rate else f"{a.rate / b.rate:.1f}x"
+
+
+def _peer(r: Row, what: str) -> tuple[str, Cost | None]:
+    seed, plain = getattr(r, f"seed_{what}"), getattr(r, f"plain_{what}")
+    return ("seed loop", seed) if seed is not None else ("plain loop", plain)
 
 
 def print_table(rows: list[Row], n: int, latency_ms: float) -> None:
-    """The results as a Markdown table."""
+    """The results as Markdown tables: rates and ratios, then costs per secret."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print()
     print(
         f"{n} secrets per provider, added latency {latency_ms:g} ms, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load}"
     )
     print()
     head = (
@@ -421,6 +493,35 @@ def print_table(rows: list[Row], n: int, latency_ms: float) -> None:
     print()
     print("secrets/s; seed loop = availability check + SDK call per secret")
     print("(the seed had no Azure or GCP code: there it is the plain loop)")
+    print()
+    print(
+        "| provider | way | requests/secret | client CPU ms/secret | server CPU ms/secret "
+        "| secrets/s | CPU ceiling secrets/s | ceiling vs peer |"
+    )
+    print("|" + "|".join(["---"] * 8) + "|")
+    for r in rows:
+        if r.provider == "local":
+            continue
+        for what in ("push", "read"):
+            peer_name, peer = _peer(r, what)
+            for way in ("seed", "plain", "bulk"):
+                c: Cost | None = getattr(r, f"{way}_{what}")
+                if c is None:
+                    continue
+                vs = f"{c.ceiling / peer.rate:.1f}x {peer_name}" if way == "bulk" and peer else ""
+                print(
+                    f"| {SHORT[r.provider]} | {what}: {way} | {c.requests:.2f} "
+                    f"| {c.client_ms:.2f} | {c.server_ms:.2f} | {c.rate:,.0f} "
+                    f"| {c.ceiling:,.0f} | {vs} |"
+                )
+    print()
+    print(
+        "CPU ceiling = cores x 1000 / (client + server CPU ms per secret): the most any "
+        "concurrency can reach while both sides run on this machine's cores."
+    )
+    for r in rows:
+        if r.notes:
+            print(f"{SHORT[r.provider]}: {'; '.join(r.notes)}")
 
 
 def measure(n: int, latency_ms: float, wanted: set[str]) -> list[Row]:
@@ -440,6 +541,10 @@ def measure(n: int, latency_ms: float, wanted: set[str]) -> list[Row]:
     return rows
 
 
+def _cost_note(c: Cost) -> str:
+    return f"{c.requests:.2f} req, client {c.client_ms:.2f} + server {c.server_ms:.2f} ms CPU"
+
+
 def run(quick: bool) -> list[Any]:
     """Rows for ``python -m tests.bench`` (see tests/bench/common.py).
 
@@ -453,41 +558,38 @@ def run(quick: bool) -> list[Any]:
     for n, latency in runs:
         where = "127.0.0.1" if not latency else f"+{latency:g} ms round trip"
         for r in measure(n, latency, set(PROVIDERS)):
-            peer, peer_push, peer_read = (
-                ("seed loop", r.seed_push, r.seed_read)
-                if r.seed_push is not None
-                else ("plain SDK loop", r.plain_push, r.plain_read)
-            )
-            ratio = round(r.bulk_push) / round(peer_push) if peer_push else 0.0
-            out.append(
-                BenchRow(
-                    group="providers",
-                    metric=f"{SHORT[r.provider]} bulk push, N={n}, {where}",
-                    vaultui=round(r.bulk_push),
-                    unit="secrets/s",
-                    peer_name=peer,
-                    peer_value=round(peer_push),
-                    target=">= 5x seed loop" if not latency and r.provider != "local" else "",
-                    ok=(ratio >= 5) if not latency and r.provider != "local" else None,
-                    note=f"plain loop {r.plain_push:,.0f}/s; {', '.join(r.notes)}",
+            assert r.bulk_push is not None and r.bulk_read is not None
+            for what, bulk in (("push", r.bulk_push), ("read", r.bulk_read)):
+                peer_name, peer = _peer(r, what)
+                assert peer is not None
+                checked = what == "push" and not latency and r.provider != "local"
+                ratio = round(bulk.rate) / round(peer.rate) if peer.rate else 0.0
+                plain = getattr(r, f"plain_{what}")
+                notes = [f"plain loop {plain.rate:,.0f}/s"] if peer is not plain else []
+                if r.provider != "local":
+                    notes.append(f"per secret: bulk {_cost_note(bulk)}")
+                    notes.append(f"{peer_name} {_cost_note(peer)}")
+                    notes.append(f"CPU ceiling {bulk.ceiling:,.0f}/s")
+                if what == "push":
+                    notes += r.notes
+                out.append(
+                    BenchRow(
+                        group="providers",
+                        metric=f"{SHORT[r.provider]} bulk {what}, N={n}, {where}",
+                        vaultui=round(bulk.rate),
+                        unit="secrets/s",
+                        peer_name=peer_name if r.seed_push is not None else "plain SDK loop",
+                        peer_value=round(peer.rate),
+                        target=f">= 5x {peer_name}" if checked else "",
+                        ok=(ratio >= 5) if checked else None,
+                        note="; ".join(notes),
+                    )
                 )
-            )
-            out.append(
-                BenchRow(
-                    group="providers",
-                    metric=f"{SHORT[r.provider]} bulk read, N={n}, {where}",
-                    vaultui=round(r.bulk_read),
-                    unit="secrets/s",
-                    peer_name=peer,
-                    peer_value=round(peer_read),
-                    note=f"plain loop {r.plain_read:,.0f}/s",
-                )
-            )
     return out
 
 
 def main() -> None:
-    """Run the benchmark and print the table."""
+    """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
