@@ -121,17 +121,45 @@ def passwd(tag: str, pw_a: str, pw_b: str) -> None:
         current, new = new, current
 
 
-def sync(tag: str) -> None:
-    """A write then a sealed sync to the provider in the environment, in a loop."""
+def sync(tag: str, provider: str = "aws_secrets_manager") -> None:
+    """A write then a sealed sync to ``provider`` (configured by the environment), in a
+    loop."""
     mgr = _manager()
     ack("ready")
     i = 0
     while True:
         mgr.store_secret(f"sy/{tag}-{i}", f"synced-{i}")
         ack(f"write sy/{tag}-{i}")
-        mgr.sync("aws_secrets_manager", sealed=True)
+        mgr.sync(provider, sealed=True)
         ack("synced")
         i += 1
+
+
+def merge_sync(tag: str, other: str, seconds: str, pause: str = "0") -> None:
+    """For ``seconds``: write a secret into the other copy and merge it in (ack ``merge
+    NAME VALUE``), and every third round a sealed sync to AWS (ack ``synced``); rest
+    ``pause`` seconds between rounds."""
+    import time
+
+    from core.vault import KeySource, Vault
+
+    mgr = _manager()
+    other_vault = Vault.open(Path(other), KeySource.from_key_file(Path(os.environ["OTHER_KEY"])))
+    ack("ready")
+    stop = time.monotonic() + float(seconds)
+    i = 0
+    while time.monotonic() < stop:
+        name, value = f"other/{tag}-{i}", f"other-{i}"
+        other_vault.put(name, value)
+        mgr.merge(other)
+        ack(f"merge {name} {value}")
+        if i % 3 == 0:
+            mgr.sync("aws_secrets_manager", sealed=True)
+            ack("synced")
+        i += 1
+        time.sleep(float(pause))
+    other_vault.close()
+    mgr.close()
 
 
 def disk_full(limit: str, size: str = "big") -> None:

@@ -35,6 +35,15 @@ def fuzz_examples(ci: int) -> int:
 
 
 @pytest.fixture(scope="session")
+def openbao():  # type: ignore[no-untyped-def]
+    """OpenBao's dev server (a real Vault-API server, KV v2) for the session."""
+    from tests.servers.openbao import OpenBaoServer
+
+    with OpenBaoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def moto():  # type: ignore[no-untyped-def]
     """An AWS Secrets Manager test server (moto) for the session; yields its endpoint."""
     from tests.servers.moto_server import MotoServer

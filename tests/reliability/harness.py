@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.audit import AuditLog
-from core.vault import KeySource, Vault
+from core.backup import BackupManager
+from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
 from tests.conftest import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,3 +86,39 @@ def open_checked(vault_path: Path, audit_path: Path, ks: KeySource, tally: Tally
     assert report.ok, [str(i) for i in report.issues[:5]]
     tally.audit_warnings += len(report.warnings)
     return vault
+
+
+FUZZ_VALUES = {
+    "db/password": "s3cret-password-value",
+    "api/token": b"\x00\x01binary-token\xff",
+    "config": {"host": "db.internal", "port": 5432},
+}
+"""What the fuzzing seed vault holds (plus ``db/password`` version 1 and ``late``)."""
+
+
+def build_fuzz_seed(root: Path) -> None:
+    """In ``root``: ``vault.db`` (key ``k.key``) with :data:`FUZZ_VALUES`, two versions of
+    ``db/password`` and ``late``; ``backups/full.vbak`` and ``backups/incr.vbak``;
+    ``logs/audit.log`` with 30 lines. The starting point of every file fuzzer."""
+    ks = KeySource.from_key_file(write_new_key_file(root / "k.key"))
+    with Vault.create(root / "vault.db", ks, kdf=Argon2Params.fast()) as v:
+        v.put("db/password", "old-password")
+        for name, value in FUZZ_VALUES.items():
+            v.put(name, value, description=f"about {name}", tags={"env": "prod"})
+        manager = BackupManager(v, root / "backups")
+        manager.create_backup("full")
+        v.put("late", "added later")
+        manager.create_backup("incr", incremental=True)
+        with AuditLog(root / "logs" / "audit.log", v.derive_key("audit")) as audit:
+            for i in range(30):
+                audit.log("read" if i % 2 else "write", f"s/{i}", success=True, version=i)
+
+
+def check_seed_vault(v: Vault) -> None:
+    """Assert that ``v`` holds exactly the seed's data (see :func:`build_fuzz_seed`)."""
+    for name, value in FUZZ_VALUES.items():
+        got = v.get(name)
+        assert got is not None and got.value == value, name
+    assert v.get("db/password", version=1).value == "old-password"
+    assert sorted(v.names()) == sorted([*FUZZ_VALUES, "late"])
+    v.verify()

@@ -18,16 +18,12 @@ from hypothesis import strategies as st
 
 from core.audit import AuditLog
 from core.backup import BackupManager
-from core.errors import VaultError
+from core.errors import IntegrityError, VaultError
 from core.importexport import parse_file
-from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
+from core.vault import KeySource, Vault
 from tests.reliability.conftest import fuzz_examples
+from tests.reliability.harness import build_fuzz_seed, check_seed_vault
 
-VALUES = {
-    "db/password": "s3cret-password-value",
-    "api/token": b"\x00\x01binary-token\xff",
-    "config": {"host": "db.internal", "port": 5432},
-}
 TRIED: dict[str, int] = {}
 
 
@@ -51,19 +47,7 @@ def seed_dir() -> Iterator[Path]:
     incremental backup and an audit log with a few dozen lines."""
     with tempfile.TemporaryDirectory(prefix="vaultui-fuzz-") as tmp:
         root = Path(tmp)
-        key = write_new_key_file(root / "k.key")
-        ks = KeySource.from_key_file(key)
-        with Vault.create(root / "vault.db", ks, kdf=Argon2Params.fast()) as v:
-            v.put("db/password", "old-password")
-            for name, value in VALUES.items():
-                v.put(name, value, description=f"about {name}", tags={"env": "prod"})
-            manager = BackupManager(v, root / "backups")
-            manager.create_backup("full")
-            v.put("late", "added later")
-            manager.create_backup("incr", incremental=True)
-            with AuditLog(root / "logs" / "audit.log", v.derive_key("audit")) as audit:
-                for i in range(30):
-                    audit.log("read" if i % 2 else "write", f"s/{i}", success=True, version=i)
+        build_fuzz_seed(root)
         yield root
         for target, n in sorted(TRIED.items()):
             print(f"[reliability] fuzz/{target}: {n}")
@@ -94,12 +78,7 @@ def test_a_damaged_vault_file_gives_a_core_error_or_the_exact_data(
         path.write_bytes(_mutate(original, edits, cut))
         try:
             with Vault.open(path, KeySource.from_key_file(seed_dir / "k.key")) as v:
-                for name, value in VALUES.items():
-                    got = v.get(name)
-                    assert got is not None and got.value == value, name
-                assert v.get("db/password", version=1).value == "old-password"
-                assert sorted(v.names()) == sorted([*VALUES, "late"])
-                v.verify()
+                check_seed_vault(v)
         except VaultError as exc:
             _count("vault-file", type(exc).__name__)
             return
@@ -352,3 +331,60 @@ def test_random_batch_argv_exits_with_a_code_never_a_traceback(
     assert isinstance(code, int), code
     assert "Traceback" not in err, err[-2000:]
     assert "fuzz-canary-value-123" not in err
+
+
+def _varint(buf: bytes | bytearray, i: int) -> tuple[int, int]:
+    """SQLite's big-endian varint at ``buf[i]``: (value, index after it)."""
+    value = 0
+    for k in range(9):
+        b = buf[i + k]
+        if k == 8:
+            return (value << 8) | b, i + 9
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, i + k + 1
+    raise AssertionError("unreachable")
+
+
+def flip_index_keys(path: Path, index: str) -> int:
+    """Flip the last bit of the first key column of every cell of ``index`` (a one-page
+    leaf index): the b-tree stays well formed, the keys no longer match the table.
+    Returns the number of cells changed."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    base = (root[0] - 1) * page_size
+    assert data[base] == 0x0A, "not a leaf index page"
+    cells = int.from_bytes(data[base + 3 : base + 5], "big")
+    for n in range(cells):
+        cell = base + int.from_bytes(data[base + 8 + 2 * n : base + 10 + 2 * n], "big")
+        _, record = _varint(data, cell)  # after the payload size
+        header_size, types = _varint(data, record)
+        serial_type, _ = _varint(data, types)
+        key_len = (serial_type - 12) // 2  # a BLOB column
+        data[record + header_size + key_len - 1] ^= 0x01
+    path.write_bytes(bytes(data))
+    return cells
+
+
+def test_a_damaged_name_index_is_caught_by_verify(seed_dir: Path, tmp_path: Path) -> None:
+    """Found by atheris: index keys that no longer match the table. A lookup then cannot
+    tell the secret from an absent one (as with a deleted row), but it never returns
+    another secret's data, and ``verify()`` reports the damage (it used to pass)."""
+    path = tmp_path / "vault.db"
+    shutil.copy(seed_dir / "vault.db", path)
+    # records.name_hash is UNIQUE: SQLite's automatic index on it is what get() searches
+    assert flip_index_keys(path, "sqlite_autoindex_records_2") == 4
+    with Vault.open(path, KeySource.from_key_file(seed_dir / "k.key")) as v:
+        for name in v.names():
+            try:
+                got = v.get(name)
+            except VaultError:
+                continue
+            assert got is None or got.record.name == name
+        with pytest.raises(IntegrityError, match="damaged"):
+            v.verify()

@@ -1,20 +1,33 @@
-"""Load: two ``--batch set`` writer processes, one in-process writer thread and a
-merge + sealed-sync loop on one vault for a bounded time (10 s in CI, 60 s in the long
-form): no lost update, no deadlock, the audit chain intact; throughput printed."""
+"""Load: the Textual app itself (headless, driven with Pilot) saves secrets through its
+editor's real worker while two ``--batch set`` writer processes and a merge +
+sealed-sync loop (its own process) write the same vault, for a bounded time (10 s in
+CI, 60 s in the long form). No lost update (every acknowledged value of every writer is
+in the history), no deadlock (every writer and every app save finishes), Vault.verify()
+and the audit chain pass; throughput is printed.
+
+The app creates a new secret, then edits the secret the batch writers also write
+(``shared``), in turn. Its edits are check-and-set against the version it loaded, so an
+edit that lost a race is refused with the editor's "Not saved" banner; those are
+counted, never lost silently.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.audit import AuditLog
+from core.config import Settings
 from core.secrets_manager import SecretsManager
 from core.vault import KeySource, Vault
 from tests.reliability.conftest import CI_TRIALS
@@ -25,20 +38,97 @@ pytestmark = pytest.mark.slow
 DURATION = (
     10.0 if int(os.environ.get("VAULTUI_RELIABILITY_TRIALS", CI_TRIALS)) <= CI_TRIALS else 60.0
 )
+SYNC_PAUSE = 0.05
+"""Seconds the sync loop rests between rounds (a loop with no rest at all keeps SQLite's
+write lock so busy that other processes' writes wait seconds: see docs/reliability.md)."""
+SAVE_TIMEOUT = 60.0
+"""An app save that takes longer than this is reported as a deadlock."""
 
 
-def test_writers_merge_and_sync_at_once_lose_nothing(
-    home: Path, tmp_path: Path, moto: str, monkeypatch: pytest.MonkeyPatch
+async def _until(pilot: Any, condition: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + SAVE_TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"deadlock: the app never got to {what}")
+        await pilot.pause(0.01)
+
+
+async def _save_once(app: Any, pilot: Any, name: str, value: str) -> bool:
+    """Open the editor on ``name`` (new unless it is ``shared``), type ``value``, press
+    Ctrl+S and wait for the outcome: True when saved, False when refused by
+    check-and-set (the editor then is left with Esc)."""
+    from vaultui.screens.dialogs import ErrorScreen
+    from vaultui.screens.editor import EditorScreen
+
+    if name == "shared":
+        app.push_screen(EditorScreen(app.manager, name))  # what "e" does on it
+    else:
+        app.browser().action_new_secret()  # what "n" does
+    await _until(
+        pilot,
+        lambda: isinstance(app.screen, EditorScreen) and app.screen.query("#editor-value"),
+        "the editor",
+    )
+    editor = app.screen
+    if name == "shared":
+        await _until(pilot, lambda: editor.record is not None, "load the secret")
+    else:
+        editor.query_one("#editor-name").value = name
+    editor.query_one("#editor-value").value = value
+    await pilot.press("ctrl+s")
+    await _until(
+        pilot,
+        lambda: app.screen is not editor or editor.conflict or not editor.saving,
+        "finish a save",
+    )
+    if isinstance(app.screen, ErrorScreen):
+        raise AssertionError(f"the app showed an error saving {name}")
+    if app.screen is not editor:
+        return True
+    # refused by check-and-set (changed underneath): "Not saved", nothing written
+    message = str(editor.query_one("#editor-message").render())
+    assert editor.conflict or "already exists" in message, message
+    await pilot.press("escape")
+    await _until(pilot, lambda: app.screen is not editor, "leave the editor")
+    return False
+
+
+async def _app_writer(
+    settings: Settings, stop: float, acked: list[tuple[str, str]], counts: dict[str, int]
 ) -> None:
-    for key, value in {
+    """Save through the app's editor until ``stop``: a new secret, then an edit of
+    ``shared``, in turn. Acknowledged = the editor saved and closed."""
+    from vaultui.app import create_app
+
+    app = create_app(settings, panes=())
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _until(pilot, lambda: app.browser() is not None and app.browser().loaded, "open")
+            i = 0
+            while time.monotonic() < stop:
+                name = f"app/own-{i}" if i % 2 == 0 else "shared"
+                if await _save_once(app, pilot, name, f"app-{i}"):
+                    acked.append((name, f"app-{i}"))
+                else:
+                    counts["app refused"] += 1
+                i += 1
+    finally:
+        app.cleanup()
+
+
+def test_app_batch_writers_and_sync_at_once_lose_nothing(
+    home: Path, tmp_path: Path, moto: str
+) -> None:
+    aws = {
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    SecretsManager(source="api").close()
+    }
+    mgr = SecretsManager(source="api")
+    mgr.store_secret("shared", "initial")
+    mgr.close()
     ks = KeySource.from_key_file(home / "vault.key")
     other_path = tmp_path / "other" / "vault.db"
     other_path.parent.mkdir()
@@ -47,7 +137,7 @@ def test_writers_merge_and_sync_at_once_lose_nothing(
     stop = time.monotonic() + DURATION
     acked: dict[str, list[tuple[str, str]]] = {}
     errors: list[str] = []
-    counts = {"merge": 0, "sync": 0}
+    counts = {"merge": 0, "sync": 0, "app refused": 0}
 
     def batch_writer(ident: str) -> None:
         env = child_env(home)
@@ -70,54 +160,58 @@ def test_writers_merge_and_sync_at_once_lose_nothing(
             mine.append((name, value))
             i += 1
 
-    def api_writer() -> None:
-        mine = acked.setdefault("api", [])
-        mgr = SecretsManager(source="api")
-        try:
-            i = 0
-            while time.monotonic() < stop:
-                name = "shared" if i % 2 == 0 else "api/own"
-                mgr.store_secret(name, f"api-{i}")
-                mine.append((name, f"api-{i}"))
-                i += 1
-        except Exception as exc:
-            errors.append(f"api: {exc!r}")
-        finally:
-            mgr.close()
-
     def merge_and_sync() -> None:
+        """The sync loop, in its own process (python -m tests.reliability._child)."""
         mine = acked.setdefault("merge", [])
-        mgr = SecretsManager(source="api")
-        other = Vault.open(other_path, ks)
+        env = child_env(home, OTHER_KEY=str(home / "vault.key"), **aws)
+        seconds = str(max(0.0, stop - time.monotonic()))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability._child",
+                "merge_sync",
+                "m",
+                str(other_path),
+                seconds,
+                str(SYNC_PAUSE),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
-            i = 0
-            while time.monotonic() < stop:
-                other.put(f"other/{i}", f"other-{i}")
-                mgr.merge(str(other_path))
-                mine.append((f"other/{i}", f"other-{i}"))
+            out, err = proc.communicate(timeout=DURATION + 120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            errors.append("deadlock: the sync loop never finished")
+        for line in out.decode().splitlines():
+            kind, *rest = line.split()
+            if kind == "merge":
+                mine.append((rest[0], rest[1]))
                 counts["merge"] += 1
-                if i % 3 == 0:
-                    mgr.sync("aws_secrets_manager", sealed=True)
-                    counts["sync"] += 1
-                i += 1
-        except Exception as exc:
-            errors.append(f"merge/sync: {exc!r}")
-        finally:
-            other.close()
-            mgr.close()
+            elif kind == "synced":
+                counts["sync"] += 1
+        if proc.returncode != 0:
+            errors.append(f"merge/sync: exit {proc.returncode}: {err.decode()[-1500:]}")
 
     threads = [
         threading.Thread(target=batch_writer, args=("b1",)),
         threading.Thread(target=batch_writer, args=("b2",)),
-        threading.Thread(target=api_writer),
         threading.Thread(target=merge_and_sync),
     ]
     started = time.monotonic()
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=DURATION + 120)
-        assert not t.is_alive(), "deadlock: a writer never finished"
+    app_acked = acked.setdefault("app", [])
+    try:
+        asyncio.run(_app_writer(Settings.from_env(), stop, app_acked, counts))
+    finally:
+        for t in threads:
+            t.join(timeout=DURATION + 120)
+            assert not t.is_alive(), "deadlock: a writer never finished"
     elapsed = time.monotonic() - started
     assert not errors, errors
 
@@ -138,6 +232,7 @@ def test_writers_merge_and_sync_at_once_lose_nothing(
         f"[reliability] load: {elapsed:.1f}s, {total} acknowledged writes "
         f"({total / elapsed:.1f}/s): "
         + ", ".join(f"{k}={len(w)}" for k, w in sorted(acked.items()))
+        + f", app edits refused by check-and-set={counts['app refused']}"
         + f", merges={counts['merge']}, sealed syncs={counts['sync']}, "
         f"audit lines={report.lines}"
     )

@@ -1,0 +1,348 @@
+"""An HTTP(S) server on 127.0.0.1 that answers with damaged responses, for fuzzing the
+provider classes through their real SDKs.
+
+    server = MutatingServer(app, tls=emulator.tls).start()
+    server.plan([Mutation("status", status=503), Mutation("pass"), Mutation("drop")])
+    server.url                  # point the provider here
+
+``app`` is anything with ``handle(Request) -> Response``: an emulator of
+:mod:`tests.servers` (Azure, GCP) served in-process, or a
+:class:`tests.servers.fault_proxy.FaultProxy` forwarding to a real server (OpenBao,
+moto). Each request is answered by the app first; the next planned :class:`Mutation`
+then damages that answer (status, body, headers, or the connection itself). When the
+plan is used up, answers pass through unchanged.
+
+Every damaged answer closes the connection afterwards, so one damaged response never
+garbles the next one on a kept-alive connection (each example stays deterministic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import socket
+import ssl
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from tests.servers.http_base import Request, Response, TLSFiles
+
+DELETE = object()
+"""A :class:`Mutation` ``replacement`` that removes the chosen JSON field instead."""
+
+
+class Answering(Protocol):
+    """What :class:`MutatingServer` serves (an emulator or a FaultProxy)."""
+
+    def handle(self, req: Request) -> Response:
+        """Answer one request."""
+        ...
+
+
+@dataclass
+class Mutation:
+    """How to damage one response.
+
+    Kinds:
+
+    - ``pass``: unchanged;
+    - ``status``: the same body with another ``status``;
+    - ``body``: ``status`` with ``data`` as the whole body (JSON content type);
+    - ``json``: the body's JSON with the node reached by ``path`` replaced by
+      ``replacement`` (or removed, with :data:`DELETE`); non-JSON bodies pass;
+    - ``truncate``: the first ``frac`` of the body, with a matching Content-Length;
+    - ``short``: the full Content-Length but only ``frac`` of the body, then the
+      connection closes (a server dying mid-response);
+    - ``drop``: the connection closes without any answer;
+    - ``ctype``: the same body labelled with ``ctype`` (empty: no Content-Type);
+    - ``encoding``: ``Content-Encoding: ctype`` on a body that is not encoded so;
+    - ``retry_after``: ``status`` (429/503) with ``Retry-After: header`` and the body;
+    - ``huge``: a body of about ``size`` bytes (the JSON with one huge string field,
+      or, when ``data`` is ``b"["``, ``size`` nested arrays).
+    """
+
+    kind: str
+    status: int = 200
+    data: bytes = b""
+    frac: float = 0.5
+    path: list[int] = field(default_factory=list)
+    replacement: Any = None
+    ctype: str = ""
+    header: str = ""
+    size: int = 0
+
+    def __repr__(self) -> str:  # short, for hypothesis' falsifying examples
+        keep = {
+            "pass": (),
+            "status": ("status",),
+            "body": ("status", "data"),
+            "json": ("path", "replacement"),
+            "truncate": ("frac",),
+            "short": ("frac",),
+            "drop": (),
+            "ctype": ("ctype",),
+            "encoding": ("ctype",),
+            "retry_after": ("status", "header"),
+            "huge": ("size", "data"),
+        }.get(self.kind, ())
+        args = ", ".join(f"{k}={_short(getattr(self, k))}" for k in keep)
+        return f"Mutation({self.kind!r}{', ' if args else ''}{args})"
+
+
+def _short(value: Any) -> str:
+    if value is DELETE:
+        return "DELETE"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:40] + f"...<{len(text)} chars>"
+
+
+@dataclass
+class Wire:
+    """A response about to be written: status, headers, body, and how to send it."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    send_bytes: int | None = None  # write only this many body bytes, then close
+    close: bool = False
+    no_answer: bool = False
+
+
+def to_wire(resp: Response) -> Wire:
+    """Serialize an app's :class:`Response` the way tests.servers.http_base does."""
+    headers = [(k, v) for k, v in resp.headers.items() if k.lower() != "content-type"]
+    ctype = resp.headers.get("Content-Type")
+    if isinstance(resp.body, bytes | bytearray):
+        body = bytes(resp.body)
+        ctype = ctype or "application/octet-stream"
+    elif resp.body is None:
+        body = b""
+        ctype = ctype or "application/json"
+    else:
+        body = json.dumps(resp.body).encode()
+        ctype = "application/json; charset=utf-8"
+    if body or resp.status not in (204, 304):
+        headers.append(("Content-Type", ctype))
+    return Wire(resp.status, headers, body)
+
+
+def _set_header(wire: Wire, name: str, value: str | None) -> None:
+    wire.headers = [(k, v) for k, v in wire.headers if k.lower() != name.lower()]
+    if value is not None:
+        wire.headers.append((name, value))
+
+
+def _json_replace(doc: Any, path: list[int], replacement: Any) -> Any:
+    """``doc`` with the node ``path`` leads to replaced (indices pick keys/items modulo)."""
+    if not path or not isinstance(doc, dict | list) or not doc:
+        return doc if replacement is DELETE else replacement
+    step, rest = path[0], path[1:]
+    if isinstance(doc, dict):
+        key = list(doc)[step % len(doc)]
+        if not rest and replacement is DELETE:
+            return {k: v for k, v in doc.items() if k != key}
+        return {**doc, key: _json_replace(doc[key], rest, replacement)}
+    i = step % len(doc)
+    if not rest and replacement is DELETE:
+        return doc[:i] + doc[i + 1 :]
+    return [*doc[:i], _json_replace(doc[i], rest, replacement), *doc[i + 1 :]]
+
+
+def mutate(wire: Wire, m: Mutation) -> Wire:
+    """Apply ``m`` to ``wire`` (see :class:`Mutation`)."""
+    if m.kind == "pass":
+        return wire
+    wire.close = True
+    if m.kind == "status":
+        wire.status = m.status
+    elif m.kind == "body":
+        wire.status, wire.body = m.status, m.data
+        _set_header(wire, "Content-Type", "application/json")
+    elif m.kind == "json":
+        try:
+            doc = json.loads(wire.body)
+        except ValueError:
+            return wire
+        wire.body = json.dumps(_json_replace(doc, m.path, m.replacement)).encode()
+    elif m.kind == "truncate":
+        wire.body = wire.body[: int(len(wire.body) * m.frac)]
+    elif m.kind == "short":
+        wire.send_bytes = int(len(wire.body) * m.frac)
+    elif m.kind == "drop":
+        wire.no_answer = True
+    elif m.kind == "ctype":
+        _set_header(wire, "Content-Type", m.ctype or None)
+    elif m.kind == "encoding":
+        _set_header(wire, "Content-Encoding", m.ctype)
+    elif m.kind == "retry_after":
+        wire.status = m.status
+        _set_header(wire, "Retry-After", m.header)
+    elif m.kind == "huge":
+        if m.data == b"[":
+            wire.body = b"[" * m.size + b"]" * m.size
+        else:
+            try:
+                doc = json.loads(wire.body)
+            except ValueError:
+                doc = None
+            filler = "x" * m.size
+            doc = {**doc, "padding": filler} if isinstance(doc, dict) else filler
+            wire.body = json.dumps(doc).encode()
+    return wire
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, owner: MutatingServer) -> None:
+        self.owner = owner
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up, and the connections we cut, are the point
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        ctx = self.owner.ssl_context
+        if ctx is not None:
+            try:
+                request.settimeout(10)
+                request = ctx.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (ssl.SSLError, OSError):
+                return
+        with self.conn_lock:
+            self.connections.add(request)
+        try:
+            self.RequestHandlerClass(request, client_address, self)
+        finally:
+            with self.conn_lock:
+                self.connections.discard(request)
+            with contextlib.suppress(OSError):
+                request.close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 30
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _dispatch(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        req = Request(
+            method=self.command,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            base_url=owner.url,
+            target=self.path,
+        )
+        try:
+            resp = owner.app.handle(req)
+        except Exception as exc:  # an emulator bug: answer 500 as a service would
+            resp = Response(500, {"error": {"code": 500, "message": type(exc).__name__}})
+        wire = mutate(to_wire(resp), owner.next_mutation())
+        if wire.no_answer:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(wire.status)
+        for key, value in wire.headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(wire.body)))
+        if wire.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        data = wire.body if wire.send_bytes is None else wire.body[: wire.send_bytes]
+        if data and self.command != "HEAD":
+            with contextlib.suppress(OSError):
+                self.wfile.write(data)
+        if wire.send_bytes is not None:
+            with contextlib.suppress(OSError):
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = do_LIST = _dispatch
+
+
+class MutatingServer:
+    """Serves ``app`` on 127.0.0.1 (HTTPS with ``tls``), damaging answers as planned."""
+
+    def __init__(self, app: Answering, *, tls: TLSFiles | None = None) -> None:
+        self.app = app
+        self.tls = tls
+        self.ssl_context: ssl.SSLContext | None = None
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+            self.ssl_context = ctx
+        self._plan: deque[Mutation] = deque()
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self.port = 0
+        self.requests = 0
+        self.damaged = 0
+
+    @property
+    def url(self) -> str:
+        """``http(s)://127.0.0.1:<port>``."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self) -> MutatingServer:
+        """Start listening in a background thread."""
+        self._server = _Server(self)
+        self.port = self._server.server_address[1]
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and cut open connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with server.conn_lock:
+            conns = list(server.connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def plan(self, mutations: list[Mutation]) -> None:
+        """Damage the next requests' answers with ``mutations``, one each, in order."""
+        with self._lock:
+            self._plan = deque(mutations)
+
+    def clear(self) -> None:
+        """Forget what is left of the plan (answers pass through again)."""
+        self.plan([])
+
+    def next_mutation(self) -> Mutation:
+        """The mutation for the request being answered (``pass`` once the plan is done)."""
+        with self._lock:
+            self.requests += 1
+            if not self._plan:
+                return Mutation("pass")
+            m = self._plan.popleft()
+            if m.kind != "pass":
+                self.damaged += 1
+            return m
