@@ -184,6 +184,9 @@ def ensure_home(settings: Settings) -> Path:
     return settings.home
 
 
+_SDK_LOGGERS = ("azure", "google", "botocore", "boto3", "urllib3", "hvac", "grpc")
+
+
 def configure_logging(settings: Settings) -> None:
     """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers."""
     level = getattr(logging, settings.log_level, None)
@@ -191,6 +194,11 @@ def configure_logging(settings: Settings) -> None:
         raise ConfigError(f"FEDZK_LOG_LEVEL={settings.log_level!r} is not a logging level")
     for name in ("core", "vaultui"):
         logging.getLogger(name).setLevel(level)
+    # The provider SDKs log their own retries and parse failures as warnings, some with a
+    # traceback (azure-core on a non-JSON error body); vaultui already reports the error
+    # in its own words, so theirs appear only when debugging.
+    for name in _SDK_LOGGERS:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.ERROR)
     if level <= logging.INFO and not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -6,38 +6,25 @@ under two seconds."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core.backup.body import RecordDump, Version, no_gc
 from core.backup.container import KeySlotRow
 from core.errors import IntegrityError
-from core.vault import RecordMeta, Vault
+from core.vault import RecordExport, RecordMeta, Vault
 
 # The order of a record's metadata array (the vault's own order; listed in each manifest).
 META_KEYS: tuple[str, ...] = tuple(Vault.META_KEYS)
 
 
 @dataclass
-class Snapshot:
-    """A consistent read of the vault: records changed after ``since``, with history.
-
-    Kept as columns (what the body encoder writes), not one object per record:
-    ``rows`` (uid, rev, seq, deleted) and ``metas`` per record, ``counts`` of versions
-    per record, and ``versions``/``infos``/``values`` for every version, grouped by
-    record in the same order. :attr:`records` builds the per-record view on demand.
+class Snapshot(RecordExport):
+    """A consistent read of the vault for a backup: the vault's :class:`RecordExport`
+    columns (what the body encoder writes), the key slots as :class:`KeySlotRow`, and
+    the metadata field order. :attr:`records` builds the per-record view on demand.
     """
 
-    seq: int
-    live_count: int
-    rows: list[tuple[bytes, int, int, int]] = field(repr=False)
-    metas: list[bytes] = field(repr=False)
-    counts: list[int] = field(repr=False)
-    versions: list[int] = field(repr=False)
-    infos: list[bytes] = field(repr=False)
-    values: list[bytes] = field(repr=False)
-    purged: list[tuple[bytes, int]] = field(repr=False)
-    slots: list[KeySlotRow] = field(repr=False)
     meta_keys: tuple[str, ...] = META_KEYS
 
     @property

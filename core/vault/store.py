@@ -938,6 +938,24 @@ class Vault:
         return bulk.put_many(self, items)
 
     @staticmethod
+    def _set_fields(
+        m: dict[str, Any],
+        description: str | None,
+        tags: dict[str, str] | None,
+        rotation: dict[str, Any] | None,
+        extra: dict[str, Any] | None,
+    ) -> None:
+        """Set the given metadata fields of ``m`` (None leaves a field as it is)."""
+        if description is not None:
+            m["d"] = str(description)
+        if tags is not None:
+            m["g"] = tags
+        if rotation is not None:
+            m["r"] = rotation
+        if extra is not None:
+            m["e"] = extra
+
+    @staticmethod
     def _new_meta(name: str, now: float) -> dict[str, Any]:
         """Metadata of a record about to get its first version."""
         return {
@@ -979,15 +997,8 @@ class Vault:
             _del=0,
         )
         m.pop("x", None)
-        if description is not None:
-            m["d"] = str(description)
+        self._set_fields(m, description, tags, rotation, extra)
         m.setdefault("d", "")
-        if tags is not None:
-            m["g"] = tags
-        if rotation is not None:
-            m["r"] = rotation
-        if extra is not None:
-            m["e"] = extra
         st = dict(m.get("st") or {})
         if previous:
             st["PREVIOUS"] = previous
@@ -1012,14 +1023,7 @@ class Vault:
             if m is None or m["_del"]:
                 raise NotFoundError(f"Secret {name!r} does not exist")
             self._check_expected(name, m, None, expected_rev)
-            if description is not None:
-                m["d"] = str(description)
-            if tags is not None:
-                m["g"] = tags
-            if rotation is not None:
-                m["r"] = rotation
-            if extra is not None:
-                m["e"] = extra
+            self._set_fields(m, description, tags, rotation, extra)
             return self._write_record(m, row, name, is_new=False)
 
     def delete(
@@ -1273,7 +1277,10 @@ class Vault:
             try:
                 seq, digest = self._read_state()
                 with _sql("verify the vault"):
-                    check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+                    # integrity_check, not quick_check: it also compares every index
+                    # with its table. A damaged name index makes a lookup miss a secret
+                    # that is there (like a deleted row, which the digest below catches).
+                    check = self._conn.execute("PRAGMA integrity_check(1)").fetchone()[0]
                     if check != "ok":
                         raise IntegrityError(f"The vault file is damaged: {check}")
                     recs = self._conn.execute(f"SELECT {self._REC_COLS} FROM records").fetchall()

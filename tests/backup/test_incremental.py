@@ -51,5 +51,3 @@ def test_incremental_without_a_parent_is_full(vault: Vault, backups: BackupManag
     (backups.backups_dir / "first.vbak").unlink()  # the chain is broken: start a new one
     backups.create_backup("third", incremental=True)
     assert _manifest(backups, "third")["type"] == "full"
-
-

@@ -208,3 +208,38 @@ def test_updating_a_value_keeps_description_and_tags(manager) -> None:
     assert (meta.description, meta.tags, meta.version) == ("Production API key", {"team": "pay"}, 2)
     manager.store_secret("api_key", "v3", "")
     assert manager.list_secrets()["api_key"].description == ""
+
+
+def test_sdk_warnings_stay_off_stderr_unless_debugging(tmp_path: Path) -> None:
+    """azure-core logs a warning with a traceback when an error body is not JSON; with
+    no logging configured Python prints it on stderr. vaultui reports the error itself,
+    so the SDKs' own warnings show only with FEDZK_LOG_LEVEL=DEBUG."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from core.config import Settings, configure_logging\n"
+        "configure_logging(Settings.from_env())\n"
+        "logging.getLogger('azure.core.pipeline').warning('SDK-NOISE deserialization error')\n"
+        "logging.getLogger('core.providers').warning('OWN-WARNING')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "VAULTUI_HOME": str(tmp_path)}
+    quiet = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "SDK-NOISE" not in quiet.stderr and "OWN-WARNING" in quiet.stderr
+    loud = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "FEDZK_LOG_LEVEL": "DEBUG"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "SDK-NOISE" in loud.stderr
