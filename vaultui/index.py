@@ -325,6 +325,43 @@ class SecretIndex:
                 return len(prev[0])
         return len(self._order)
 
+    def first_matches(self, query: Query, limit: int, budget: int = 5000) -> list[str] | None:
+        """The first ``limit`` names matching a name-only ``query``, in sort order: what a
+        screen of rows needs, found by scanning the cached result of the query's longest
+        prefix and stopping early. At most ``budget`` candidates are looked at; None when
+        that was not enough, when the query has tag terms, or when no prefix is cached
+        (then :meth:`filter` is the way). The full result is ``filter(query)``, whose
+        first ``limit`` names are exactly these.
+        """
+        text = query.text
+        if query.tags or not text:
+            return None
+        hit = self._cache.get((text, ()))
+        if hit is not None:
+            return hit[:limit]
+        for n in range(len(text) - 1, 0, -1):
+            prev = self._lows.get(text[:n])
+            if prev is not None:
+                break
+        else:
+            return None
+        names, lows, starts = prev
+        pending = starts if isinstance(starts, str) else ""
+        rest = text[n:]
+        out: list[str] = []
+        for i in range(min(len(names), budget)):
+            low = lows[i]
+            pos = 0 if pending else starts[i]
+            for ch in pending + rest:
+                pos = low.find(ch, pos) + 1
+                if not pos:
+                    break
+            else:
+                out.append(names[i])
+                if len(out) >= limit:
+                    return out
+        return out if len(names) <= budget else None
+
     def filter(self, query: Query, cancelled: Callable[[], bool] | None = None) -> list[str] | None:
         """The names matching ``query``, in sort order (None if ``cancelled`` said so).
 

@@ -140,3 +140,27 @@ def test_incremental_filter_matches_a_subsequence_test_whatever_is_typed(
             assert index.filter(Query(part)) == [
                 n for n in index.order if fuzzy_matcher(part)(n.lower())
             ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.text(_ALPHABET, min_size=1, max_size=12), max_size=60, unique=True),
+    typed=st.text(_ALPHABET.lower(), min_size=2, max_size=5),
+    limit=st.integers(1, 8),
+    budget=st.integers(1, 80),
+    warmed=st.booleans(),
+)
+def test_first_matches_are_the_first_rows_of_the_full_result(
+    names, typed, limit, budget, warmed
+) -> None:
+    """The first screen shown for a large search is exactly the head of the full result
+    (or None: then the browser runs the full filter)."""
+    index = SecretIndex(names)
+    if warmed:
+        index.warm()
+    index.filter(Query(typed[:1]))  # a typed prefix is cached, as when typing
+    first = index.first_matches(Query(typed), limit, budget)
+    full = [n for n in index.order if fuzzy_matcher(typed)(n.lower())]
+    if first is not None:
+        assert first == full[:limit]
+    assert index.filter(Query(typed)) == full

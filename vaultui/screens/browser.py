@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 # match costs ~0.15 us per candidate (~15-20 ms for 120,000 names on an idle core), less
 # than handing the work to a thread and back under load; larger vaults use a worker.
 SYNC_FILTER_LIMIT = 120_000
+# Searches over more candidates than this first show QUICK_ROWS matches (a screen and
+# more, found by scanning until they are found), then complete after that paint.
+QUICK_FILTER_FROM = 20_000
+QUICK_ROWS = 200
 """Up to this many secrets the filter runs inline on each keystroke (instant)."""
 
 
@@ -174,6 +178,9 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         self._filter_again = False
         self._filter_started = 0.0
         self._rows: Sequence[str] = ()
+        # showing only the first screen of a large search (the rest comes next frame)
+        self._partial = False
+        self._partial_keep: str | None = None
         self.pending_focus: str | None = None
 
     @property
@@ -302,13 +309,25 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         if value == self._query_raw or not self.is_mounted:
             return
         self._query_raw = value
+        keep = self._partial_keep if self._partial else self.table.current
+        # A large search (a second character over most names): show the first screen of
+        # matches at once, then complete the result after that frame is painted.
+        query = Query.parse(value, self.tag)
+        if not self._filtering and self.index.work_for(query) > QUICK_FILTER_FROM:
+            first = self.index.first_matches(query, QUICK_ROWS)
+            if first is not None and len(first) >= QUICK_ROWS:
+                self._partial, self._partial_keep = True, keep
+                self._show_rows(first, keep, time.perf_counter())
+                self.call_after_refresh(self._complete_filter, value)
+                return
+        self._partial = False
         # Small work (a small vault, or narrowing an earlier small result) is faster done
         # inline than handed to a thread: a few ms, and no thread hand-off latency.
         if not self._filtering and (
             len(self.index) <= SYNC_FILTER_LIMIT
             or self.index.work_for(Query.parse(value, self.tag)) <= SYNC_FILTER_LIMIT
         ):
-            self._apply_filter(keep=self.table.current)
+            self._apply_filter(keep=keep)
             return
         # large vault: one filter worker at a time; keystrokes typed while it runs are
         # coalesced into one more run with the latest text (no fixed debounce delay)
@@ -317,6 +336,14 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
             self._filter_again = True
             return
         self._start_filter()
+
+    def _complete_filter(self, value: str) -> None:
+        """Replace the first screen of matches with the whole result (unless the text
+        changed meanwhile: the newer keystroke has its own)."""
+        if not self._partial or value != self._query_raw:
+            return
+        self._partial = False
+        self._apply_filter(keep=self._partial_keep)
 
     def _start_filter(self) -> None:
         self._filtering = True
@@ -336,12 +363,14 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
 
     def _filter_done(self, rows: Sequence[str] | None, keep: str | None) -> None:
         self._filtering = False
+        self._partial = False
         if self._filter_again or rows is None:
             self._start_filter()
             return
         self._show_rows(rows, keep, self._filter_started)
 
     def _apply_filter(self, keep: str | None = None) -> None:
+        self._partial = False
         started = time.perf_counter()
         cpu = time.thread_time()
         rows = self.index.filter(Query.parse(self._query_raw, self.tag))
@@ -362,6 +391,8 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         total = len(self.index)
         shown = len(self._rows)
         parts = [f"{shown:,} of {total:,} secrets" if shown != total else f"{total:,} secrets"]
+        if self._partial:
+            parts = [f"searching {total:,} secrets…"]
         arrow = "▼" if self.index.reverse else "▲"
         parts.append(f"sorted by {self.index.sort_key} {arrow}")
         if self.tag:
@@ -576,6 +607,8 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         from pathlib import Path
 
         from vaultui.screens.transfer import ExportRequest, ExportScreen
+
+        self._complete_filter(self._query_raw)  # "the secrets shown" means all matches
 
         def chosen(request: ExportRequest | None) -> None:
             if request is not None:
