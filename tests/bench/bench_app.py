@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -108,6 +109,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         per_key: list[float] = []
         per_key_cpu: list[float] = []
         per_key_full: list[float] = []
+        per_key_gc: list[float] = []
         handler: list[float] = []
         # Wait for the rows with an event set by the browser's own "rows shown" step, not by
         # polling: a 1 ms polling loop in the event loop competes with the filter thread
@@ -123,16 +125,28 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
                 complete.set()
 
         browser._show_rows = show_and_signal
+        gc_ms = [0.0]  # time in Python's garbage collector, to tell its pauses apart
+        gc_started = [0.0]
+
+        def gc_probe(phase: str, info: dict) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_ms[0] += (time.perf_counter() - gc_started[0]) * 1000
+
+        gc.callbacks.append(gc_probe)
         for query in QUERIES:
             for i in range(1, len(query) + 1):
                 shown.clear()
                 complete.clear()
                 t0, c0 = time.perf_counter(), time.process_time()
+                gc_ms[0] = 0.0
                 inp.value = query[:i]
                 handler.append(0.0)
                 await asyncio.wait_for(shown.wait(), timeout=10)
                 per_key.append((time.perf_counter() - t0) * 1000)
                 per_key_cpu.append((time.process_time() - c0) * 1000)
+                per_key_gc.append(gc_ms[0])
                 await asyncio.wait_for(complete.wait(), timeout=10)
                 per_key_full.append((time.perf_counter() - t0) * 1000)
                 handler[-1] = browser.last_filter_cpu_ms
@@ -148,6 +162,8 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         result["keys"] = per_key
         result["keys_cpu"] = per_key_cpu
         result["keys_full"] = per_key_full
+        result["keys_gc"] = per_key_gc
+        gc.callbacks.remove(gc_probe)
         result["worker_ms"] = handler
         result["blocked_ms"] = blocked
     app.cleanup()

@@ -281,3 +281,35 @@ def test_a_large_search_shows_a_first_screen_then_every_match(demo_app, monkeypa
 def _subsequence(query: str, text: str) -> bool:
     it = iter(text)
     return all(ch in it for ch in query)
+
+
+def test_a_full_garbage_collection_runs_when_typing_pauses(demo_app, monkeypatch) -> None:
+    """Python's own full collections would land on some keystroke; the browser runs one
+    in the first pause after new rows instead (resetting their count), not while typing."""
+    import gc
+
+    from vaultui.screens import browser as browser_module
+
+    monkeypatch.setattr(browser_module, "IDLE_GC_AFTER", 0.3)
+    full: list[float] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(time.monotonic())
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            inp = app.browser().query_one("#filter")
+            gc.callbacks.append(seen)
+            try:
+                for text in ("p", "pr", "pro"):  # typing: each result restarts the wait
+                    inp.value = text
+                    await pilot.pause(0.1)
+                typed = time.monotonic()
+                await wait_for(pilot, lambda: any(t > typed + 0.2 for t in full), timeout=5)
+            finally:
+                gc.callbacks.remove(seen)
+
+    run(go())
