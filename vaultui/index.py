@@ -23,7 +23,6 @@ value containing "prod", ``#env=prod`` a tag ``env`` whose value contains "prod"
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,17 +63,6 @@ class Query:
     def empty(self) -> bool:
         """True when nothing is filtered."""
         return not self.text and not self.tags
-
-
-def fuzzy_matcher(text: str) -> Callable[[str], Any]:
-    """A function that is truthy for lower-case strings containing ``text``'s characters
-    in order (a subsequence). Linear time: no backtracking pattern is used."""
-    parts = []
-    for ch in text.lower():
-        esc = re.escape(ch)
-        cls = "\\" + ch if ch in "\\]^-" else esc
-        parts.append(f"[^{cls}]*+{esc}")  # possessive: a failing match never backtracks
-    return re.compile("".join(parts), re.DOTALL).match
 
 
 def _narrow(base: tuple[list[str], list[str], Any], ch: str) -> tuple[list[str], list[str], Any]:

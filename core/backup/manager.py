@@ -21,7 +21,6 @@ from typing import Any
 from core.backup import body as body_codec
 from core.backup import catalog, vault_io
 from core.backup.audit_tail import recent_events
-from core.backup.body import no_gc
 from core.backup.catalog import BackupInfo, Damaged
 from core.backup.container import EXTENSION, FORMAT, Head, build_file, open_file
 from core.backup.fsutil import (
@@ -42,6 +41,7 @@ from core.errors import (
     VaultError,
 )
 from core.vault import KeySource, Vault, validate_name
+from core.vault.gcpause import paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class BackupManager:
         is taken or invalid, StorageError if the disk refuses.
         """
         try:
-            with folder_lock(self.backups_dir, exclusive=True), no_gc():
+            with folder_lock(self.backups_dir, exclusive=True), paused_gc():
                 path = self._create_locked(name, incremental, progress, prefix="backup")
         except VaultError as exc:
             self._audit("backup_create", success=False, error=exc.message, backup=name)
@@ -379,7 +379,7 @@ class BackupManager:
         result["chain"] = [b.name for b in chain]
         result["type"] = info.type
         result["secret_count"] = info.secret_count
-        with folder_lock(self.backups_dir, exclusive=False), no_gc():
+        with folder_lock(self.backups_dir, exclusive=False), paused_gc():
             for i, link in enumerate(chain, 1):
                 try:
                     opened = open_file(link.path, self._root, self.vault.vault_id)
@@ -487,7 +487,7 @@ class BackupManager:
         try:
             if target is not None:
                 return self._restore_to_target(info, Path(target), key_source, dry_run, progress)
-            with no_gc():
+            with paused_gc():
                 return self._restore_chain(info, infos, damaged, dry_run, exact, progress)
         except VaultError as exc:
             if not dry_run:
@@ -666,7 +666,7 @@ class BackupManager:
         if not schedule.enabled:
             return {"ran": False, "reason": "scheduled backups are off"}
         try:
-            with folder_lock(self.backups_dir, exclusive=True), no_gc():
+            with folder_lock(self.backups_dir, exclusive=True), paused_gc():
                 due = self.next_due(now)
                 if due is not None and due > now:
                     return {"ran": False, "reason": "not due", "next_due": due.isoformat()}

@@ -21,13 +21,13 @@ from typing import Any
 
 from core.backup import body as body_codec
 from core.backup import catalog
-from core.backup.body import no_gc
 from core.backup.container import EXTENSION, open_file, read_head
 from core.backup.fsutil import folder_lock, fsync_dir
 from core.backup.restore import build_state, replay_into
 from core.errors import BackupError, ConfigError
 from core.vault import Argon2Params, KeySource, Vault
 from core.vault.crypto import hkdf
+from core.vault.gcpause import paused_gc
 from core.vault.keys import KeySlot, unwrap
 
 Progress = Callable[[str, int, int], None]
@@ -134,7 +134,7 @@ def recover(
     infos, damaged = catalog.scan(path.parent, root, vault_id)
     if all(b.id != info.id for b in infos):
         infos.append(info)
-    with no_gc():
+    with paused_gc():
         chain, bodies = load_chain(info, infos, root, vault_id, progress, damaged=damaged)
         entries = build_state(bodies, info.name)
         del bodies

@@ -24,7 +24,7 @@ from typing import Any
 from core.backup import vault_io
 from core.backup.body import Body, RecordDump, parse_json_many
 from core.errors import BackupIntegrityError, IntegrityError
-from core.vault import Vault, decode_value
+from core.vault import RecordMeta, Vault, decode_value
 
 Progress = Callable[[str, int, int], None]
 
@@ -179,15 +179,15 @@ def _meta_diff(want: list[Any], have: list[Any] | None) -> dict[str, Any]:
 def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
     """Compare the backed-up state with the vault now; nothing is written."""
     plan = Plan()
-    now = vault_io.current(vault)
+    now = vault.record_metas()
     by_uid = {c.uid: c for c in now}
     wanted_uids = {e.dump.uid for e in entries}
     others = [c for c in now if c.uid not in wanted_uids]
     other_metas = parse_json_many([c.meta for c in others])
-    by_name: dict[str, tuple[vault_io.CurrentRecord, list[Any]]] = {
+    by_name: dict[str, tuple[RecordMeta, list[Any]]] = {
         m[_N]: (c, m) for c, m in zip(others, other_metas, strict=True)
     }
-    pairs: list[tuple[Entry, vault_io.CurrentRecord, list[Any] | None]] = []
+    pairs: list[tuple[Entry, RecordMeta, list[Any] | None]] = []
     for e in entries:
         c = by_uid.get(e.dump.uid)
         cm: list[Any] | None = None
@@ -211,11 +211,11 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
     # values differ unless the same record still has the same version (versions are
     # immutable) -- otherwise compare the bytes
     need = [
-        (e.name, c.uid, cm[_V])
+        (c.uid, cm[_V])
         for e, c, cm in compare
         if not (c.uid == e.dump.uid and cm[_V] == e.meta[_V])
     ]
-    fetched = vault_io.values(vault, need)
+    fetched = vault.encoded_values(need)
     for e, c, cm in compare:
         same_value = (c.uid == e.dump.uid and cm[_V] == e.meta[_V]) or fetched.get(
             (c.uid, cm[_V])

@@ -1,18 +1,16 @@
-"""The vault as backups see it: a consistent export in columns, the live records, and
-values by (uid, version), all through the vault's bulk API (``Vault.export_records``,
-``record_metas``, ``encoded_values``), which a 100,000-secret backup needs to finish in
-under two seconds."""
+"""The vault as backups see it: a consistent export in columns (``Vault.export_records``,
+the bulk read a 100,000-secret backup needs to finish in under two seconds) and the
+shape check of a backed-up metadata array."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core.backup.body import RecordDump, Version, no_gc
+from core.backup.body import RecordDump, Version
 from core.backup.container import KeySlotRow
 from core.errors import IntegrityError
-from core.vault import RecordExport, RecordMeta, Vault
+from core.vault import RecordExport, Vault
 
 # The order of a record's metadata array (the vault's own order; listed in each manifest).
 META_KEYS: tuple[str, ...] = tuple(Vault.META_KEYS)
@@ -66,42 +64,26 @@ class Snapshot(RecordExport):
         )
 
 
-CurrentRecord = RecordMeta  # a record of the live vault as the restore planner sees it
-
-
 def export(vault: Vault, since_seq: int = 0) -> Snapshot:
     """Records changed after ``since_seq`` (all when 0), tombstones included, each with
     every stored version, plus purges after ``since_seq`` and the key slots.
 
     Read in one transaction, so the snapshot is consistent with ``seq``.
     """
-    with no_gc():
-        e = vault.export_records(since_seq)
-        return Snapshot(
-            e.seq,
-            e.live_count,
-            e.rows,
-            e.metas,
-            e.counts,
-            e.versions,
-            e.infos,
-            e.values,
-            e.purged,
-            [KeySlotRow(k, p, w) for k, p, w in e.slots],
-            tuple(vault.META_KEYS),
-        )
-
-
-def current(vault: Vault) -> list[RecordMeta]:
-    """Every record of the vault now (tombstones included), metadata decrypted."""
-    return vault.record_metas()
-
-
-def values(
-    vault: Vault, wanted: Iterable[tuple[str, bytes, int]]
-) -> dict[tuple[bytes, int], bytes]:
-    """Encoded values of (name, uid, version) triples; missing ones are left out."""
-    return vault.encoded_values((uid, version) for _name, uid, version in wanted)
+    e = vault.export_records(since_seq)  # pauses the cyclic GC itself
+    return Snapshot(
+        e.seq,
+        e.live_count,
+        e.rows,
+        e.metas,
+        e.counts,
+        e.versions,
+        e.infos,
+        e.values,
+        e.purged,
+        [KeySlotRow(k, p, w) for k, p, w in e.slots],
+        tuple(vault.META_KEYS),
+    )
 
 
 def check_meta(meta: Any) -> list[Any]:

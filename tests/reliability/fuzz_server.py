@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from tests.servers.http_base import Request, Response, TLSFiles
+from tests.servers.http_base import Request, Response, TLSFiles, TrackingServer
 
 DELETE = object()
 """A :class:`Mutation` ``replacement`` that removes the chosen JSON field instead."""
@@ -195,45 +195,11 @@ def mutate(wire: Wire, m: Mutation) -> Wire:
     return wire
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, owner: MutatingServer) -> None:
-        self.owner = owner
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up, and the connections we cut, are the point
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        ctx = self.owner.ssl_context
-        if ctx is not None:
-            try:
-                request.settimeout(10)
-                request = ctx.wrap_socket(request, server_side=True)
-                request.settimeout(None)
-            except (ssl.SSLError, OSError):
-                return
-        with self.conn_lock:
-            self.connections.add(request)
-        try:
-            self.RequestHandlerClass(request, client_address, self)
-        finally:
-            with self.conn_lock:
-                self.connections.discard(request)
-            with contextlib.suppress(OSError):
-                request.close()
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = 30
-    server: _Server
+    server: TrackingServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -295,7 +261,7 @@ class MutatingServer:
             self.ssl_context = ctx
         self._plan: deque[Mutation] = deque()
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: TrackingServer | None = None
         self.port = 0
         self.requests = 0
         self.damaged = 0
@@ -307,7 +273,7 @@ class MutatingServer:
 
     def start(self) -> MutatingServer:
         """Start listening in a background thread."""
-        self._server = _Server(self)
+        self._server = TrackingServer(("127.0.0.1", 0), _Handler, self)
         self.port = self._server.server_address[1]
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -317,15 +283,8 @@ class MutatingServer:
     def stop(self) -> None:
         """Stop listening and cut open connections."""
         server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with server.conn_lock:
-            conns = list(server.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        if server is not None:
+            server.stop()
 
     def plan(self, mutations: list[Mutation]) -> None:
         """Damage the next requests' answers with ``mutations``, one each, in order."""

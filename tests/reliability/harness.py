@@ -46,6 +46,17 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
     return clean_env(home, PYTHONPATH=str(ROOT), **extra)
 
 
+def moto_env(endpoint: str) -> dict[str, str]:
+    """The environment that points boto3 (in this or a child process) at moto."""
+    return {
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def kill_at_random(
     args: list[str], env: dict[str, str], rng: random.Random, max_delay: float
 ) -> tuple[list[str], bool, str]:

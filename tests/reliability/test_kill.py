@@ -23,7 +23,13 @@ from core.secrets_manager import SecretsManager
 from core.sync.sealed import bootstrap, sync_sealed
 from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
 from tests.reliability.conftest import CI_TRIALS
-from tests.reliability.harness import Tally, child_env, kill_at_random, open_checked
+from tests.reliability.harness import (
+    Tally,
+    child_env,
+    kill_at_random,
+    moto_env,
+    open_checked,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -242,13 +248,7 @@ def _remote_env(provider: str, request: pytest.FixtureRequest) -> dict[str, str]
     """Settings for a sealed sync to ``provider``: moto (AWS) or OpenBao (a fresh KV v2
     mount, so each run starts from an empty store)."""
     if provider == "aws_secrets_manager":
-        return {
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER": request.getfixturevalue("moto"),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        return moto_env(request.getfixturevalue("moto"))
     import hvac
 
     bao = request.getfixturevalue("openbao")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.secrets_manager import SecretsManager
-from tests.reliability.harness import ROOT, child_env
+from tests.reliability.harness import ROOT, child_env, moto_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +36,7 @@ def _find(blob: bytes, values: list[str]) -> list[str]:
 def test_no_operation_leaks_a_stored_value(
     home: Path, tmp_path: Path, moto: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    aws = {
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    aws = moto_env(moto)
     for key, value in aws.items():
         monkeypatch.setenv(key, value)
     cmdlines = tmp_path / "hook-cmdlines"

@@ -31,7 +31,7 @@ from core.config import Settings
 from core.secrets_manager import SecretsManager
 from core.vault import KeySource, Vault
 from tests.reliability.conftest import CI_TRIALS
-from tests.reliability.harness import ROOT, child_env
+from tests.reliability.harness import ROOT, child_env, moto_env
 
 pytestmark = pytest.mark.slow
 
@@ -119,13 +119,7 @@ async def _app_writer(
 def test_app_batch_writers_and_sync_at_once_lose_nothing(
     home: Path, tmp_path: Path, moto: str
 ) -> None:
-    aws = {
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    aws = moto_env(moto)
     mgr = SecretsManager(source="api")
     mgr.store_secret("shared", "initial")
     mgr.close()

@@ -24,6 +24,28 @@ from tests.servers.http_base import Faults, HttpServer, Request, Response
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 
 
+def aws_fault(kind: str, status: int, retry_after: float | None) -> Response:
+    """An AWS JSON-protocol error answer: ``deny``, ``throttle`` or a server error."""
+    extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    if kind == "deny":
+        return Response(
+            400,
+            {"__type": "AccessDeniedException", "message": "not authorized"},
+            {"x-amzn-ErrorType": "AccessDeniedException"},
+        )
+    if kind == "throttle":
+        return Response(
+            400,
+            {"__type": "ThrottlingException", "message": "Rate exceeded"},
+            {"x-amzn-ErrorType": "ThrottlingException", **extra},
+        )
+    return Response(
+        status or 500,
+        {"__type": "InternalServiceError", "message": "An error occurred on the server side."},
+        {"x-amzn-ErrorType": "InternalServiceError"},
+    )
+
+
 class FaultProxy:
     """Forwards to ``upstream``; :attr:`faults` decides which requests fail instead."""
 
@@ -54,26 +76,7 @@ class FaultProxy:
         """The service's own throttling / error body."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if self.style == "aws":
-            if kind == "deny":
-                return Response(
-                    400,
-                    {"__type": "AccessDeniedException", "message": "not authorized"},
-                    {"x-amzn-ErrorType": "AccessDeniedException"},
-                )
-            if kind == "throttle":
-                return Response(
-                    400,
-                    {"__type": "ThrottlingException", "message": "Rate exceeded"},
-                    {"x-amzn-ErrorType": "ThrottlingException", **headers},
-                )
-            return Response(
-                status or 500,
-                {
-                    "__type": "InternalServiceError",
-                    "message": "An error occurred on the server side.",
-                },
-                {"x-amzn-ErrorType": "InternalServiceError"},
-            )
+            return aws_fault(kind, status, retry_after)
         if kind == "throttle":
             return Response(
                 status or 429, {"errors": ['request path "x": rate limit quota exceeded']}, headers

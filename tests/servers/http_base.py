@@ -244,19 +244,22 @@ class Faults:
             return None
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class TrackingServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP (or, with ``owner.ssl_context``, HTTPS) server on ``addr`` that
+    keeps its open connections, so :meth:`stop` can cut them like a dying server."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr: tuple[str, int], owner: HttpServer) -> None:
+    def __init__(self, addr: tuple[str, int], handler: type, owner: Any) -> None:
         self.owner = owner
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
-        super().__init__(addr, _Handler)
+        super().__init__(addr, handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up (or a crash we caused) are part of the tests
+        pass  # clients that hang up (or a crash or cut we caused) are part of the tests
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.conn_lock:
@@ -290,12 +293,22 @@ class _Server(http.server.ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 wrapped.close()
 
+    def stop(self) -> None:
+        """Stop serving, close the socket and cut every open connection."""
+        self.shutdown()
+        self.server_close()
+        with self.conn_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = 60
-    server: _Server
+    server: TrackingServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -371,7 +384,7 @@ class HttpServer:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
             self.ssl_context = ctx
-        self._server: _Server | None = None
+        self._server: TrackingServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -386,7 +399,7 @@ class HttpServer:
         with self._lock:
             if self._server is not None:
                 return self
-            server = _Server(("127.0.0.1", self.port), self)
+            server = TrackingServer(("127.0.0.1", self.port), _Handler, self)
             self.port = server.server_address[1]
             self._server = server
             self.down = False
@@ -401,15 +414,8 @@ class HttpServer:
         with self._lock:
             server, self._server = self._server, None
             self.down = True
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with server.conn_lock:
-            conns = list(server.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        if server is not None:
+            server.stop()
 
     def crash(self) -> None:
         """Stop from inside a request handler (without waiting on ourselves)."""

@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from tests.servers.fault_proxy import aws_fault
 from tests.servers.http_base import Faults, HttpServer, Request, Response
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -203,24 +204,7 @@ class WsgiApp:
 
     def fault_response(self, kind: str, status: int, retry_after: float | None) -> Response:
         """AWS's JSON-protocol error bodies."""
-        extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        if kind == "deny":
-            return Response(
-                400,
-                {"__type": "AccessDeniedException", "message": "not authorized"},
-                {"x-amzn-ErrorType": "AccessDeniedException"},
-            )
-        if kind == "throttle":
-            return Response(
-                400,
-                {"__type": "ThrottlingException", "message": "Rate exceeded"},
-                {"x-amzn-ErrorType": "ThrottlingException", **extra},
-            )
-        return Response(
-            status or 500,
-            {"__type": "InternalServiceError", "message": "An error occurred on the server side."},
-            {"x-amzn-ErrorType": "InternalServiceError"},
-        )
+        return aws_fault(kind, status, retry_after)
 
 
 def moto_app() -> WsgiApp:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.vault import SecretRecord
-from vaultui.index import Query, SecretIndex, fuzzy_matcher, tag_matches
+from vaultui.index import Query, SecretIndex, tag_matches
+
+
+def fuzzy_matcher(text: str):
+    """The reference subsequence test the index is checked against: a possessive regex
+    (``[^a]*+a[^b]*+b...``), independent of the index's incremental search."""
+    parts = []
+    for ch in text.lower():
+        esc = re.escape(ch)
+        cls = "\\" + ch if ch in "\\]^-" else esc
+        parts.append(f"[^{cls}]*+{esc}")
+    return re.compile("".join(parts), re.DOTALL).match
 
 
 def rec(
