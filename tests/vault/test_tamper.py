@@ -92,7 +92,11 @@ def _rows(path: Path):
 
 def test_swapping_two_records_values_is_detected(original: Path, key_source: KeySource) -> None:
     db = _rows(original)
-    (u1, _v1), (_u2, v2) = db.execute("SELECT uid, value FROM versions LIMIT 2").fetchall()
+    # two live records whose current value is version 1 (so get() reads the swapped row)
+    (u1, _v1), (_u2, v2) = db.execute(
+        "SELECT uid, value FROM versions WHERE version = 1 AND uid IN "
+        "(SELECT uid FROM records WHERE deleted = 0 AND cur = 1) LIMIT 2"
+    ).fetchall()
     db.execute("UPDATE versions SET value = ? WHERE uid = ? AND version = 1", (v2, u1))
     db.commit()
     db.close()
