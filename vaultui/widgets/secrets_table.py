@@ -18,9 +18,11 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from vaultui.index import SecretIndex, format_tags, format_time, rotation_label, sync_label
+from vaultui.widgets.quick_scrollbar import QuickScrollBar
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,18 @@ class SecretsTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's own, made as a :class:`QuickScrollBar` (repaints without Rich)."""
+        if self._vertical_scrollbar is None:
+            bar = QuickScrollBar(
+                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
+            )
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.rows) + 1)
         self._scroll_to_cursor()
@@ -280,9 +294,10 @@ class SecretsTable(ScrollView, can_focus=True):
         """Line ``y`` of the view: the header on 0, then the rows under the scroll offset."""
         width = self.scrollable_content_region.width
         widths = self._column_widths()
-        base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("secrets-table--header", partial=True)
+            style = self.rich_style + self.get_component_rich_style(
+                "secrets-table--header", partial=True
+            )
             sorted_style = style + self.get_component_rich_style(
                 "secrets-table--sorted", partial=True
             )
@@ -296,7 +311,7 @@ class SecretsTable(ScrollView, can_focus=True):
             return Strip(segments).crop(0, width).extend_cell_length(width, style)
         row = round(self.scroll_y) + y - 1
         if row >= len(self.rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self._row_styles()[0])
         name = self.rows[row]
         if self._lines_for != self.index.generation or len(self._lines) > 4000:
             self._lines = {}

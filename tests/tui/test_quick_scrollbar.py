@@ -1,0 +1,85 @@
+"""The secrets table's scrollbar looks and acts like Textual's own, only drawn faster."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.scrollbar import ScrollBar
+
+from vaultui.index import SecretIndex
+from vaultui.widgets.quick_scrollbar import QuickScrollBar
+from vaultui.widgets.secrets_table import SecretsTable
+
+NAMES = [f"app/service{i:05d}/password" for i in range(3000)]
+
+
+class TableApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = SecretIndex()
+        self.index.set_names(list(NAMES))
+
+    def compose(self) -> ComposeResult:
+        yield SecretsTable(self.index, id="secrets")
+
+    def on_mount(self) -> None:
+        table = self.query_one(SecretsTable)
+        table.set_rows(self.index.order)
+        table.focus()
+
+
+def _stock_lines(bar: QuickScrollBar, crop: Region) -> list:
+    """What Textual's ScrollBar draws for the same bar (its Rich-console path)."""
+    bar._styles_cache.clear()
+    bar._dirty_regions.add(bar.region)  # force Textual to render afresh
+    return ScrollBar.render_lines(bar, crop)
+
+
+def test_the_table_scrollbar_draws_exactly_what_textual_draws() -> None:
+    async def go() -> None:
+        app = TableApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = app.query_one(SecretsTable)
+            await pilot.pause()
+            bar = table.vertical_scrollbar
+            assert isinstance(bar, QuickScrollBar) and bar.display
+            full = Region(0, 0, *bar.size)
+            checked = 0
+            for key in ("end", "pageup", "pageup", "home", "pagedown"):
+                await pilot.press(key)
+                await pilot.pause()
+                for crop in (full, Region(0, 3, bar.size.width, 5)):
+                    quick = bar.render_lines(crop)
+                    assert [list(s) for s in quick] == [list(s) for s in _stock_lines(bar, crop)]
+                    checked += 1
+                # the thumb moved with the cursor: some cell carries the grab action
+                lines = bar.render_lines(full)
+                metas = [seg.style.meta for line in lines for seg in line if seg.style]
+                assert any(m.get("@mouse.down") == "grab" for m in metas)
+            assert checked == 10
+            # fewer rows: a bigger thumb, and the cached lines are not reused
+            before = [list(s) for s in bar.render_lines(full)]
+            table.set_rows(NAMES[:60])
+            await pilot.pause()
+            after = [list(s) for s in bar.render_lines(full)]
+            assert after != before
+            assert after == [list(s) for s in _stock_lines(bar, full)]
+
+    asyncio.run(go())
+
+
+def test_clicking_below_the_thumb_scrolls_down() -> None:
+    async def go() -> None:
+        app = TableApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = app.query_one(SecretsTable)
+            await pilot.pause()
+            bar = table.vertical_scrollbar
+            assert table.scroll_y == 0
+            await pilot.click(bar, offset=(0, bar.size.height - 2))
+            await pilot.pause()
+            assert table.scroll_y > 0
+
+    asyncio.run(go())
