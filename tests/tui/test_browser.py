@@ -283,14 +283,57 @@ def _subsequence(query: str, text: str) -> bool:
     return all(ch in it for ch in query)
 
 
-def test_a_full_garbage_collection_runs_when_typing_pauses(demo_app, monkeypatch) -> None:
-    """Python's own full collections would land on some keystroke; the browser runs one
-    in the first pause after new rows instead (resetting their count), not while typing."""
+def test_garbage_collection_waits_for_a_pause_in_typing(demo_app, monkeypatch) -> None:
+    """Python's collections would land on keystrokes; while keys come in the collector is
+    held off, and in the first pause it is switched back on and one full collection runs."""
     import gc
 
-    from vaultui.screens import browser as browser_module
+    from vaultui import typing_gc
 
-    monkeypatch.setattr(browser_module, "IDLE_GC_AFTER", 0.3)
+    monkeypatch.setattr(typing_gc, "PAUSE", 0.3)
+    runs: list[tuple[float, int]] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "stop":
+            runs.append((time.monotonic(), info["generation"]))
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            inp = app.browser().query_one("#filter")
+            gc.callbacks.append(seen)
+            try:
+                started = time.monotonic()
+                for text in ("p", "pr", "pro"):  # typing: each key restarts the wait
+                    inp.value = text
+                    assert not gc.isenabled()
+                    junk = [[] for _ in range(5000)]  # would trigger young collections
+                    for item in junk:
+                        item.append(item)  # cycles: only the collector frees these
+                    del junk
+                    await pilot.pause(0.1)
+                typed = time.monotonic()
+                assert not [r for r in runs if started < r[0] <= typed]
+                await wait_for(pilot, lambda: any(t > typed for t, _g in runs), timeout=5)
+                assert gc.isenabled()
+                assert next(g for t, g in runs if t > typed) == 2  # one full collection
+            finally:
+                gc.callbacks.remove(seen)
+                gc.enable()
+
+    run(go())
+
+
+def test_the_collector_is_never_held_off_for_long(demo_app, monkeypatch) -> None:
+    """Typing without any pause still lets a collection through after LONGEST seconds,
+    and closing the app leaves the collector on."""
+    import gc
+
+    from vaultui import typing_gc
+
+    monkeypatch.setattr(typing_gc, "LONGEST", 0.3)
+    monkeypatch.setattr(typing_gc, "PAUSE", 10.0)
     full: list[float] = []
 
     def seen(phase: str, info: dict) -> None:
@@ -304,12 +347,17 @@ def test_a_full_garbage_collection_runs_when_typing_pauses(demo_app, monkeypatch
             inp = app.browser().query_one("#filter")
             gc.callbacks.append(seen)
             try:
-                for text in ("p", "pr", "pro"):  # typing: each result restarts the wait
+                started = time.monotonic()
+                for text in ("p", "pr", "pro", "prod", "prod/"):
                     inp.value = text
                     await pilot.pause(0.1)
-                typed = time.monotonic()
-                await wait_for(pilot, lambda: any(t > typed + 0.2 for t in full), timeout=5)
+                assert any(t > started for t in full)  # one ran mid-typing
+                assert not gc.isenabled()  # and the hold resumed for the next keys
             finally:
                 gc.callbacks.remove(seen)
+        assert gc.isenabled()  # the browser went away: collector back on
 
-    run(go())
+    try:
+        run(go())
+    finally:
+        gc.enable()

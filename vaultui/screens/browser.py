@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -25,7 +25,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from vaultui import name_cache
@@ -35,6 +34,7 @@ from vaultui.panes import PANES
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen, TagFilterScreen
 from vaultui.session import ensure_ready
+from vaultui.typing_gc import TypingCollector
 from vaultui.widgets.filter_input import FilterInput
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.secrets_table import SecretsTable
@@ -49,9 +49,12 @@ if TYPE_CHECKING:
 SYNC_FILTER_LIMIT = 120_000
 # Searches over more candidates than this first show QUICK_ROWS matches (a screen and
 # more, found by scanning until they are found), then complete after that paint.
-QUICK_FILTER_FROM = 20_000
+QUICK_FILTER_FROM = 5_000
 QUICK_ROWS = 200
-IDLE_GC_AFTER = 0.8  # seconds without a new result before a full garbage collection
+# ... and complete the result in slices of the search (chunks of COMPLETE_CHUNK
+# candidates, about COMPLETE_SLICE seconds of CPU per turn of the event loop).
+COMPLETE_CHUNK = 16_384
+COMPLETE_SLICE = 0.008
 """Up to this many secrets the filter runs inline on each keystroke (instant)."""
 
 
@@ -183,7 +186,7 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         # showing only the first screen of a large search (the rest comes next frame)
         self._partial = False
         self._partial_keep: str | None = None
-        self._idle_gc: Timer | None = None
+        self._typing_gc: TypingCollector | None = None
         self.pending_focus: str | None = None
 
     @property
@@ -226,6 +229,10 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
             self.call_after_refresh(self.load_names, names_known=True)
         else:
             self.load_names()
+
+    def on_unmount(self) -> None:
+        if self._typing_gc is not None:
+            self._typing_gc.release()
 
     # ------------------------------------------------------------------ loading
 
@@ -312,6 +319,9 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         if value == self._query_raw or not self.is_mounted:
             return
         self._query_raw = value
+        if self._typing_gc is None:
+            self._typing_gc = TypingCollector(self.app)
+        self._typing_gc.typed()
         keep = self._partial_keep if self._partial else self.table.current
         # A large search (a second character over most names): show the first screen of
         # matches at once, then complete the result after that frame is painted.
@@ -341,12 +351,35 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         self._start_filter()
 
     def _complete_filter(self, value: str) -> None:
-        """Replace the first screen of matches with the whole result (unless the text
-        changed meanwhile: the newer keystroke has its own)."""
+        """Replace the first screen of matches with the whole result, a slice of the
+        search per turn of the event loop so keys typed meanwhile are not kept waiting
+        (a newer keystroke ends it: that one has its own search)."""
         if not self._partial or value != self._query_raw:
             return
-        self._partial = False
-        self._apply_filter(keep=self._partial_keep)
+        started = time.perf_counter()
+        steps = self.index.filter_steps(Query.parse(value, self.tag), chunk=COMPLETE_CHUNK)
+        self._continue_filter(value, steps, started, 0.0)
+
+    def _continue_filter(
+        self, value: str, steps: Iterator[list[str] | None], started: float, cpu_ms: float
+    ) -> None:
+        if not self._partial or value != self._query_raw:
+            return
+        cpu = time.thread_time()
+        for rows in steps:
+            if rows is not None:
+                self.last_filter_cpu_ms = cpu_ms + (time.thread_time() - cpu) * 1000
+                self._partial = False
+                self._show_rows(rows, self._partial_keep, started)
+                return
+            if time.thread_time() - cpu > COMPLETE_SLICE:
+                break
+        else:  # the index changed underneath: search again from the start
+            self._partial = False
+            self._apply_filter(keep=self._partial_keep)
+            return
+        cpu_ms += (time.thread_time() - cpu) * 1000
+        self.call_later(self._continue_filter, value, steps, started, cpu_ms)
 
     def _start_filter(self) -> None:
         self._filtering = True
@@ -383,26 +416,12 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
 
     def _show_rows(self, rows: Sequence[str], keep: str | None, started: float) -> None:
         self._rows = rows
-        self._collect_later()
         self.table.set_rows(rows, keep=keep)
         self.filter_generation += 1
         self.last_filter_ms = (time.perf_counter() - started) * 1000
         empty = len(self.index) == 0
         self.query_one("#empty-hint").display = empty and self.loaded
         self._update_status()
-
-    def _collect_later(self) -> None:
-        """Run a full garbage collection once typing pauses. Rendering allocates all the
-        time, so Python's own full collections (~30 ms at 100,000 secrets) would
-        otherwise land on some keystroke; collecting in a pause resets their count."""
-        if self._idle_gc is None:
-            self._idle_gc = self.set_timer(IDLE_GC_AFTER, self._collect_now)
-        else:
-            self._idle_gc.reset()
-
-    def _collect_now(self) -> None:
-        self._idle_gc = None
-        gc.collect()
 
     def _update_status(self) -> None:
         total = len(self.index)
