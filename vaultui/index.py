@@ -24,7 +24,7 @@ value containing "prod", ``#env=prod`` a tag ``env`` whose value contains "prod"
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import compress, repeat
@@ -92,6 +92,29 @@ def _narrow(base: tuple[list[str], list[str], Any], ch: str) -> tuple[list[str],
 
 _NOT_FOUND = -1
 _ONE = 1
+
+
+def _part(base: tuple[list[str], list[str], Any], lo: int, hi: int) -> tuple[Any, Any, Any]:
+    """Candidates ``lo:hi`` of ``base`` (see :func:`_narrow`)."""
+    names, lows, starts = base
+    if starts is not None and not isinstance(starts, str):
+        starts = starts[lo:hi]
+    return names[lo:hi], lows[lo:hi], starts
+
+
+def _joined(parts: list[tuple[list[str], list[str], Any]]) -> tuple[list[str], list[str], Any]:
+    """The narrowed parts of one candidate list, put back together in order."""
+    names: list[str] = []
+    lows: list[str] = []
+    starts: Any = parts[0][2]
+    if not isinstance(starts, str):
+        starts = []
+        for part in parts:
+            starts += part[2]
+    for part in parts:
+        names += part[0]
+        lows += part[1]
+    return names, lows, starts
 
 
 def tag_matches(tags: dict[str, str], term: str) -> bool:
@@ -332,7 +355,7 @@ class SecretIndex:
             if prev is not None:
                 break
         else:
-            return None
+            return self._first_from_masks(text, limit, budget)
         names, lows, starts = prev
         pending = starts if isinstance(starts, str) else ""
         rest = text[n:]
@@ -350,22 +373,66 @@ class SecretIndex:
                     return out
         return out if len(names) <= budget else None
 
+    def _first_from_masks(self, text: str, limit: int, budget: int) -> list[str] | None:
+        """:meth:`first_matches` with nothing cached: walk the warm mask of the first
+        character (names that contain it) and test only those, in sort order."""
+        first, low, names = self._first, self._low, self._order
+        if first is None or first[0] is not names or low is None:
+            return None
+        mask = first[1].get(text[0])
+        if mask is None:
+            return []  # no name contains the first character
+        out: list[str] = []
+        pos = -1
+        for _ in range(budget):
+            pos = mask.find(1, pos + 1)
+            if pos < 0:
+                return out  # every candidate was looked at: this is the whole result
+            name_low, at = low[pos], 0
+            for ch in text:
+                at = name_low.find(ch, at) + 1
+                if not at:
+                    break
+            else:
+                out.append(names[pos])
+                if len(out) >= limit:
+                    return out
+        return None
+
     def filter(self, query: Query, cancelled: Callable[[], bool] | None = None) -> list[str] | None:
         """The names matching ``query``, in sort order (None if ``cancelled`` said so).
 
         Reuses the result of the longest cached query that this one extends.
         """
+        for result in self.filter_steps(query):
+            if result is not None:
+                return result
+            if cancelled is not None and cancelled():
+                return None
+        return None  # the order changed underneath (another thread re-sorted)
+
+    def filter_steps(self, query: Query, chunk: int = 0) -> Iterator[list[str] | None]:
+        """:meth:`filter` in steps: yields None after each step, then the result.
+
+        A step is one typed character, or with ``chunk`` at most that many candidates of
+        it, so a caller can spread a large search over several turns of the event loop
+        and let keystrokes in between. Stops without a result if the index is re-sorted
+        or reloaded meanwhile (its cached results would be stale).
+        """
         if query.empty:
-            return list(self._order)
+            yield list(self._order)
+            return
         key = (query.text, query.tags)
         cache = self._cache
         hit = cache.get(key)
         if hit is not None:
-            return hit
+            yield hit
+            return
         if len(cache) > 64:
             cache.clear()
             self._lows.clear()
         order, low = self._order, self._low
+        generation = self.generation
         if low is None:
             low = [n.lower() for n in order]
             if order is self._order:
@@ -391,21 +458,33 @@ class SecretIndex:
                 if len(text) > 1:
                     self._lows[text[:1]] = base
             for i in range(done, len(text)):
-                if cancelled is not None and cancelled():
-                    return None
-                base = _narrow(base, text[i])
+                yield None
+                if self.generation != generation:
+                    return
+                if chunk and len(base[0]) > chunk:
+                    parts = []
+                    for lo in range(0, len(base[0]), chunk):
+                        parts.append(_narrow(_part(base, lo, lo + chunk), text[i]))
+                        yield None
+                        if self.generation != generation:
+                            return
+                    base = _joined(parts)
+                else:
+                    base = _narrow(base, text[i])
                 if i < len(text) - 1:
                     self._lows[text[: i + 1]] = base
             self._lows[text] = base
             names = base[0]
             if not query.tags:
                 cache[key] = names
-                return names
+                yield names
+                return
             cache[(query.text, ())] = names
         else:
             names = order
-        if cancelled is not None and cancelled():
-            return None
+        yield None
+        if self.generation != generation:
+            return
         records = self.records
         out = []
         for name in names:
@@ -413,4 +492,4 @@ class SecretIndex:
             if rec is not None and all(tag_matches(rec.tags, t) for t in query.tags):
                 out.append(name)
         cache[key] = out
-        return out
+        yield out

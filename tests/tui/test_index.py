@@ -158,22 +158,65 @@ def test_incremental_filter_matches_a_subsequence_test_whatever_is_typed(
 @settings(max_examples=200, deadline=None)
 @given(
     names=st.lists(st.text(_ALPHABET, min_size=1, max_size=12), max_size=60, unique=True),
-    typed=st.text(_ALPHABET.lower(), min_size=2, max_size=5),
+    typed=st.text(_ALPHABET.lower(), min_size=1, max_size=5),
     limit=st.integers(1, 8),
     budget=st.integers(1, 80),
     warmed=st.booleans(),
+    prefix_cached=st.booleans(),
 )
 def test_first_matches_are_the_first_rows_of_the_full_result(
-    names, typed, limit, budget, warmed
+    names, typed, limit, budget, warmed, prefix_cached
 ) -> None:
     """The first screen shown for a large search is exactly the head of the full result
-    (or None: then the browser runs the full filter)."""
+    (or None: then the browser runs the full filter). With nothing typed before (the
+    first character), the warm per-character masks are scanned."""
     index = SecretIndex(names)
     if warmed:
         index.warm()
-    index.filter(Query(typed[:1]))  # a typed prefix is cached, as when typing
+    if prefix_cached:
+        index.filter(Query(typed[:1]))  # a typed prefix is cached, as when typing
     first = index.first_matches(Query(typed), limit, budget)
     full = [n for n in index.order if fuzzy_matcher(typed)(n.lower())]
     if first is not None:
         assert first == full[:limit]
     assert index.filter(Query(typed)) == full
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.text(_ALPHABET, min_size=1, max_size=12), max_size=60, unique=True),
+    typed=st.lists(st.text(_ALPHABET, max_size=6), min_size=1, max_size=5),
+    chunk=st.integers(1, 7),
+    warmed=st.booleans(),
+)
+def test_a_search_in_slices_finds_exactly_what_one_pass_finds(
+    names, typed, chunk, warmed
+) -> None:
+    """The browser completes a large search a slice at a time (filter_steps with a chunk):
+    whatever the slice size, the result, and every prefix cached on the way, is the
+    subsequence match."""
+    index = SecretIndex(names)
+    if warmed:
+        index.warm()
+    for raw in typed:
+        query = Query.parse(raw)
+        steps = list(index.filter_steps(query, chunk=chunk))
+        assert all(step is None for step in steps[:-1])
+        assert steps[-1] == [n for n in index.order if fuzzy_matcher(query.text)(n.lower())]
+        for end in range(1, len(query.text) + 1):
+            part = query.text[:end]
+            assert index.filter(Query(part)) == [
+                n for n in index.order if fuzzy_matcher(part)(n.lower())
+            ]
+
+
+def test_a_search_in_slices_stops_when_the_index_is_re_sorted() -> None:
+    """A slice-wise search left half done while the vault changed gives no (stale)
+    result and caches nothing from the old order."""
+    index = SecretIndex([f"app/{i:03d}/key" for i in range(300)])
+    steps = index.filter_steps(Query("ak"), chunk=50)
+    assert next(steps) is None
+    assert next(steps) is None
+    index.set_sort("name", reverse=True)
+    assert list(steps) == []
+    assert index.filter(Query("ak"))[0] == "app/299/key"
