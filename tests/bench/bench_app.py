@@ -106,25 +106,41 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         # keystrokes: set the input's value one more character at a time, as typing does
         inp = browser.query_one("#filter")
         inp.focus()
-        per_key: list[float] = []
+        labels: list[str] = []  # the filter text after each keystroke
+        per_key: list[float] = []  # keystroke -> the frame showing the new rows painted
         per_key_cpu: list[float] = []
-        per_key_full: list[float] = []
+        per_key_full: list[float] = []  # keystroke -> the frame with every match painted
+        per_key_set: list[float] = []  # keystroke -> rows handed to the table (no paint)
         per_key_gc: list[float] = []
         handler: list[float] = []
-        # Wait for the rows with an event set by the browser's own "rows shown" step, not by
-        # polling: a 1 ms polling loop in the event loop competes with the filter thread
-        # for the GIL and would be measured as latency a typing user never sees.
-        shown = asyncio.Event()
-        complete = asyncio.Event()  # the whole result, not only a first screen of it
+        # Timestamps are taken inside the app's own steps (rows handed to the table, a
+        # frame composed), not when the waiting task resumes: an asyncio wake-up after
+        # the fact would count whatever else the loop ran meanwhile.
+        marks: dict[str, float] = {}
+        painted = asyncio.Event()
+        complete = asyncio.Event()  # the frame with the whole result, not a first screen
         original_show = browser._show_rows
+        original_refresh = browser._compositor_refresh
 
-        def show_and_signal(*args: object, **kwargs: object) -> None:
+        def show_and_mark(*args: object, **kwargs: object) -> None:
             original_show(*args, **kwargs)
-            shown.set()
+            marks.setdefault("shown", time.perf_counter())
             if not browser._partial:
+                marks["whole"] = time.perf_counter()
+
+        def refresh_and_mark() -> None:
+            original_refresh()
+            now = time.perf_counter()
+            if "shown" in marks and "painted" not in marks:
+                marks["painted"] = now
+                marks["painted_cpu"] = time.process_time()
+                painted.set()
+            if "whole" in marks and "whole_painted" not in marks:
+                marks["whole_painted"] = now
                 complete.set()
 
-        browser._show_rows = show_and_signal
+        browser._show_rows = show_and_mark
+        browser._compositor_refresh = refresh_and_mark
         gc_ms = [0.0]  # time in Python's garbage collector, to tell its pauses apart
         gc_started = [0.0]
 
@@ -137,19 +153,23 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         gc.callbacks.append(gc_probe)
         for query in QUERIES:
             for i in range(1, len(query) + 1):
-                shown.clear()
+                marks.clear()
+                painted.clear()
                 complete.clear()
                 t0, c0 = time.perf_counter(), time.process_time()
                 gc_ms[0] = 0.0
                 inp.value = query[:i]
-                handler.append(0.0)
-                await asyncio.wait_for(shown.wait(), timeout=10)
-                per_key.append((time.perf_counter() - t0) * 1000)
-                per_key_cpu.append((time.process_time() - c0) * 1000)
+                handler.append(browser.last_filter_cpu_ms)
+                await asyncio.wait_for(painted.wait(), timeout=10)
+                per_key.append((marks["painted"] - t0) * 1000)
+                labels.append(query[:i])
+                per_key_cpu.append((marks["painted_cpu"] - c0) * 1000)
+                per_key_set.append((marks["shown"] - t0) * 1000)
                 per_key_gc.append(gc_ms[0])
                 await asyncio.wait_for(complete.wait(), timeout=10)
-                per_key_full.append((time.perf_counter() - t0) * 1000)
+                per_key_full.append((marks["whole_painted"] - t0) * 1000)
                 handler[-1] = browser.last_filter_cpu_ms
+                await asyncio.sleep(0.1)  # a typist's pause between keys
             result.setdefault("matches", []).append(len(browser.table.rows))  # type: ignore[union-attr]
             inp.value = ""
             await pilot.pause(0.1)
@@ -163,6 +183,8 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         result["keys_cpu"] = per_key_cpu
         result["keys_full"] = per_key_full
         result["keys_gc"] = per_key_gc
+        result["keys_set"] = per_key_set
+        result["labels"] = labels
         gc.callbacks.remove(gc_probe)
         result["worker_ms"] = handler
         result["blocked_ms"] = blocked
@@ -228,12 +250,22 @@ def run(quick: bool) -> list[Row]:
     keys = sorted(k for r in results for k in r["keys"])
     keys_cpu = sorted(k for r in results for k in r["keys_cpu"])
     keys_full = sorted(k for r in results for k in r["keys_full"])
+    keys_set = sorted(k for r in results for k in r["keys_set"])
     worker = sorted(k for r in results for k in r["worker_ms"])
     blocked = max(k for r in results for k in r["blocked_ms"])
     kdf = _argon2_default_ms()
     assert all(r["rows"] == n and r["focused"] for r in results)
     key_median = median(keys)
     key_worst = keys[-1]
+    # which keystroke was the slowest, and where its time went
+    _, run_i, key_i = max(
+        (ms, r, k) for r, res in enumerate(results) for k, ms in enumerate(res["keys"])
+    )
+    slow = results[run_i]
+    slowest = (
+        f"slowest: {slow['labels'][key_i]!r} (rows to the table {slow['keys_set'][key_i]:.1f} ms, "
+        f"GC {slow['keys_gc'][key_i]:.1f} ms, CPU {slow['keys_cpu'][key_i]:.1f} ms)"
+    )
     return [
         Row(
             "app",
@@ -278,26 +310,27 @@ def run(quick: bool) -> list[Row]:
         ),
         Row(
             "app",
-            f"filter keystroke → rows shown, N={n:,} (median)",
+            f"filter keystroke → new rows painted, N={n:,} (median)",
             round(key_median, 1),
             unit="ms",
             target="< 50 ms",
             ok=key_median < 50,
-            note=f"{len(keys)} keystrokes, queries {', '.join(QUERIES)}; no debounce "
-            "(keys typed during a run are coalesced into one more run)",
+            note=f"{len(keys)} keystrokes, queries {', '.join(QUERIES)}, 0.1 s apart; until the "
+            f"frame with the rows is composed (rows handed to the table: median "
+            f"{median(keys_set):.1f} ms, worst {keys_set[-1]:.1f} ms)",
         ),
         Row(
             "app",
-            f"filter keystroke → rows shown, N={n:,} (worst)",
+            f"filter keystroke → new rows painted, N={n:,} (worst)",
             round(key_worst, 1),
             unit="ms",
             target="< 50 ms",
             ok=key_worst < 50,
-            note="the first character scans every name; later ones narrow the last result",
+            note=slowest,
         ),
         Row(
             "app",
-            f"filter keystroke → every match in the table, N={n:,} (median / worst)",
+            f"filter keystroke → every match in the table, painted, N={n:,} (median / worst)",
             round(median(keys_full), 1),
             unit="ms",
             note=f"worst {keys_full[-1]:.1f} ms; a large search first shows a screen of "
@@ -305,7 +338,7 @@ def run(quick: bool) -> list[Row]:
         ),
         Row(
             "app",
-            f"filter keystroke → rows shown, N={n:,}, process CPU (median / worst)",
+            f"filter keystroke → new rows painted, N={n:,}, process CPU (median / worst)",
             round(median(keys_cpu), 1),
             unit="ms",
             target="< 50 ms",
