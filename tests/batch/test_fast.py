@@ -133,6 +133,36 @@ def test_get_and_set_through_the_agent_import_only_builtins(home, tmp_path, agen
     assert (code, loaded) == (0, "")
 
 
+SCRIPT_PROBE = PROBE.replace(
+    "from vaultui.cli import main\ncode = main(sys.argv[1:])",
+    "sys.argv[0] = 'bin/vaultui'\ncode = 0\n"
+    "with open('bin/vaultui') as script:\n    text = script.read()\n"
+    "try:\n    exec(compile(text, 'bin/vaultui', 'exec'), {'__name__': '__main__'})\n"
+    "except SystemExit as done:\n    code = done.code",
+)
+
+
+def test_the_installed_vaultui_script_adds_no_import(home, agents):
+    """The `vaultui` command is bin/vaultui (pyproject script-files), not pip's
+    entry-point wrapper, which imports `re` (~10 ms per command)."""
+    from tests.batch.conftest import run_vaultui
+
+    assert 'script-files = ["bin/vaultui"]' in (ROOT / "pyproject.toml").read_text()
+    assert run_vaultui(home, "--batch", "set", "k", stdin=b"value-k").code == 0
+    agents.append(home / "agent.sock")
+    assert run_vaultui(home, "--batch", "unlock", "--ttl", "2m").code == 0
+    proc = subprocess.run(  # -S: no site hooks, which may load `re` before the probe
+        [sys.executable, "-S", "-c", SCRIPT_PROBE, "--batch", "get", "k"],
+        capture_output=True,
+        cwd=ROOT,
+        env=clean_env(home),
+        timeout=60,
+        start_new_session=True,
+    )
+    loaded = proc.stderr.decode().rsplit("LOADED ", 1)[-1].strip()
+    assert (proc.returncode, proc.stdout, loaded) == (0, b"value-k\n", "")
+
+
 def test_batch_without_agent_imports_no_textual_or_sdk(home):
     from tests.batch.conftest import run_vaultui
 

@@ -73,24 +73,22 @@ def base_env(**extra: str) -> dict[str, str]:
 def clean_venv() -> Path:
     """``.bench/batch-venv``: a venv without pip/setuptools whose only ``.pth`` adds
     the source tree and the installed packages as plain paths (no start-up code), with
-    the console script pip would write. Returns its ``bin/vaultui``."""
+    the ``vaultui`` script as pip installs it (``bin/vaultui``, its ``#!python`` line
+    pointed at the venv). Returns that script; rewritten whenever ``bin/vaultui``
+    changes."""
     venv = REPO / ".bench" / "batch-venv"
     script = venv / "bin" / "vaultui"
-    if script.exists():
+    source = (REPO / "bin" / "vaultui").read_text()
+    body = source.replace("#!python", f"#!{venv / 'bin' / 'python'}", 1)
+    if script.exists() and script.read_text() == body:
         return script
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = sysconfig.get_paths()["purelib"]
-    venv_site = next((venv / "lib").glob("python3*/site-packages"))
-    (venv_site / "vaultui-bench.pth").write_text(f"{REPO}\n{purelib}\n")
-    script.write_text(
-        f"#!{venv / 'bin' / 'python'}\n"
-        "# -*- coding: utf-8 -*-\n"
-        "import re\nimport sys\nfrom vaultui.cli import main\n"
-        "if __name__ == '__main__':\n"
-        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-        "    sys.exit(main())\n"
-    )
+    if not (venv / "bin" / "python").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        purelib = sysconfig.get_paths()["purelib"]
+        venv_site = next((venv / "lib").glob("python3*/site-packages"))
+        (venv_site / "vaultui-bench.pth").write_text(f"{REPO}\n{purelib}\n")
+    script.write_text(body)
     script.chmod(0o755)
     return script
 
