@@ -23,7 +23,7 @@ from core.backup import body as body_codec
 from core.backup import catalog
 from core.backup.container import EXTENSION, open_file, read_head
 from core.backup.fsutil import folder_lock, fsync_dir
-from core.backup.restore import build_state, replay_into
+from core.backup.restore import build_state, load_into_new
 from core.errors import BackupError, ConfigError
 from core.vault import Argon2Params, KeySource, Vault
 from core.vault.crypto import hkdf
@@ -172,7 +172,7 @@ def recover(
             if backup_root_key(found_key) != vault.derive_key("backup"):
                 raise BackupError("The vault's key derivation changed: cannot restore")
             with vault.transaction():
-                replay_into(vault, entries, progress=progress)
+                load_into_new(vault, entries, progress=progress)
             result["seq_after"] = vault.seq
         finally:
             vault.close()

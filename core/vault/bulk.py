@@ -9,19 +9,23 @@ order, inside one transaction.
 
 These functions are the bodies of :meth:`Vault.export_records`,
 :meth:`Vault.record_metas`, :meth:`Vault.encoded_values` and :meth:`Vault.put_many`;
-call those.
+call those. Restores also use two functions of their own: :func:`read_current` (the
+records with their stored rows) and :func:`put_encoded` (``put_many`` of values already
+encoded, given the records read in the same transaction, or names known to be new), so
+that 100,000 restored secrets are not looked up, decrypted and parsed a second time.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from core.errors import IntegrityError, ValidationError
-from core.vault.codec import compact_json, encode_value
+from core.errors import ConflictError, IntegrityError, ValidationError
+from core.vault.codec import MAX_VALUE_BYTES, compact_json, decode_value, encode_value
 from core.vault.gcpause import paused_gc
 from core.vault.names import validate_name
 from core.vault.records import utcnow
@@ -191,26 +195,74 @@ def encoded_values(
     """See :meth:`Vault.encoded_values`."""
     from core.vault.store import _sql
 
-    pick = {(bytes(uid), int(version)) for uid, version in wanted}
+    pick = sorted({(bytes(uid), int(version)) for uid, version in wanted})
     if not pick:
         return {}
     rows = []
+    size = _CHUNK // 2  # two bound values per pair
     with _sql("read secret values"), _ReadTx(vault) as conn:
-        for chunk in _chunks(sorted({uid for uid, _v in pick})):
-            marks = ",".join("?" * len(chunk))
-            rows += [
-                row
-                for row in conn.execute(
-                    f"SELECT uid, version, value FROM versions WHERE uid IN ({marks})", chunk
-                )
-                if (row[0], row[1]) in pick
-            ]
+        for i in range(0, len(pick), size):
+            chunk = pick[i : i + size]
+            marks = ",".join(["(?,?)"] * len(chunk))
+            rows += conn.execute(
+                f"WITH w(u, v) AS (VALUES {marks}) SELECT x.uid, x.version, x.value "
+                "FROM w JOIN versions x ON x.uid = w.u AND x.version = w.v",
+                [x for pair in chunk for x in pair],
+            ).fetchall()
     aad = vault._value_aad
     plain = vault._keys.sealer.open_many([(r[2], aad(r[0], r[1])) for r in rows], "value")
-    return {(r[0], r[1]): p for r, p in zip(rows, plain, strict=True)}
+    return {(bytes(r[0]), r[1]): p for r, p in zip(rows, plain, strict=True)}
+
+
+class CurrentRow(NamedTuple):
+    """A record as it is now (:func:`read_current`): what :class:`RecordMeta` holds
+    (uid, rev, deleted flag, decrypted metadata JSON) plus what writing over it needs:
+    its name hash, seq, metadata and name ciphertexts as stored, and its row id.
+    ``repr`` hides the metadata."""
+
+    uid: bytes
+    rev: int
+    deleted: bool
+    meta: bytes
+    nh: bytes
+    seq: int
+    meta_ct: bytes
+    name_ct: bytes
+    rid: int
+
+    def __repr__(self) -> str:
+        return f"CurrentRow(uid={bytes(self.uid).hex()}, rev={self.rev}, deleted={self.deleted})"
+
+
+def read_current(vault: Vault) -> list[CurrentRow]:
+    """Every record (tombstones included) as :class:`CurrentRow`, in one read: what
+    :meth:`Vault.record_metas` returns plus the stored row, so that a restore can hand
+    the records it compared to :func:`put_encoded` without reading and decrypting them
+    again."""
+    from core.vault.store import _sql
+
+    with _sql("read the vault"), _ReadTx(vault) as conn:
+        rows = conn.execute(
+            "SELECT uid, name_hash, rev, seq, deleted, meta, name_ct, rid FROM records"
+        ).fetchall()
+    aad = vault._meta_aad
+    metas = vault._keys.sealer.open_many([(r[5], aad(r[0], r[2], r[3], r[4], r[1])) for r in rows])
+    return [
+        CurrentRow(r[0], r[2], bool(r[4]), m, r[1], r[3], r[5], r[6], r[7])
+        for r, m in zip(rows, metas, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------- writes
+
+
+def _check_options(options: Any) -> Mapping[str, Any]:
+    if type(options) is not dict and not isinstance(options, Mapping):
+        raise ValidationError("put_many: the options of an item must be a dict")
+    if not PUT_OPTIONS.issuperset(options):
+        unknown = set(options) - PUT_OPTIONS
+        raise ValidationError(f"put_many: unknown option(s) {', '.join(sorted(unknown))}")
+    return options
 
 
 def _prepare(items: Iterable[Any]) -> list[tuple[str, bytes, Mapping[str, Any]]]:
@@ -220,139 +272,248 @@ def _prepare(items: Iterable[Any]) -> list[tuple[str, bytes, Mapping[str, Any]]]
         if not isinstance(item, tuple | list) or len(item) not in (2, 3):
             raise ValidationError("put_many takes (name, value) or (name, value, options) items")
         name, value = item[0], item[1]
-        options: Mapping[str, Any] = item[2] if len(item) == 3 else {}
-        if not isinstance(options, Mapping):
-            raise ValidationError("put_many: the options of an item must be a dict")
-        unknown = set(options) - PUT_OPTIONS
-        if unknown:
-            raise ValidationError(f"put_many: unknown option(s) {', '.join(sorted(unknown))}")
+        options = _check_options(item[2]) if len(item) == 3 else {}
         validate_name(name)
         out.append((name, encode_value(value), options))
     return out
 
 
+def _reencoded(encoded: bytes) -> bytes:
+    """``encode_value(decode_value(encoded))`` with its checks and errors, without the
+    round trip where it is the identity (valid UTF-8 text and bytes)."""
+    tag = encoded[:1]
+    if tag == b"s":
+        decode_value(encoded)  # raises IntegrityError for invalid UTF-8, as the round trip
+    elif tag != b"b":
+        return encode_value(decode_value(encoded))
+    if len(encoded) - 1 > MAX_VALUE_BYTES:
+        encode_value(decode_value(encoded))  # raises ValueTooLargeError
+    return bytes(encoded)
+
+
 def put_many(vault: Vault, items: Iterable[Any]) -> int:
     """See :meth:`Vault.put_many`."""
+    return _put(vault, _prepare(items), {}, new_names=False)
+
+
+def put_encoded(
+    vault: Vault,
+    items: Iterable[tuple[str, bytes, Mapping[str, Any]]],
+    current: Mapping[str, tuple[CurrentRow, list[Any]]] | None = None,
+    *,
+    new_names: bool = False,
+) -> int:
+    """:meth:`Vault.put_many` of ``(name, encoded value, options)`` items: exactly
+    ``put_many([(name, decode_value(encoded), options), ...])``, same checks, same
+    errors, same file, for callers that hold values already encoded (restores).
+
+    ``current`` maps names to the record the caller read with :func:`read_current`
+    *in the enclosing transaction*, with its parsed metadata array: those records are
+    not looked up and decrypted again. Each is written only if it is still exactly that
+    row, else ConflictError (and the transaction rolls back). ``new_names`` says no
+    record of these names exists (a new vault being loaded): nothing is looked up, and
+    if one does exist the vault's name index refuses it: ConflictError, nothing written.
+    """
+    out = []
+    for item in items:
+        if not isinstance(item, tuple | list) or len(item) != 3:
+            raise ValidationError("put_encoded takes (name, encoded value, options) items")
+        name, encoded, options = item
+        _check_options(options)
+        validate_name(name)
+        if not isinstance(encoded, bytes):
+            raise ValidationError("put_encoded: values must be encoded bytes")
+        out.append((name, _reencoded(encoded), options))
+    return _put(vault, out, current or {}, new_names=new_names)
+
+
+class _Rec:
+    """One record being written: its metadata, what it was, how many puts it got."""
+
+    __slots__ = ("m", "meta_ct", "name_ct", "nh", "puts", "rev", "rid")
+
+    def __init__(
+        self,
+        m: dict[str, Any] | None,
+        nh: bytes,
+        row: tuple[bytes, bytes, int, int] | None = None,
+    ) -> None:
+        self.m = m
+        self.nh = nh
+        # (old name ciphertext, old metadata ciphertext, row id, rev) of an existing record
+        self.name_ct, self.meta_ct, self.rid, self.rev = row or (None, None, 0, 0)
+        self.puts = 0
+
+
+def _known(vault: Vault, name: str, row: CurrentRow, meta: list[Any]) -> _Rec:
+    from core.vault.store import _META_KEYS
+
+    if not isinstance(meta, list) or len(meta) != len(_META_KEYS):
+        raise IntegrityError("A vault record holds malformed metadata")
+    m = dict(zip(_META_KEYS, meta, strict=True))
+    m["_uid"], m["_rev"], m["_seq"], m["_del"] = bytes(row.uid), row.rev, row.seq, row.deleted
+    return _Rec(m, bytes(row.nh), (row.name_ct, row.meta_ct, row.rid, row.rev))
+
+
+def _lookup(vault: Vault, names: Iterable[str]) -> dict[str, _Rec]:
+    """The records of ``names`` that exist (by their name hashes, in chunks)."""
+    name_hash = vault._name_hash
+    by_hash = {name_hash(name): name for name in names}
+    out: dict[str, _Rec] = {}
+    for chunk in _chunks(list(by_hash)):
+        marks = ",".join("?" * len(chunk))
+        for row in vault._conn.execute(
+            f"SELECT {vault._REC_COLS}, rid FROM records WHERE name_hash IN ({marks})", chunk
+        ):
+            name = by_hash[row[1]]
+            m = vault._open_meta(row)
+            if m.get("n") != name:
+                raise IntegrityError("A vault record is filed under another name (swapped rows)")
+            out[name] = _Rec(m, row[1], (row[6], row[5], row[7], row[2]))
+    for nh, name in by_hash.items():
+        if name not in out:
+            out[name] = _Rec(None, nh)
+    return out
+
+
+def _put(
+    vault: Vault,
+    prepared: list[tuple[str, bytes, Mapping[str, Any]]],
+    current: Mapping[str, tuple[CurrentRow, list[Any]]],
+    *,
+    new_names: bool,
+) -> int:
+    """Apply validated items: a put per item, in order, in one transaction."""
     from core.vault.store import _clean_tags, _sql
 
-    prepared = _prepare(items)
     if not prepared:
         return 0
     default_now = utcnow().timestamp()
     with paused_gc(), vault.transaction(), _sql("store secrets"):
-        conn = vault._conn
-        name_hash = vault._name_hash
-        hashes = {name: name_hash(name) for name, _e, _o in prepared}
-        found: dict[bytes, tuple] = {}
-        rids: dict[bytes, int] = {}
-        for chunk in _chunks(list(hashes.values())):
-            marks = ",".join("?" * len(chunk))
-            for row in conn.execute(
-                f"SELECT {vault._REC_COLS}, rid FROM records WHERE name_hash IN ({marks})", chunk
-            ):
-                found[row[1]] = row[:-1]
-                rids[row[0]] = row[-1]
-        # name -> [metadata dict, its row as found (None: new), puts so far]
-        state: dict[str, list[Any]] = {}
-        pending: list[tuple[bytes, int, bytes, bytes]] = []
+        names = list(dict.fromkeys(name for name, _e, _o in prepared))  # first-put order
+        if new_names:
+            name_hash = vault._name_hash
+            state = {name: _Rec(None, name_hash(name)) for name in names}
+        else:
+            recs: dict[str, _Rec] = {}
+            for name in names:
+                known = current.get(name)
+                # only a record filed under this very name (its authenticated metadata)
+                if known is not None and isinstance(known[1], list) and known[1][:1] == [name]:
+                    recs[name] = _known(vault, name, *known)
+            recs.update(_lookup(vault, [n for n in names if n not in recs]))
+            state = {name: recs[name] for name in names}
+        advance, new_meta, check = vault._advance, vault._new_meta, vault._check_expected
+        info = vault._info
+        seq = vault._tx_seq
+        assert seq is not None
+        versions: list[tuple[bytes, int, bytes, bytes]] = []
         for name, encoded, opts in prepared:
-            entry = state.get(name)
-            if entry is None:
-                row = found.get(hashes[name])
-                m = None
-                if row is not None:
-                    m = vault._open_meta(row)
-                    if m.get("n") != name:
-                        raise IntegrityError(
-                            "A vault record is filed under another name (swapped rows)"
-                        )
-                entry = state[name] = [m, row, 0]
-            m = entry[0]
-            vault._check_expected(name, m, opts.get("expected_version"), None)
-            at = opts.get("at")
-            now = at.timestamp() if at is not None else default_now
-            if m is None:
-                m = entry[0] = vault._new_meta(name, now)
-                is_new = True
+            rec = state[name]
+            m = rec.m
+            if opts:
+                expected = opts.get("expected_version")
+                if expected is not None:
+                    check(name, m, expected, None)
+                at = opts.get("at")
+                now = at.timestamp() if at is not None else default_now
+                tags = opts.get("tags")
+                description = opts.get("description")
+                rotation, extra = opts.get("rotation"), opts.get("extra")
+                who, why, source = opts.get("who"), opts.get("why"), opts.get("source")
+                tags = _clean_tags(tags) if tags is not None else None
             else:
-                is_new = False
-            tags = opts.get("tags")
-            version = vault._advance(
+                now = default_now
+                tags = description = rotation = extra = who = why = source = None
+            is_new = m is None
+            if m is None:
+                m = rec.m = new_meta(name, now)
+            version = advance(
                 m,
                 is_new,
                 encoded,
                 now,
-                description=opts.get("description"),
-                tags=_clean_tags(tags) if tags is not None else None,
-                rotation=opts.get("rotation"),
-                extra=opts.get("extra"),
+                description=description,
+                tags=tags,
+                rotation=rotation,
+                extra=extra,
             )
-            m["_seq"] = vault._next_seq()
-            entry[2] += 1
-            info = vault._info(encoded, opts.get("who"), opts.get("why"), opts.get("source"), now)
-            pending.append((m["_uid"], version, encoded, compact_json(info)))
-        _write_versions(vault, pending)
-        _write_records(vault, state, hashes, rids)
+            seq += 1
+            m["_seq"] = seq
+            rec.puts += 1
+            versions.append(
+                (m["_uid"], version, encoded, compact_json(info(encoded, who, why, source, now)))
+            )
+        vault._tx_seq = seq
+        _write_records(vault, state)  # first: it refuses stale or existing records
+        _write_versions(vault, versions)
     return len(prepared)
 
 
 def _write_versions(vault: Vault, pending: list[tuple[bytes, int, bytes, bytes]]) -> None:
-    seal_many, digest = vault._keys.sealer.seal_many, vault._keys.digest
+    seal_many, ver_digest = vault._keys.sealer.seal_many, vault._ver_digest
     value_aad, info_aad = vault._value_aad, vault._info_aad
     value_cts = seal_many([(enc, value_aad(uid, ver)) for uid, ver, enc, _i in pending])
     info_cts = seal_many([(info, info_aad(uid, ver)) for uid, ver, _e, info in pending])
     acc = 0
-    for v, i in zip(value_cts, info_cts, strict=True):
-        acc ^= int.from_bytes(digest(b"v" + v[:12] + v[-16:] + i[:12] + i[-16:]), "big")
+    rows = []
+    for (uid, version, _e, _i), v, f in zip(pending, value_cts, info_cts, strict=True):
+        acc ^= int.from_bytes(ver_digest(v, f), "big")
+        rows.append((uid, version, v, f))
     vault._fold(acc.to_bytes(32, "big"))
-    rows = [(p[0], p[1], v, i) for p, v, i in zip(pending, value_cts, info_cts, strict=True)]
     rows.sort()  # in key order: each B-tree page is visited once, not once per row
     vault._conn.executemany(
         "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)", rows
     )
 
 
-def _write_records(
-    vault: Vault, state: dict[str, list[Any]], hashes: dict[str, bytes], rids: dict[bytes, int]
-) -> None:
+def _write_records(vault: Vault, state: dict[str, _Rec]) -> None:
     from core.vault.store import _META_KEYS
 
     sealer, meta_aad, name_aad = vault._keys.sealer, vault._meta_aad, vault._name_aad
+    rec_digest = vault._rec_digest
     metas, names = [], []
-    for name, (m, row, puts) in state.items():
-        uid, nh = m["_uid"], hashes[name]
-        rev = (row[2] if row is not None else 0) + puts
-        m["_rev"] = rev
-        body = compact_json([m.get(k) for k in _META_KEYS])
-        metas.append((body, meta_aad(uid, rev, m["_seq"], 0, nh)))
-        if row is None:
-            names.append((name.encode(), name_aad(uid, nh)))
+    for name, rec in state.items():
+        m = rec.m
+        rev = m["_rev"] = rec.rev + rec.puts
+        body = compact_json(list(map(m.get, _META_KEYS)))
+        metas.append((body, meta_aad(m["_uid"], rev, m["_seq"], 0, rec.nh)))
+        if rec.name_ct is None:
+            names.append((name.encode(), name_aad(m["_uid"], rec.nh)))
     meta_cts = sealer.seal_many(metas)
     name_cts = iter(sealer.seal_many(names))
     inserts, updates = [], []
-    rec_digest = vault._rec_digest
     acc = 0
-    for (name, (m, row, _puts)), meta_ct in zip(state.items(), meta_cts, strict=True):
-        uid, rev, seq = m["_uid"], m["_rev"], m["_seq"]
-        if row is None:
+    for rec, meta_ct in zip(state.values(), meta_cts, strict=True):
+        m = rec.m
+        name_ct = rec.name_ct
+        if name_ct is None:
             name_ct = next(name_cts)
-            inserts.append((uid, hashes[name], rev, seq, 0, name_ct, meta_ct, m["v"]))
+            inserts.append((m["_uid"], rec.nh, m["_rev"], m["_seq"], 0, name_ct, meta_ct, m["v"]))
         else:
-            name_ct = row[6]
-            acc ^= int.from_bytes(rec_digest(name_ct, row[5]), "big")
-            updates.append((rev, seq, 0, meta_ct, m["v"], rids[uid]))
+            acc ^= int.from_bytes(rec_digest(name_ct, rec.meta_ct), "big")
+            updates.append((m["_rev"], m["_seq"], meta_ct, m["v"], rec.rid, rec.meta_ct))
         acc ^= int.from_bytes(rec_digest(name_ct, meta_ct), "big")
     vault._fold(acc.to_bytes(32, "big"))
     conn = vault._conn
     if inserts:
-        conn.executemany(
-            "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta, cur) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
+        try:
+            conn.executemany(
+                "INSERT INTO records(uid, name_hash, rev, seq, deleted, name_ct, meta, cur) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+        except sqlite3.IntegrityError:  # a UNIQUE index: the name exists (new_names)
+            raise ConflictError(
+                "A secret to be created already exists: nothing was stored"
+            ) from None
     if updates:
-        updates.sort(key=itemgetter(5))  # in row order: each table page visited once
+        updates.sort(key=itemgetter(4))  # in row order: each table page visited once
+        before = conn.total_changes
         conn.executemany(
-            "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ?, cur = ? WHERE rid = ?",
+            "UPDATE records SET rev = ?, seq = ?, deleted = 0, meta = ?, cur = ? "
+            "WHERE rid = ? AND meta = ?",
             updates,
         )
+        if conn.total_changes - before != len(updates):
+            raise ConflictError("A secret changed while it was being written: nothing was stored")
