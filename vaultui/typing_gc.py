@@ -71,12 +71,7 @@ class TypingCollector:
 
     def collect(self) -> None:
         """Switch the collector back on and run one full collection."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if self._off_since is not None:
-            self._off_since = None
-            gc.enable()
+        self.release()
         gc.collect()
 
     def release(self) -> None:

@@ -178,15 +178,7 @@ def _export(vault: Vault, since_seq: int) -> RecordExport:
 
 def record_metas(vault: Vault) -> list[RecordMeta]:
     """See :meth:`Vault.record_metas`."""
-    from core.vault.store import _sql
-
-    with _sql("read the vault"), _ReadTx(vault) as conn:
-        rows = conn.execute(
-            "SELECT uid, name_hash, rev, seq, deleted, meta FROM records"
-        ).fetchall()
-    aad = vault._meta_aad
-    metas = vault._keys.sealer.open_many([(r[5], aad(r[0], r[2], r[3], r[4], r[1])) for r in rows])
-    return [RecordMeta(r[0], r[2], bool(r[4]), m) for r, m in zip(rows, metas, strict=True)]
+    return [RecordMeta(c.uid, c.rev, c.deleted, c.meta) for c in read_current(vault)]
 
 
 def encoded_values(

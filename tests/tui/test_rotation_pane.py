@@ -90,9 +90,13 @@ async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 15.0
 
 
 async def ready(pilot) -> None:
-    """Wait until the pane has shown the schedule once."""
+    """Wait until the pane has shown the schedule once, with its column widths fitted
+    (DataTable fits them when idle: a busy machine could snapshot them unfitted)."""
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, RotationScreen) and app.screen._loaded)
+    table = app.screen.query_one("#rotation-table", DataTable)
+    await wait_until(pilot, lambda: not table._require_update_dimensions)
+    await pilot.pause()
 
 
 def table_rows(screen: RotationScreen) -> dict[str, list[str]]:
