@@ -189,9 +189,7 @@ def test_first_matches_are_the_first_rows_of_the_full_result(
     chunk=st.integers(1, 7),
     warmed=st.booleans(),
 )
-def test_a_search_in_slices_finds_exactly_what_one_pass_finds(
-    names, typed, chunk, warmed
-) -> None:
+def test_a_search_in_slices_finds_exactly_what_one_pass_finds(names, typed, chunk, warmed) -> None:
     """The browser completes a large search a slice at a time (filter_steps with a chunk):
     whatever the slice size, the result, and every prefix cached on the way, is the
     subsequence match."""
