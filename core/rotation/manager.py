@@ -235,9 +235,38 @@ class RotationManager:
         self._state = _WorkerState()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # live records with a policy, by uid, as of change sequence _policy_seq
+        self._policy_lock = threading.Lock()
+        self._policy_records: dict[str, Any] | None = None
+        self._policy_seq = 0
 
     def __repr__(self) -> str:
         return f"RotationManager(owner={self.owner!r}, running={self.is_running})"
+
+    def _with_policy(self) -> list[Any]:
+        """The live records that carry a rotation policy.
+
+        The first call lists the vault (every record's metadata decrypted: ~1.2 s of
+        CPU at 100,000 secrets, which in the app competes with typing); later calls read
+        only the records changed or purged since (``Vault.changes_since``), so the
+        worker's hourly check costs milliseconds.
+        """
+        vault = self.vault
+        with self._policy_lock:
+            seq = vault.seq  # before reading: a change made meanwhile is read again later
+            cache = self._policy_records
+            if cache is None or seq < self._policy_seq:
+                cache = {r.uid: r for r in vault.list() if (r.rotation or {}).get("policy")}
+            elif seq != self._policy_seq:
+                for r in vault.changes_since(self._policy_seq):
+                    if r.deleted or not (r.rotation or {}).get("policy"):
+                        cache.pop(r.uid, None)
+                    else:
+                        cache[r.uid] = r
+                for uid, _seq in vault.purged_since(self._policy_seq):
+                    cache.pop(uid, None)
+            self._policy_records, self._policy_seq = cache, seq
+            return list(cache.values())
 
     # ------------------------------------------------------------------ policies
 
@@ -301,11 +330,7 @@ class RotationManager:
         sorted by next due time (secrets without one last)."""
         now = now or self.clock()
         holders = self.leases.holders()
-        rows = []
-        for record in self.vault.list():
-            if not (record.rotation or {}).get("policy"):
-                continue
-            rows.append(self._status(record, now, holders))
+        rows = [self._status(record, now, holders) for record in self._with_policy()]
         far = datetime.max.replace(tzinfo=UTC)
         rows.sort(key=lambda s: (s.next_due or far, s.name))
         return rows
@@ -320,7 +345,7 @@ class RotationManager:
         """
         now = now or self.clock()
         found: list[tuple[datetime, str]] = []
-        for record in self.vault.list():
+        for record in self._with_policy():
             rotation = record.rotation or {}
             raw = rotation.get("policy")
             if not raw or raw in ("never", "on_access"):
