@@ -243,6 +243,20 @@ class RotationManager:
     def __repr__(self) -> str:
         return f"RotationManager(owner={self.owner!r}, running={self.is_running})"
 
+    def prime(self, records: Iterable[Any], seq: int) -> None:
+        """Seed the worker's view of which secrets have a policy with a listing the
+        caller already made: ``records`` from ``Vault.list()``, listed after reading
+        change sequence ``seq``. The first check then reads only what changed since
+        ``seq`` instead of decrypting every record again (the app hands over the
+        browser's own load). An older listing than the one held is ignored."""
+        with self._policy_lock:
+            if self._policy_records is not None and self._policy_seq >= seq:
+                return
+            self._policy_records = {
+                r.uid: r for r in records if not r.deleted and (r.rotation or {}).get("policy")
+            }
+            self._policy_seq = seq
+
     def _with_policy(self) -> list[Any]:
         """The live records that carry a rotation policy.
 

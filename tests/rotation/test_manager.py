@@ -207,6 +207,22 @@ def test_due_follows_every_change_after_the_first_listing(vault, manager, clock,
     assert {s.name for s in manager.schedule()} == {"a", "b", "c", "new"}
 
 
+def test_a_primed_manager_never_lists_the_vault(vault, manager, clock, monkeypatch):
+    """The app hands the worker the browser's own listing: the first check then reads
+    only what changed after it."""
+    for name in ("a", "b"):
+        put(vault, name, "value")
+    manager.set_policy("a", "DAILY")
+    seq = vault.seq
+    listing = vault.list()
+    manager.set_policy("b", "DAILY")  # after the listing: found through changes_since
+    monkeypatch.setattr(vault, "list", lambda *a, **k: pytest.fail("listed the vault"))
+    manager.prime(listing, seq)
+    manager.prime([], seq - 1)  # an older listing changes nothing
+    clock.advance(days=2)
+    assert manager.due() == ["a", "b"]
+
+
 def test_on_access_returns_current_then_a_new_value(vault, manager, audit):
     put(vault, "one_time", "first-value")
     manager.set_policy("one_time", "ON_ACCESS")

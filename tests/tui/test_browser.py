@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.config import Settings
 from tests.conftest import clean_env
 from tests.tui.conftest import SIZE, other_process_vault, run, screen_name, wait_browser, wait_for
@@ -361,3 +363,30 @@ def test_the_collector_is_never_held_off_for_long(demo_app, monkeypatch) -> None
         run(go())
     finally:
         gc.enable()
+
+
+def test_the_rotation_worker_starts_from_the_browsers_listing(demo_app, monkeypatch) -> None:
+    """The browser lists every record once at start; the rotation worker is handed that
+    listing, so its first check does not decrypt the whole vault again while the user
+    types."""
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await wait_for(pilot, lambda: browser.loaded)
+            manager = browser.manager
+            vault = manager.vault
+            monkeypatch.setattr(vault, "list", lambda *a, **k: pytest.fail("listed again"))
+            rotation = manager.rotation_manager
+            with_policy = {r.name for r in rotation._with_policy()}
+            expected = {
+                rec.name
+                for rec in browser.index.records.values()
+                if rec is not None and (rec.rotation or {}).get("policy")
+            }
+            assert with_policy == expected and expected  # the demo has rotating secrets
+            rotation.due()
+
+    run(go())

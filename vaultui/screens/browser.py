@@ -14,6 +14,7 @@ Built to stay responsive with 100,000 secrets:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Label, ProgressBar, Static
 
+from core.errors import VaultError
 from vaultui import name_cache
 from vaultui.index import SORT_KEYS, Query, SecretIndex
 from vaultui.name_cache import current_names
@@ -248,6 +250,11 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         list_seq = vault.seq
         records = vault.list()
         live = [r.name for r in records]  # sorted, live only
+        # the rotation worker's first check then skips its own full listing (~1.5 s);
+        # an optimisation only: if the rotation manager cannot be built, the worker
+        # reports that itself
+        with contextlib.suppress(VaultError):
+            self.manager.rotation_manager.prime(records, list_seq)
         self.app.call_from_thread(self._records_loaded, records)
         self.index.warm()
         if self._cache_seq != list_seq:
