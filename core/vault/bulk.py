@@ -396,9 +396,7 @@ def _put(
             recs.update(_lookup(vault, [n for n in names if n not in recs]))
             state = {name: recs[name] for name in names}
         advance, new_meta, check = vault._advance, vault._new_meta, vault._check_expected
-        info = vault._info
-        seq = vault._tx_seq
-        assert seq is not None
+        info, next_seq = vault._info, vault._next_seq
         versions: list[tuple[bytes, int, bytes, bytes]] = []
         for name, encoded, opts in prepared:
             rec = state[name]
@@ -430,13 +428,11 @@ def _put(
                 rotation=rotation,
                 extra=extra,
             )
-            seq += 1
-            m["_seq"] = seq
+            m["_seq"] = next_seq()
             rec.puts += 1
             versions.append(
                 (m["_uid"], version, encoded, compact_json(info(encoded, who, why, source, now)))
             )
-        vault._tx_seq = seq
         _write_records(vault, state)  # first: it refuses stale or existing records
         _write_versions(vault, versions)
     return len(prepared)

@@ -57,7 +57,6 @@ QUICK_ROWS = 200
 # candidates, about COMPLETE_SLICE seconds of CPU per turn of the event loop).
 COMPLETE_CHUNK = 16_384
 COMPLETE_SLICE = 0.008
-"""Up to this many secrets the filter runs inline on each keystroke (instant)."""
 
 
 def _freeze_gc() -> None:
