@@ -73,6 +73,15 @@ def parse_stored_policy(text: str) -> SecretRotationPolicy | timedelta | None:
         return None
 
 
+@functools.lru_cache(maxsize=512)
+def interval_seconds(text: str) -> float | None:
+    """The interval of a stored policy string in seconds; None when it is not time-based
+    (NEVER, ON_ACCESS) or damaged (cached, like :func:`parse_stored_policy`)."""
+    policy = parse_stored_policy(text)
+    interval = policy_interval(policy) if policy is not None else None
+    return interval.total_seconds() if interval is not None else None
+
+
 def policy_to_str(policy: SecretRotationPolicy | timedelta) -> str:
     """The stored form of a policy: the enum value, or an interval like '90d'/'12h'/'45m'."""
     if isinstance(policy, SecretRotationPolicy):

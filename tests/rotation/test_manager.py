@@ -430,3 +430,35 @@ def test_publish_runs_after_the_hooks_and_can_fail_the_rotation(vault, audit, cl
     result = mgr.rotate("k", raise_errors=False)
     assert result.error == "HashiCorp Vault connection failed"
     assert vault.get("k").value == current and "PENDING" not in vault.record("k").stages
+
+
+_POLICIES = ["hourly", "daily", "weekly", "monthly", "never", "on_access", "90d", "12h", "45m"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_due_agrees_with_next_due_for_any_policy_and_times(vault, manager, seed):
+    """due() works in epoch seconds for speed; it must list exactly the secrets whose
+    next_due() (datetimes) is at or before now, most overdue first."""
+    import random
+
+    from core.rotation.info import parse_time
+    from core.rotation.policy import next_due, parse_stored_policy
+
+    rnd = random.Random(seed)
+    for i in range(40):
+        created = START + timedelta(minutes=rnd.randrange(0, 60 * 24 * 40))
+        rotation = {"policy": rnd.choice(_POLICIES)}
+        if rnd.random() < 0.5:
+            last = created + timedelta(seconds=rnd.randrange(0, 86400 * 20))
+            rotation["last_rotated"] = last.isoformat()
+        vault.put(f"s{i:02d}", "v", at=created, rotation=rotation)
+    for _ in range(5):
+        now = START + timedelta(seconds=rnd.randrange(0, 86400 * 80))
+        expected = []
+        for rec in vault.list():
+            policy = parse_stored_policy(rec.rotation["policy"])
+            last = parse_time(rec.rotation.get("last_rotated"))
+            when = next_due(policy, last, rec.created_at) if policy is not None else None
+            if when is not None and when <= now:
+                expected.append((when, rec.name))
+        assert manager.due(now) == [name for _w, name in sorted(expected)]
