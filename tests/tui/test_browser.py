@@ -390,3 +390,24 @@ def test_the_rotation_worker_starts_from_the_browsers_listing(demo_app, monkeypa
             rotation.due()
 
     run(go())
+
+
+def test_a_filter_longer_than_its_box_keeps_the_cursor_in_view(demo_app) -> None:
+    """The filter box's text width changes without a screen layout pass; it still
+    scrolls sideways to keep the cursor visible."""
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            inp = app.browser().query_one("#filter")
+            inp.focus()
+            text = "prod/" * 40  # longer than the box
+            for ch in text[:130]:
+                await pilot.press(ch if ch != "/" else "slash")
+            await pilot.pause()
+            assert inp.value == text[:130]
+            assert inp.scroll_x > 0
+            assert inp.cursor_screen_offset.x < inp.region.right
+
+    run(go())

@@ -83,3 +83,32 @@ def test_clicking_below_the_thumb_scrolls_down() -> None:
             assert table.scroll_y > 0
 
     asyncio.run(go())
+
+
+def test_a_new_row_count_updates_the_scrollbar_without_a_screen_layout() -> None:
+    """set_rows skips the whole-screen layout pass, yet the scrollbar follows the row
+    count, goes when the rows fit (the columns get its width back) and comes back."""
+
+    async def go() -> None:
+        app = TableApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = app.query_one(SecretsTable)
+            await pilot.pause()
+            bar = table.vertical_scrollbar
+            wide = table.scrollable_content_region.width
+            assert table.show_vertical_scrollbar and bar.window_virtual_size == len(NAMES) + 1
+            table.set_rows(NAMES[:500])
+            await pilot.pause()
+            assert bar.window_virtual_size == 501
+            table.action_last()
+            table.set_rows(NAMES[:10])  # fits: no scrollbar, scrolled back to the top
+            await pilot.pause()
+            assert not table.show_vertical_scrollbar and table.scroll_y == 0
+            assert table.scrollable_content_region.width == wide + bar.size.width
+            assert NAMES[9][:16] in "".join(s.text for s in table.render_line(10))
+            table.set_rows(NAMES)
+            await pilot.pause()
+            assert table.show_vertical_scrollbar and bar.window_virtual_size == len(NAMES) + 1
+            assert table.scrollable_content_region.width == wide
+
+    asyncio.run(go())

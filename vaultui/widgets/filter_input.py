@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 
@@ -15,7 +17,13 @@ class FilterInput(Input):
     paints only the typed character; calling back from the value's watcher lets the new
     rows and the character appear in the same frame (one repaint per keystroke, not two).
     ``Input.Changed`` is still posted as usual.
+
+    Its ``virtual_size`` (the text's width, which Input updates on every keystroke) does
+    not ask for a layout pass of the whole screen: the box's size never depends on it,
+    and horizontal scrolling reads it directly.
     """
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, on_value: Callable[[str], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -161,7 +161,7 @@ class SecretsTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[str], keep: str | None = None) -> None:
         """Show ``rows`` (names); the cursor stays on ``keep`` if it is still there."""
         self.rows = rows
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self._set_virtual_height(len(rows) + 1)
         row = 0
         if keep is not None:
             try:
@@ -170,6 +170,17 @@ class SecretsTable(ScrollView, can_focus=True):
                 row = min(self.cursor_row, max(len(rows) - 1, 0))
         self.cursor_row = max(0, min(row, len(rows) - 1))
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """A new row count without a layout pass of the whole screen (what setting
+        ``virtual_size`` does: ~3 ms more per keystroke, and with it the slowest
+        keystrokes): the scrollbar and the scroll offset are updated here. A scrollbar
+        appearing or going still gets its layout pass (``show_vertical_scrollbar`` is a
+        layout reactive), since the columns' width changes."""
+        size = Size(self.size.width, height)
+        if size != self.virtual_size:
+            self.set_reactive(SecretsTable.virtual_size, size)
+            self._scroll_update(size)
 
     @property
     def current(self) -> str | None:
