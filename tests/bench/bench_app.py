@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -112,6 +113,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         per_key_full: list[float] = []  # keystroke -> the frame with every match painted
         per_key_set: list[float] = []  # keystroke -> rows handed to the table (no paint)
         per_key_gc: list[float] = []
+        per_key_rusage: list[tuple[int, int]] = []  # page faults, involuntary switches
         handler: list[float] = []
         # Timestamps are taken inside the app's own steps (rows handed to the table, a
         # frame composed), not when the waiting task resumes: an asyncio wake-up after
@@ -156,6 +158,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
                 marks.clear()
                 painted.clear()
                 complete.clear()
+                r0 = resource.getrusage(resource.RUSAGE_SELF)
                 t0, c0 = time.perf_counter(), time.process_time()
                 gc_ms[0] = 0.0
                 inp.value = query[:i]
@@ -166,6 +169,8 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
                 per_key_cpu.append((marks["painted_cpu"] - c0) * 1000)
                 per_key_set.append((marks["shown"] - t0) * 1000)
                 per_key_gc.append(gc_ms[0])
+                r1 = resource.getrusage(resource.RUSAGE_SELF)
+                per_key_rusage.append((r1.ru_minflt - r0.ru_minflt, r1.ru_nivcsw - r0.ru_nivcsw))
                 await asyncio.wait_for(complete.wait(), timeout=10)
                 per_key_full.append((marks["whole_painted"] - t0) * 1000)
                 handler[-1] = browser.last_filter_cpu_ms
@@ -185,6 +190,7 @@ async def _child(home: str, spawned_at: float, out: str) -> None:
         result["keys_gc"] = per_key_gc
         result["keys_set"] = per_key_set
         result["labels"] = labels
+        result["keys_rusage"] = per_key_rusage
         gc.callbacks.remove(gc_probe)
         result["worker_ms"] = handler
         result["blocked_ms"] = blocked
@@ -264,7 +270,9 @@ def run(quick: bool) -> list[Row]:
     slow = results[run_i]
     slowest = (
         f"slowest: {slow['labels'][key_i]!r} (rows to the table {slow['keys_set'][key_i]:.1f} ms, "
-        f"GC {slow['keys_gc'][key_i]:.1f} ms, CPU {slow['keys_cpu'][key_i]:.1f} ms)"
+        f"GC {slow['keys_gc'][key_i]:.1f} ms, CPU {slow['keys_cpu'][key_i]:.1f} ms, "
+        f"{slow['keys_rusage'][key_i][0]} page faults, "
+        f"{slow['keys_rusage'][key_i][1]} involuntary context switches)"
     )
     return [
         Row(
