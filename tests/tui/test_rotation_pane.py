@@ -94,9 +94,19 @@ async def ready(pilot) -> None:
     (DataTable fits them when idle: a busy machine could snapshot them unfitted)."""
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, RotationScreen) and app.screen._loaded)
-    table = app.screen.query_one("#rotation-table", DataTable)
-    await wait_until(pilot, lambda: not table._require_update_dimensions)
-    await pilot.pause()
+    screen = app.screen
+    table = screen.query_one("#rotation-table", DataTable)
+    longest = max((len(r.name) for r in screen.rows), default=0)
+
+    def fitted() -> bool:
+        first = table.ordered_columns[0] if table.ordered_columns else None
+        return not table._require_update_dimensions and (
+            first is None or first.content_width >= longest
+        )
+
+    await wait_until(pilot, fitted)
+    table.refresh()  # repaint with the fitted widths before anything reads the screen
+    await pilot.pause(0.2)
 
 
 def table_rows(screen: RotationScreen) -> dict[str, list[str]]:
