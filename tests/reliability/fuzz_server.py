@@ -19,17 +19,14 @@ garbles the next one on a kept-alive connection (each example stays deterministi
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import socket
-import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
 
-from tests.servers.http_base import Request, Response, TLSFiles, TrackingServer
+from tests.servers.http_base import EmulatorHandler, HttpServer, Request, Response, TLSFiles
 
 DELETE = object()
 """A :class:`Mutation` ``replacement`` that removes the chosen JSON field instead."""
@@ -195,29 +192,14 @@ def mutate(wire: Wire, m: Mutation) -> Wire:
     return wire
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    timeout = 30
-    server: TrackingServer
+class _Handler(EmulatorHandler):
+    """Answers with the app, then damages the answer as the server's plan says."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
+    timeout = 30
 
     def _dispatch(self) -> None:
         owner = self.server.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        split = urlsplit(self.path)
-        req = Request(
-            method=self.command,
-            path=split.path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-            base_url=owner.url,
-            target=self.path,
-        )
+        req = self._read_request()
         try:
             resp = owner.app.handle(req)
         except Exception as exc:  # an emulator bug: answer 500 as a service would
@@ -248,47 +230,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = do_LIST = _dispatch
 
 
-class MutatingServer:
+class MutatingServer(HttpServer):
     """Serves ``app`` on 127.0.0.1 (HTTPS with ``tls``), damaging answers as planned."""
 
+    handler = _Handler
+
     def __init__(self, app: Answering, *, tls: TLSFiles | None = None) -> None:
-        self.app = app
-        self.tls = tls
-        self.ssl_context: ssl.SSLContext | None = None
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-            self.ssl_context = ctx
+        super().__init__(app, tls=tls)  # type: ignore[arg-type]
         self._plan: deque[Mutation] = deque()
-        self._lock = threading.Lock()
-        self._server: TrackingServer | None = None
-        self.port = 0
+        self._plan_lock = threading.Lock()
         self.requests = 0
         self.damaged = 0
 
-    @property
-    def url(self) -> str:
-        """``http(s)://127.0.0.1:<port>``."""
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    def start(self) -> MutatingServer:
-        """Start listening in a background thread."""
-        self._server = TrackingServer(("127.0.0.1", 0), _Handler, self)
-        self.port = self._server.server_address[1]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and cut open connections."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
     def plan(self, mutations: list[Mutation]) -> None:
         """Damage the next requests' answers with ``mutations``, one each, in order."""
-        with self._lock:
+        with self._plan_lock:
             self._plan = deque(mutations)
 
     def clear(self) -> None:
@@ -297,7 +253,7 @@ class MutatingServer:
 
     def next_mutation(self) -> Mutation:
         """The mutation for the request being answered (``pass`` once the plan is done)."""
-        with self._lock:
+        with self._plan_lock:
             self.requests += 1
             if not self._plan:
                 return Mutation("pass")

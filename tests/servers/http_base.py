@@ -304,7 +304,10 @@ class TrackingServer(http.server.ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class EmulatorHandler(http.server.BaseHTTPRequestHandler):
+    """Answers each request with ``server.owner.app`` (faults applied); subclasses may
+    override :meth:`_dispatch` and reuse :meth:`_read_request`."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = 60
@@ -313,23 +316,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
-    def _dispatch(self) -> None:
-        owner = self.server.owner
-        if owner.down:
-            self.close_connection = True
-            return
+    def _read_request(self) -> Request:
+        """The request being handled, body read, as a :class:`Request`."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
-        req = Request(
+        return Request(
             method=self.command,
             path=split.path,
             query=parse_qs(split.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            base_url=owner.url,
+            base_url=self.server.owner.url,
             target=self.path,
         )
+
+    def _dispatch(self) -> None:
+        owner = self.server.owner
+        if owner.down:
+            self.close_connection = True
+            return
+        req = self._read_request()
         faults = owner.app.faults
         if faults.latency:
             time.sleep(faults.latency)
@@ -372,7 +379,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class HttpServer:
-    """Serves an app on 127.0.0.1 (HTTPS when ``tls`` is given) in a background thread."""
+    """Serves an app on 127.0.0.1 (HTTPS when ``tls`` is given) in a background thread;
+    ``handler`` answers each request."""
+
+    handler: type[EmulatorHandler] = EmulatorHandler
 
     def __init__(self, app: App, *, tls: TLSFiles | None = None, port: int = 0) -> None:
         self.app = app
@@ -399,7 +409,7 @@ class HttpServer:
         with self._lock:
             if self._server is not None:
                 return self
-            server = TrackingServer(("127.0.0.1", self.port), _Handler, self)
+            server = TrackingServer(("127.0.0.1", self.port), self.handler, self)
             self.port = server.server_address[1]
             self._server = server
             self.down = False
