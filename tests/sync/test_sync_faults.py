@@ -35,15 +35,9 @@ def aws_proxy(moto_server: Any) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def proxy(openbao: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    """A fault-injecting proxy in front of OpenBao.
-
-    The shared test HTTP server answers only the standard methods; hvac lists KV
-    folders with the ``LIST`` method, so it is forwarded too for these tests.
-    """
-    from tests.servers import http_base
-
-    monkeypatch.setattr(http_base._Handler, "do_LIST", http_base._Handler._dispatch, raising=False)
+def proxy(openbao: Any) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of OpenBao (the shared handler answers hvac's
+    ``LIST`` method too)."""
     p = FaultProxy(openbao.addr, style="vault").start()
     yield p
     p.stop()
