@@ -94,6 +94,15 @@ _NOT_FOUND = -1
 _ONE = 1
 
 
+def _continues(low: str, chars: str, pos: int) -> bool:
+    """True if ``chars`` occur in order in ``low`` from index ``pos`` on (greedy)."""
+    for ch in chars:
+        pos = low.find(ch, pos) + 1
+        if not pos:
+            return False
+    return True
+
+
 def _part(base: tuple[list[str], list[str], Any], lo: int, hi: int) -> tuple[Any, Any, Any]:
     """Candidates ``lo:hi`` of ``base`` (see :func:`_narrow`)."""
     names, lows, starts = base
@@ -360,14 +369,9 @@ class SecretIndex:
         pending = starts if isinstance(starts, str) else ""
         rest = text[n:]
         out: list[str] = []
+        chars = pending + rest
         for i in range(min(len(names), budget)):
-            low = lows[i]
-            pos = 0 if pending else starts[i]
-            for ch in pending + rest:
-                pos = low.find(ch, pos) + 1
-                if not pos:
-                    break
-            else:
+            if _continues(lows[i], chars, 0 if pending else starts[i]):
                 out.append(names[i])
                 if len(out) >= limit:
                     return out
@@ -388,12 +392,7 @@ class SecretIndex:
             pos = mask.find(1, pos + 1)
             if pos < 0:
                 return out  # every candidate was looked at: this is the whole result
-            name_low, at = low[pos], 0
-            for ch in text:
-                at = name_low.find(ch, at) + 1
-                if not at:
-                    break
-            else:
+            if _continues(low[pos], text, 0):
                 out.append(names[pos])
                 if len(out) >= limit:
                     return out
