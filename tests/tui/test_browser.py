@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -409,5 +410,96 @@ def test_a_filter_longer_than_its_box_keeps_the_cursor_in_view(demo_app) -> None
             assert inp.value == text[:130]
             assert inp.scroll_x > 0
             assert inp.cursor_screen_offset.x < inp.region.right
+
+    run(go())
+
+
+def _slow_frame_timer(screen) -> list[tuple[set[str | None], str, str, list[str]]]:
+    """Make Textual's frame timer fire every 5 s instead of every 1/60 s, and record each
+    frame the screen composes: (ids of the widgets repainted, filter text, status, rows).
+
+    A frame that waits for the timer then misses any test's 1 s window, so a frame that
+    arrives within it was asked for at once."""
+    screen._update_timer.stop()
+    screen._Screen__update_timer = screen.set_interval(
+        5.0, screen._on_timer_update, name="screen_update", pause=True
+    )
+    frames: list[tuple[set[str | None], str, str, list[str]]] = []
+    original = screen._compositor_refresh
+
+    def compose() -> None:
+        frames.append(
+            (
+                {w.id for w in screen._dirty_widgets},
+                screen.query_one("#filter").value,
+                str(screen.query_one("#status-text").render()),
+                list(screen.table.rows),
+            )
+        )
+        original()
+
+    screen._compositor_refresh = compose
+    return frames
+
+
+async def _frames(frames: list, count: int, timeout: float = 1.0) -> None:
+    """Wait for ``count`` frames without Pilot (its pause() composes a frame itself)."""
+    deadline = time.monotonic() + timeout
+    while len(frames) < count:
+        assert time.monotonic() < deadline, f"{len(frames)} frames after {timeout} s"
+        await asyncio.sleep(0.01)
+
+
+def test_a_keystroke_is_painted_at_once_in_one_frame(demo_app) -> None:
+    """A keystroke's frame does not wait for Textual's next frame slot (up to ~17 ms,
+    measured as a third of the slowest keystrokes at 100,000 secrets), and it shows the
+    typed character, the new rows and the new count together."""
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await pilot.press("slash")
+            await pilot.pause(0.2)
+            frames = _slow_frame_timer(browser)
+            inp = browser.query_one("#filter")
+            inp.insert_text_at_cursor("p")  # a key typed (Pilot's press composes a frame)
+            await _frames(frames, 1)
+            repainted, text, status, rows = frames[0]
+            assert {"filter", "secrets", "status-text"} <= repainted
+            assert text == "p"
+            expected = sorted(n for n, *_ in DEMO_SECRETS if "p" in n.lower())
+            assert rows == expected and f"{len(expected)} of 12 secrets" in status
+            await asyncio.sleep(0.05)
+            inp.insert_text_at_cursor("d")
+            await _frames(frames, 2)
+            assert frames[1][1] == "pd" and "status-text" in frames[1][0]
+
+    run(go())
+
+
+def test_a_large_search_paints_its_whole_result_at_once_too(demo_app, monkeypatch) -> None:
+    """The first screen of a large search and then its whole result: two frames, neither
+    waiting for the frame timer."""
+    from vaultui.screens import browser as browser_module
+
+    monkeypatch.setattr(browser_module, "QUICK_FILTER_FROM", 4)
+    monkeypatch.setattr(browser_module, "QUICK_ROWS", 2)
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            inp = browser.query_one("#filter")
+            inp.value = "s"
+            await pilot.pause(0.2)
+            frames = _slow_frame_timer(browser)
+            inp.value = "st"
+            await _frames(frames, 2)
+            full = sorted(n for n, *_ in DEMO_SECRETS if _subsequence("st", n.lower()))
+            assert frames[0][3] == full[:2] and "searching" in frames[0][2]
+            assert frames[1][3] == full and "searching" not in frames[1][2]
 
     run(go())

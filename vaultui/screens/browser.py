@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import VaultError
@@ -35,6 +34,7 @@ from vaultui.name_cache import current_names
 from vaultui.panes import PANES
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen, TagFilterScreen
+from vaultui.screens.prompt_frame import PromptFrame
 from vaultui.session import ensure_ready
 from vaultui.typing_gc import TypingCollector
 from vaultui.widgets.filter_input import FilterInput
@@ -69,7 +69,7 @@ def _freeze_gc() -> None:
     gc.freeze()
 
 
-class BrowserScreen(ShowsWorkerErrors, Screen[None]):
+class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
     """The main screen: browse, filter and act on secrets."""
 
     BINDINGS = [
@@ -328,6 +328,7 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
         if self._typing_gc is None:
             self._typing_gc = TypingCollector(self.app)
         self._typing_gc.typed()
+        self.frame_now()  # this keystroke's rows and character without waiting a frame slot
         keep = self._partial_keep if self._partial else self.table.current
         # A large search (a second character over most names): show the first screen of
         # matches at once, then complete the result after that frame is painted.
@@ -377,6 +378,7 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
                 self.last_filter_cpu_ms = cpu_ms + (time.thread_time() - cpu) * 1000
                 self._partial = False
                 self._show_rows(rows, self._partial_keep, started)
+                self.frame_now()
                 return
             if time.thread_time() - cpu > COMPLETE_SLICE:
                 break
@@ -410,6 +412,7 @@ class BrowserScreen(ShowsWorkerErrors, Screen[None]):
             self._start_filter()
             return
         self._show_rows(rows, keep, self._filter_started)
+        self.frame_now()
 
     def _apply_filter(self, keep: str | None = None) -> None:
         self._partial = False
