@@ -338,7 +338,7 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
             if first is not None and len(first) >= QUICK_ROWS:
                 self._partial, self._partial_keep = True, keep
                 self._show_rows(first, keep, time.perf_counter())
-                self.call_after_refresh(self._complete_filter, value)
+                self.call_after_frame(self._complete_filter, value)
                 return
         self._partial = False
         # Small work (a small vault, or narrowing an earlier small result) is faster done

@@ -5,10 +5,15 @@ the screen's update timer fires at its next slot. A keystroke that lands a few m
 some other frame (the cursor blinking, the end of the previous search) waits up to
 ~17 ms for that slot, with the event loop idle; measured on the 100,000-secret browser,
 that wait was a third of the slowest keystrokes. :meth:`PromptFrame.frame_now` asks for
-the next frame at once instead.
+the next frame at once instead, and :meth:`PromptFrame.call_after_frame` runs follow-up
+work (the rest of a large search) strictly after that frame.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from textual import events
 from textual.screen import Screen, ScreenResultType
@@ -24,10 +29,29 @@ class PromptFrame(Screen[ScreenResultType]):
     """
 
     _frame_wanted = False
+    _after_frame: list[Callable[[], Any]] | None = None
 
     def frame_now(self) -> None:
         """Compose the next frame as soon as the pending updates are in."""
         self._frame_wanted = True
+
+    def call_after_frame(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Call ``callback(*args)`` once this screen's next frame has been composed.
+
+        Unlike Textual's ``call_after_refresh``, this never runs before that frame: the
+        screen can go idle before the widgets' updates reach it, and an after-refresh
+        callback then runs at once (a long one delays the frame it was meant to follow).
+        """
+        if self._after_frame is None:
+            self._after_frame = []
+        self._after_frame.append(partial(callback, *args))
+
+    def _compositor_refresh(self) -> None:
+        super()._compositor_refresh()
+        if self._after_frame:
+            callbacks, self._after_frame = self._after_frame, None
+            for callback in callbacks:
+                self.call_later(callback)
 
     async def _on_idle(self, event: events.Idle) -> None:
         # Textual's own Screen._on_idle runs after this (not prevented): it resumes the
