@@ -11,7 +11,15 @@ import pytest
 
 from core.config import Settings
 from tests.conftest import clean_env
-from tests.tui.conftest import SIZE, other_process_vault, run, screen_name, wait_browser, wait_for
+from tests.tui.conftest import (
+    SIZE,
+    filter_to,
+    other_process_vault,
+    run,
+    screen_name,
+    wait_browser,
+    wait_for,
+)
 from vaultui.app import create_app
 from vaultui.demo import DEMO_SECRETS
 
@@ -188,6 +196,8 @@ def test_another_process_writing_refreshes_the_list_and_keeps_the_cursor(
             assert time.monotonic() - started < 3
             assert table.current == "app/db"  # same secret, although it moved down a row
             assert table.cursor_row == 2
+            # the new order is prepared for the next keystroke off the event loop
+            await wait_for(pilot, lambda: app.browser().index.warmed, timeout=3)
             # a tombstone removes the row
             other = other_process_vault(key_file_vault)
             other.delete("aaa/first")
@@ -539,5 +549,25 @@ def test_a_large_search_completes_only_after_its_first_screen_is_painted(
             full = sorted(n for n, *_ in DEMO_SECRETS if _subsequence("st", n.lower()))
             assert frames[0][3] == full[:2] and "searching" in frames[0][2]
             assert frames[1][3] == full
+
+    run(go())
+
+
+def test_a_new_sort_keeps_the_cursor_and_is_prepared_for_typing(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            await wait_for(pilot, lambda: browser.index.warmed)
+            await pilot.press("down", "down", "down")
+            current = browser.table.current
+            browser.sort_by("updated", True)
+            assert not browser.index.warmed
+            assert browser.table.current == current
+            await wait_for(pilot, lambda: browser.index.warmed, timeout=3)
+            # the cursor is found by position now; moving keeps working as before
+            await filter_to(pilot, current.split("/")[0])
+            assert browser.table.current == current
 
     run(go())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +225,45 @@ def test_a_search_in_slices_stops_when_the_index_is_re_sorted() -> None:
     index.set_sort("name", reverse=True)
     assert list(steps) == []
     assert index.filter(Query("ak"))[0] == "app/299/key"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    names=st.lists(st.text(_ALPHABET, min_size=1, max_size=10), max_size=50, unique=True),
+    typed=st.text(_ALPHABET, max_size=4),
+    sort=st.sampled_from(["name", "updated", "description"]),
+    reverse=st.booleans(),
+    warmed=st.booleans(),
+    probe=st.text(_ALPHABET, min_size=1, max_size=10),
+    scan=st.sampled_from([0, 4096]),
+)
+def test_locate_finds_a_name_in_any_result_as_list_index_does(
+    names, typed, sort, reverse, warmed, probe, scan
+) -> None:
+    """Where the cursor's secret is in a new result: by bisection once warm, with the
+    short-list scan on or off, for any sort, result and name (in it, or not)."""
+    from vaultui import index as index_module
+
+    index = SecretIndex()
+    index.set_records([rec(n, updated=i % 7, desc=n[::-1]) for i, n in enumerate(names)])
+    index.set_sort(sort, reverse)
+    if warmed:
+        index.warm()
+    rows = index.filter(Query.parse(typed))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_module, "LOCATE_SCAN", scan)
+        for name in [*names, probe]:
+            expected = rows.index(name) if name in rows else None
+            assert index.locate(rows, name) == expected
+
+
+def test_locate_in_a_list_in_another_order_or_after_a_re_sort() -> None:
+    index = SecretIndex([f"svc{i:02d}" for i in range(30)])
+    index.warm()
+    assert index.locate(index.order, "svc17") == 17
+    shuffled = ["svc05", "svc29", "svc01"]  # not in the index's order: a short list
+    assert index.locate(shuffled, "svc01") == 2 and index.locate(shuffled, "nope") is None
+    index.set_sort("name", reverse=True)  # positions are for the old order now
+    assert not index.warmed and index.locate(index.order, "svc17") == 12
+    index.warm()
+    assert index.locate(index.order, "svc17") == 12

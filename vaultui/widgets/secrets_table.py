@@ -166,10 +166,8 @@ class SecretsTable(ScrollView, can_focus=True):
         self._set_virtual_height(len(rows) + 1)
         row = 0
         if keep is not None:
-            try:
-                row = rows.index(keep)  # type: ignore[union-attr]
-            except ValueError:
-                row = min(self.cursor_row, max(len(rows) - 1, 0))
+            found = self.index.locate(rows, keep)
+            row = min(self.cursor_row, max(len(rows) - 1, 0)) if found is None else found
         self.cursor_row = max(0, min(row, len(rows) - 1))
         self.refresh()
 
