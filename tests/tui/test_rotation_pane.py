@@ -162,6 +162,38 @@ async def test_countdown_is_live(world):
 
 
 @sync
+async def test_a_reload_rewrites_only_changed_cells_and_keeps_widths_and_cursor(world):
+    """The pane re-reads the schedule every few seconds: with the same secrets it must
+    not clear the table (that reset the fitted column widths until the next idle moment,
+    and the snapshot caught it once)."""
+    _vault, manager, _clock, _audit = world
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = screen_of(app)
+        table = screen.query_one("#rotation-table", DataTable)
+        table.move_cursor(row=2)
+        widths = [c.content_width for c in table.ordered_columns]
+        written: list[tuple[str, str]] = []
+        update_cell = table.update_cell
+
+        def record(row_key, column_key, value, **kwargs):
+            written.append((row_key, column_key))
+            return update_cell(row_key, column_key, value, **kwargs)
+
+        table.update_cell = record
+        screen._show(manager.schedule(), {})  # what the timed reload does
+        assert written == [] and not table._require_update_dimensions
+        assert [c.content_width for c in table.ordered_columns] == widths
+        assert table.cursor_row == 2
+        # a new generator, same policy: the same rows in the same order (by due time)
+        manager.set_policy("legacy_key", "12h", generator="token:hex:8")
+        screen._show(manager.schedule(), {})
+        assert written == [("legacy_key", "generator")]
+        assert table_rows(screen)["legacy_key"][2] == "token:hex:8" and table.cursor_row == 2
+
+
+@sync
 async def test_rotate_now_key(world):
     vault, manager, _clock, audit = world
     app = PaneApp(manager)

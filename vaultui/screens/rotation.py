@@ -45,6 +45,8 @@ COLUMNS = (
     ("due", "Next due"),
     ("state", "State"),
 )
+_DUE = [key for key, _label in COLUMNS].index("due")
+_STATE = [key for key, _label in COLUMNS].index("state")
 WORKER_GROUP = "rotation-scheduler"
 
 
@@ -267,6 +269,7 @@ class RotationScreen(Screen[None]):
         self.rotating: set[str] = set()
         self.messages: list[str] = []
         self._loaded = False
+        self._shown: dict[str, tuple[Any, ...]] = {}  # the cells in the table, per secret
 
     # ------------------------------------------------------------------ layout
 
@@ -303,12 +306,27 @@ class RotationScreen(Screen[None]):
         self.other_workers = {k: v for k, v in workers.items() if k != self.manager.owner}
         self._loaded = True
         table = self.query_one("#rotation-table", DataTable)
-        selected = self.selected_name()
-        table.clear()
-        for row in rows:
-            table.add_row(*self._cells(row, self.manager.clock()), key=row.name)
-        if selected in {r.name for r in rows}:
-            table.move_cursor(row=table.get_row_index(selected))
+        now = self.manager.clock()
+        cells = {row.name: self._cells(row, now) for row in rows}
+        if [str(key.value) for key in table.rows] == list(cells):
+            # The same secrets (the usual reload, every few seconds): only the cells that
+            # changed are rewritten. Clearing would reset the fitted column widths and
+            # repaint the whole table until the next idle moment refits them.
+            for name, values in cells.items():
+                shown = self._shown.get(name)
+                for index, ((column, _label), value) in enumerate(
+                    zip(COLUMNS, values, strict=True)
+                ):
+                    if shown is None or shown[index] != value:
+                        table.update_cell(name, column, value, update_width=True)
+        else:
+            selected = self.selected_name()
+            table.clear()
+            for name, values in cells.items():
+                table.add_row(*values, key=name)
+            if selected in cells:
+                table.move_cursor(row=table.get_row_index(selected))
+        self._shown = cells
         self.query_one("#rotation-empty", Static).update(
             "" if rows else "No secret has a rotation policy yet: press a to add one."
         )
@@ -357,11 +375,18 @@ class RotationScreen(Screen[None]):
         now = self.manager.clock()
         table = self.query_one("#rotation-table", DataTable)
         for row in self.rows:
+            shown = self._shown.get(row.name)
+            if shown is None:
+                continue  # the row vanished between reloads
+            values = list(shown)
+            values[_DUE] = self._countdown(row, now)
+            values[_STATE] = self._state_text(row, now)
             try:
-                table.update_cell(row.name, "due", self._countdown(row, now))
-                table.update_cell(row.name, "state", self._state_text(row, now))
-            except CellDoesNotExist:  # the row vanished between reloads
-                pass
+                table.update_cell(row.name, "due", values[_DUE])
+                table.update_cell(row.name, "state", values[_STATE])
+            except CellDoesNotExist:
+                continue
+            self._shown[row.name] = tuple(values)
         self._show_worker()
 
     def _show_worker(self) -> None:
