@@ -17,6 +17,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import App
     from textual.timer import Timer
 
@@ -34,8 +36,14 @@ class TypingCollector:
     plus one pause.
     """
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(
+        self, app: App[object], after_frame: Callable[[Callable[[], None]], None] | None = None
+    ) -> None:
         self.app = app
+        # how to run the midway collection once the keystroke's frame is composed (a
+        # PromptFrame screen's call_after_frame; Textual's call_after_refresh can run
+        # before that frame)
+        self._after_frame = after_frame or app.call_after_refresh
         self._timer: Timer | None = None
         self._off_since: float | None = None  # set while this object switched it off
         self._midway_pending = False
@@ -56,7 +64,7 @@ class TypingCollector:
         elif now - self._off_since > LONGEST and not self._midway_pending:
             # seconds of typing without a pause: collect once this key's rows are shown
             self._midway_pending = True
-            self.app.call_after_refresh(self._collect_midway)
+            self._after_frame(self._collect_midway)
         if self._timer is None:
             # an app timer, not a screen's: it fires even if the screen is covered
             self._timer = self.app.set_timer(PAUSE, self.collect, name="typing-gc")

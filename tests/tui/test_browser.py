@@ -376,6 +376,54 @@ def test_the_collector_is_never_held_off_for_long(demo_app, monkeypatch) -> None
         gc.enable()
 
 
+def test_a_collection_mid_typing_waits_for_the_keystrokes_frame(demo_app, monkeypatch) -> None:
+    """The collection let through after LONGEST seconds of typing runs after the frame of
+    the keystroke that asked for it, even when the screen goes idle before the widgets'
+    updates reach it (with call_after_refresh it then ran first: 5-40 ms on that key)."""
+    import gc
+
+    from vaultui import typing_gc
+
+    monkeypatch.setattr(typing_gc, "LONGEST", 0.2)
+    monkeypatch.setattr(typing_gc, "PAUSE", 10.0)
+    at_frame: list[int] = []  # how many frames were composed when a full collection ended
+
+    async def busy() -> None:
+        await asyncio.sleep(0.1)
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            browser = app.browser()
+            inp = browser.query_one("#filter")
+            frames = _slow_frame_timer(browser)
+
+            def seen(phase: str, info: dict) -> None:
+                if phase == "stop" and info["generation"] == 2:
+                    at_frame.append(len(frames))
+
+            inp.insert_text_at_cursor("p")
+            await _frames(frames, 1)
+            await asyncio.sleep(0.3)  # typing for longer than LONGEST
+            gc.callbacks.append(seen)
+            try:
+                for widget in (browser.table, inp, browser.query_one("#status-text")):
+                    widget.call_later(busy)  # their updates come 0.1 s late
+                await asyncio.sleep(0.01)
+                inp.insert_text_at_cursor("r")  # this key asks for the collection
+                await _frames(frames, 2)
+                await asyncio.sleep(0.1)
+            finally:
+                gc.callbacks.remove(seen)
+            assert at_frame and at_frame[0] >= 2
+
+    try:
+        run(go())
+    finally:
+        gc.enable()
+
+
 def test_the_rotation_worker_starts_from_the_browsers_listing(demo_app, monkeypatch) -> None:
     """The browser lists every record once at start; the rotation worker is handed that
     listing, so its first check does not decrypt the whole vault again while the user

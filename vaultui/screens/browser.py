@@ -327,7 +327,7 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
             return
         self._query_raw = value
         if self._typing_gc is None:
-            self._typing_gc = TypingCollector(self.app)
+            self._typing_gc = TypingCollector(self.app, self.call_after_frame)
         self._typing_gc.typed()
         self.frame_now()  # this keystroke's rows and character without waiting a frame slot
         keep = self._partial_keep if self._partial else self.table.current
