@@ -388,9 +388,6 @@ def test_a_collection_mid_typing_waits_for_the_keystrokes_frame(demo_app, monkey
     monkeypatch.setattr(typing_gc, "PAUSE", 10.0)
     at_frame: list[int] = []  # how many frames were composed when a full collection ended
 
-    async def busy() -> None:
-        await asyncio.sleep(0.1)
-
     async def go() -> None:
         app = demo_app()
         async with app.run_test(size=SIZE) as pilot:
@@ -408,9 +405,7 @@ def test_a_collection_mid_typing_waits_for_the_keystrokes_frame(demo_app, monkey
             await asyncio.sleep(0.3)  # typing for longer than LONGEST
             gc.callbacks.append(seen)
             try:
-                for widget in (browser.table, inp, browser.query_one("#status-text")):
-                    widget.call_later(busy)  # their updates come 0.1 s late
-                await asyncio.sleep(0.01)
+                await _hold_updates(browser)
                 inp.insert_text_at_cursor("r")  # this key asks for the collection
                 await _frames(frames, 2)
                 await asyncio.sleep(0.1)
@@ -500,6 +495,18 @@ def _slow_frame_timer(screen) -> list[tuple[set[str | None], str, str, list[str]
     return frames
 
 
+async def _hold_updates(screen, seconds: float = 0.1) -> None:
+    """Make the next update of the table, the filter box and the status line reach the
+    screen ``seconds`` late (each widget is kept busy), so the screen goes idle first."""
+
+    async def busy() -> None:
+        await asyncio.sleep(seconds)
+
+    for widget in (screen.table, screen.query_one("#filter"), screen.query_one("#status-text")):
+        widget.call_later(busy)
+    await asyncio.sleep(0.01)  # let them start
+
+
 async def _frames(frames: list, count: int, timeout: float = 1.0) -> None:
     """Wait for ``count`` frames without Pilot (its pause() composes a frame itself)."""
     deadline = time.monotonic() + timeout
@@ -551,9 +558,6 @@ def test_a_large_search_paints_its_first_screen_then_its_whole_result_at_once(
     monkeypatch.setattr(browser_module, "QUICK_FILTER_FROM", 4)
     monkeypatch.setattr(browser_module, "QUICK_ROWS", 2)
 
-    async def busy() -> None:
-        await asyncio.sleep(0.1)
-
     async def go() -> None:
         app = demo_app()
         async with app.run_test(size=SIZE) as pilot:
@@ -563,10 +567,8 @@ def test_a_large_search_paints_its_first_screen_then_its_whole_result_at_once(
             inp.value = "s"
             await pilot.pause(0.2)
             frames = _slow_frame_timer(browser)
-            if late_updates:  # every widget's next update comes 0.1 s late
-                for widget in (browser.table, inp, browser.query_one("#status-text")):
-                    widget.call_later(busy)
-                await asyncio.sleep(0.01)
+            if late_updates:
+                await _hold_updates(browser)
             inp.value = "st"
             await _frames(frames, 2)
             full = sorted(n for n, *_ in DEMO_SECRETS if _subsequence("st", n.lower()))
