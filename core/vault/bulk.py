@@ -337,7 +337,7 @@ class _Rec:
         self.puts = 0
 
 
-def _known(vault: Vault, name: str, row: CurrentRow, meta: list[Any]) -> _Rec:
+def _known(row: CurrentRow, meta: list[Any]) -> _Rec:
     from core.vault.store import _META_KEYS
 
     if not isinstance(meta, list) or len(meta) != len(_META_KEYS):
@@ -392,7 +392,7 @@ def _put(
                 known = current.get(name)
                 # only a record filed under this very name (its authenticated metadata)
                 if known is not None and isinstance(known[1], list) and known[1][:1] == [name]:
-                    recs[name] = _known(vault, name, *known)
+                    recs[name] = _known(*known)
             recs.update(_lookup(vault, [n for n in names if n not in recs]))
             state = {name: recs[name] for name in names}
         advance, new_meta, check = vault._advance, vault._new_meta, vault._check_expected
