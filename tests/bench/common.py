@@ -54,6 +54,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.vault.gcpause import allow_gc_pause
+
+# The in-process figures stand for vaultui's own processes, which allow bulk work to
+# pause the garbage collector (an application embedding core gets stock behaviour).
+allow_gc_pause()
+
 REPO = Path(__file__).resolve().parents[2]
 """The project root (where ``core/`` lives); child processes run here."""
 
