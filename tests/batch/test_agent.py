@@ -96,15 +96,27 @@ def test_import_through_the_agent_reports_progress(cli, pw_home, monkeypatch, tm
     assert '"operation": "import", "secret_name": null' in log and '"source": "agent"' in log
 
 
-def test_plugin_style_manager_uses_the_agent_key(cli, pw_home, monkeypatch, tmp_path, agents):
+def test_plugin_style_manager_unlocks_itself_not_with_the_agent_key(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
     from core.config import Settings
+    from core.errors import KeyMissingError
     from vaultui.batch.context import Context
 
     ctx = Context(args=type("A", (), {"no_prompt": True})(), settings=Settings.from_env())
     try:
-        manager = ctx.manager()
-        assert manager.retrieve_secret("db/password") == "agent-held-value"
+        with pytest.raises(KeyMissingError, match="never hands out its key"):
+            ctx.manager()
+    finally:
+        ctx.close()
+    # with its own key it opens the vault as before
+    pw = tmp_path / "own-pw.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    ctx = Context(args=type("A", (), {"no_prompt": True})(), settings=Settings.from_env())
+    try:
+        assert ctx.manager().retrieve_secret("db/password") == "agent-held-value"
     finally:
         ctx.close()
 
@@ -117,9 +129,15 @@ def test_agent_forgets_the_key_when_the_ttl_ends(cli, pw_home, monkeypatch, tmp_
         time.sleep(0.05)
     assert not pid_alive(info["pid"])
     assert not (pw_home / "agent.sock").exists()
-    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY
+    r = cli("--batch", "get", "db/password")
+    assert r.code == EXIT_WRONG_KEY
+    assert "unlock agent expired after 1s" in r.err and "vaultui --batch unlock" in r.err
+    assert "FEDZK_ENCRYPTION_MASTER_KEY" not in r.err
     log = (pw_home / "logs" / "secrets_audit.log").read_text()
     assert '"reason": "expired"' in log
+    # `lock` (or a new unlock) acknowledges it: then it is an ordinary missing key
+    assert cli("--batch", "lock").code == 0
+    assert "expired" not in cli("--batch", "get", "db/password").err
 
 
 def test_unlock_replaces_a_stale_socket_and_lock_cleans_one(
@@ -173,7 +191,7 @@ def test_wrong_passphrase_never_starts_an_agent(cli, pw_home, monkeypatch, tmp_p
     assert not (pw_home / "agent.sock").exists()
 
 
-def test_agent_key_for_another_vault_is_a_wrong_key(cli, pw_home, monkeypatch, tmp_path, agents):
+def test_agent_for_another_vault_is_not_used(cli, pw_home, monkeypatch, tmp_path, agents):
     shared = tmp_path / "shared.sock"
     monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(shared))
     pw = tmp_path / "p.txt"
@@ -181,13 +199,13 @@ def test_agent_key_for_another_vault_is_a_wrong_key(cli, pw_home, monkeypatch, t
     monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
     agents.append(shared)
     assert cli("--batch", "unlock").code == 0
-    # a second vault with its own passphrase, opened while the agent holds the first's key
+    # a second vault with its own passphrase, used while the agent serves the first
     other = tmp_path / "other-home"
     monkeypatch.setenv("VAULTUI_HOME", str(other))
     assert cli("--batch", "set", "x", stdin=b"other-vault-value").code == 0
     monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
     r = cli("--batch", "get", "x")
-    assert r.code == EXIT_WRONG_KEY and "another vault" in r.err
+    assert r.code == EXIT_WRONG_KEY and "other-vault-value" not in r.out
 
 
 def test_vault_replaced_underneath_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):

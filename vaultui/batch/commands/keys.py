@@ -64,10 +64,11 @@ def _until(epoch: float) -> str:
 
 def cmd_unlock(ctx: Context) -> int:
     """Open the vault with the configured key or a prompt, then start the agent."""
-    from core.agent.launch import start_agent
+    from core.agent.launch import check_ttl, start_agent
 
     ttl = parse_ttl(ctx.args.ttl)
-    manager = ctx.manager(use_agent=False, track=False)
+    check_ttl(ctx.settings, ttl)  # before any passphrase is asked for
+    manager = ctx.manager(track=False)
     try:
         key = manager.vault.data_key_for_agent()
     finally:
