@@ -9,9 +9,10 @@ What a rekey means for the parts around the vault file:
 - audit trail: its chain key is carried over, so ``audit verify`` still passes;
 - backups: backups made before keep the old key (and the old key slots, so the old
   passphrase restores them); the next backup is a full one under the new key;
-- sealed sync: objects uploaded before are sealed under the old key; the next sealed
-  sync of this vault re-seals what it uploads, and other machines holding the old key
-  must bootstrap again with a key that opens the new slots;
+- sealed sync: objects uploaded before are sealed under the old key, which this vault
+  no longer derives: sealed sync starts afresh (a new location, or the old objects
+  removed) and other machines bootstrap again with a key that opens the new slots;
+  the fingerprint key of sync clocks is carried over, so native sync is unaffected;
 - other processes with the vault open (the app, a rotation worker) get an integrity
   error on their next access until they reopen it.
 """
