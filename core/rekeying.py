@@ -13,8 +13,8 @@ What a rekey means for the parts around the vault file:
   no longer derives: sealed sync starts afresh (a new location, or the old objects
   removed) and other machines bootstrap again with a key that opens the new slots;
   the fingerprint key of sync clocks is carried over, so native sync is unaffected;
-- other processes with the vault open (the app, a rotation worker) get an integrity
-  error on their next access until they reopen it.
+- other processes with the vault open (the app, a rotation worker) find nothing or get
+  an integrity error until they reopen it; their writes are refused (state MAC).
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ the old passphrase still yields the key, and with it everything written later.
 - rewrites the header MAC and the state MAC under the new key.
 
 The change sequence is not bumped: no secret changed. Other processes that had the
-file open with the old key get IntegrityError on their next read or write until they
-reopen it; a running unlock agent must be locked or restarted by the caller.
+file open with the old key find nothing (lookups by old name hashes miss) or get
+IntegrityError until they reopen it, and their writes are refused (the state MAC no
+longer verifies); a running unlock agent must be locked or restarted by the caller.
 """
 
 from __future__ import annotations

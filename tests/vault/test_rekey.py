@@ -195,3 +195,23 @@ def test_a_tampered_vault_is_refused_not_resealed(pw_vault):
     assert pw_vault.data_key_for_agent() == key
     with pytest.raises(IntegrityError):
         pw_vault.verify()
+
+
+def test_a_process_still_holding_the_old_key_cannot_write(pw_vault, tmp_path):
+    other = Vault.open(tmp_path / "vault.db", KeySource.passphrase(OLD))  # another process
+    try:
+        rekey(pw_vault, [KeySource.passphrase(OLD)])
+        with pytest.raises(IntegrityError):
+            other.put("stale/writer", "under the old key")
+        # reads find nothing under the old name hashes (or fail authentication)
+        try:
+            stale = other.get("db/password")
+        except IntegrityError:
+            stale = None
+        assert stale is None
+    finally:
+        other.close()
+    assert pw_vault.verify()["records"] == 4
+    assert pw_vault.get("stale/writer") is None
+    with Vault.open(tmp_path / "vault.db", KeySource.passphrase(OLD)) as reopened:
+        assert reopened.get("db/password").value == "v2"
