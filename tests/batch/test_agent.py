@@ -457,6 +457,11 @@ def test_each_agent_operation_is_one_audit_event_naming_its_client(
     assert hist[0]["client_pid"] == os.getpid()
     assert hist[0]["client_exe"] == os.readlink("/proc/self/exe")
     assert "agent-held-value" not in json.dumps(new)
+    # a write through the agent: one event, the write itself, naming this process
+    before = len(_audit_events(pw_home))
+    assert cli("--batch", "set", "w/one", stdin=b"written-via-agent").code == 0
+    [write] = _audit_events(pw_home)[before:]
+    assert write["operation"] == "write" and write["client_pid"] == os.getpid()
     # and the client that locks it is named too
     cli("--batch", "lock")
     stop = [e for e in _audit_events(pw_home) if e["operation"] == "agent_stop"][-1]
