@@ -74,6 +74,7 @@ class Settings:
     rotation_interval_seconds: int = 3600
     sync_interval_seconds: int = 0  # 0: no background sync
     agent_socket: Path | None = None
+    agent_max_ttl_seconds: int = 86400  # ceiling for `unlock --ttl` (VAULTUI_AGENT_MAX_TTL)
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     audit_rules_file: Path | None = None
     audit_hook: str | None = None
@@ -112,6 +113,7 @@ class Settings:
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),
             agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
+            agent_max_ttl_seconds=_int(env, "VAULTUI_AGENT_MAX_TTL", 86400),
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
             audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,

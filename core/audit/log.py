@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,7 @@ class AuditLog:
         self._listeners: list[AlertListener] = []
         self._recent_alerts: list[dict[str, Any]] = []
         self._lock = threading.RLock()
+        self._context = threading.local()  # fields added by context(), per thread
         self._pid: int | None = None
         self._state_fd: int | None = None
         self._log_fd: int | None = None
@@ -201,6 +202,10 @@ class AuditLog:
             raise ValidationError(f"Invalid audit operation {operation!r}")
         if secret_name is not None and not isinstance(secret_name, str):
             raise ValidationError("secret_name must be a string or None")
+        context = getattr(self._context, "frame", None)
+        if context is not None:
+            context[1] += 1
+            extra = {**context[0], **extra}
         fields, redacted = clean_extra(extra)
         body: dict[str, Any] = {
             "timestamp": "",
@@ -229,6 +234,22 @@ class AuditLog:
         for alert in alerts:
             self._dispatch(alert)
         return written[0]
+
+    @contextlib.contextmanager
+    def context(self, **fields: Any) -> Iterator[list[Any]]:
+        """Add ``fields`` to every event :meth:`log` writes from this thread inside the
+        block (the unlock agent tags each operation's event with its client).
+
+        Yields ``[fields, count]``; ``count`` is how many events the block wrote, so a
+        caller can write one itself when the operation wrote none.
+        """
+        outer = getattr(self._context, "frame", None)
+        frame: list[Any] = [dict(fields), 0]
+        self._context.frame = frame
+        try:
+            yield frame
+        finally:
+            self._context.frame = outer
 
     def log_many(self, events: Iterable[dict[str, Any]], *, check_alerts: bool = False) -> int:
         """Append many events under one lock hold (imports, benchmarks); each is a

@@ -67,7 +67,8 @@ class KeySource:
     """What the user holds to open a vault: a passphrase, a key file, or a raw data key.
 
     ``kind`` is 'passphrase' (also used for FEDZK_ENCRYPTION_MASTER_KEY), 'keyfile' or
-    'data_key' (the unlock agent hands over the data key itself). ``label`` says where it
+    'data_key' (a data key already in this process: the unlock agent's own, which it
+    never hands out, or a merge's). ``label`` says where it
     came from, for ``get_status()['key_source']``. The secret material is never shown in
     ``repr``.
     """
@@ -105,7 +106,7 @@ class KeySource:
 
     @classmethod
     def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:
-        """A raw data key (from the unlock agent)."""
+        """A raw data key held by this process (the unlock agent opening its vault)."""
         return cls("data_key", bytes(key), label)
 
 

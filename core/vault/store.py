@@ -335,8 +335,13 @@ class Vault:
         return self.vault_id.hex()
 
     def derive_key(self, purpose: str) -> bytes:
-        """A 32-byte subkey of the data key for ``purpose`` (e.g. 'audit', 'backup')."""
-        return hkdf(self._keys.data_key, b"vaultui/purpose/" + purpose.encode())
+        """A 32-byte subkey of the data key for ``purpose`` (e.g. 'audit', 'backup');
+        for the purposes a rekey keeps stable, the key it carried over (carried.py)."""
+        from core.vault.carried import carried_key
+
+        with self._lock, _sql("read the vault header"):
+            kept = carried_key(self, purpose)
+        return kept or hkdf(self._keys.data_key, b"vaultui/purpose/" + purpose.encode())
 
     def data_key_for_agent(self) -> bytes:
         """The raw data key, for handing to the unlock agent over its private socket."""

@@ -4,9 +4,10 @@ A :class:`Session` runs :mod:`core.agent.ops` operations either inside the unloc
 (when one serves this vault file and provider) or in this process on a
 :class:`~core.secrets_manager.SecretsManager`; both give the same results.
 
-Keys, first match wins (docs/batch.md, "Unlocking"):
+Where operations run, first match wins (docs/batch.md, "Unlocking"):
 
-1. a running unlock agent for this vault (its data key);
+1. a running unlock agent for this vault runs them (it never hands out its key;
+   commands that need a whole manager in this process skip it);
 2. the configured key: VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY,
    VAULTUI_KEY_FILE, or the home's ``vault.key``;
 3. with a terminal (and not ``--no-prompt``) and a vault that has a passphrase slot,
@@ -201,20 +202,6 @@ class Context:
         )
         return same_vault and hello.get("provider") == self.settings.provider
 
-    def agent_key(self) -> bytes | None:
-        """The data key held by a running agent, or None."""
-        try:
-            conn = agent.AgentClient.connect(self.paths().socket, timeout=5.0)
-        except agent.protocol.PeerRejected:
-            return None
-        if conn is None:
-            return None
-        with conn:
-            try:
-                return conn.data_key()
-            except (agent.AgentUnavailable, agent.AgentMismatch):
-                return None
-
     # ------------------------------------------------------------------ unlocking
 
     def session(self, *, create: bool = False) -> Session:
@@ -229,30 +216,19 @@ class Context:
     def _local_session(self, create: bool) -> Session:
         return LocalSession(self.manager(create=create, track=False))
 
-    def manager(
-        self, *, create: bool = False, use_agent: bool = True, track: bool = True
-    ) -> SecretsManager:
+    def manager(self, *, create: bool = False, track: bool = True) -> SecretsManager:
         """An unlocked SecretsManager in this process (source 'batch').
 
+        Opens the vault with the configured key or a passphrase prompt: a running unlock
+        agent performs operations (:meth:`session`) but never hands out its key. When
+        no key is available and an agent for this vault expired, the error says so.
         ``create`` allows making a new vault (with the configured or an auto-generated
         key) when none exists; otherwise a missing vault is NotFoundError.
         """
         from core.secrets_manager import SecretsManager
-        from core.unlock import configured_key_source, vault_exists
-        from core.vault import KeySource
+        from core.unlock import vault_exists
 
         settings = self.settings
-        if use_agent and vault_exists(settings):
-            key = self.agent_key()
-            if key is not None:
-                try:
-                    mgr = SecretsManager(
-                        settings, key_source=KeySource.data_key(key), source="batch"
-                    )
-                    return self._track(mgr, track)
-                except WrongKeyError:
-                    if configured_key_source(settings) is None:
-                        raise
         if not vault_exists(settings) and not create:
             raise NotFoundError(
                 f"No vault at {settings.vault_path}",
@@ -260,11 +236,32 @@ class Context:
             )
         try:
             return self._track(SecretsManager(settings, source="batch"), track)
-        except KeyMissingError:
+        except KeyMissingError as exc:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
-                raise
+                raise self._explain_missing_key(exc) from None
         return self._track(self._prompt_unlock(), track)
+
+    def _explain_missing_key(self, exc: KeyMissingError) -> KeyMissingError:
+        """``exc``, or a clearer error when an unlock agent explains the missing key
+        (it expired, or it runs but this command needs the key in its own process)."""
+        from core.agent.expiry import describe_span, expired_note
+
+        paths = self.paths()
+        hello = self.agent_hello()
+        if self.agent_serves_us(hello):
+            return KeyMissingError(
+                "This command opens the vault itself, and the unlock agent never hands out its key",
+                hint="set VAULTUI_PASSPHRASE_FILE (or VAULTUI_KEY_FILE), or run it in a "
+                "terminal to be asked for the passphrase",
+            )
+        note = None if hello else expired_note(paths.socket, paths.vault)
+        if note is not None:
+            return KeyMissingError(
+                f"The unlock agent expired after {describe_span(note['ttl'])}",
+                hint="run `vaultui --batch unlock`",
+            )
+        return exc
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager

@@ -56,10 +56,13 @@ class Progress:
     """Progress of a long command on stderr: a live counter on a terminal, otherwise
     a line at most every ``interval`` seconds, and a final line."""
 
-    def __init__(self, label: str, *, interval: float = 2.0, quiet: bool = False) -> None:
+    def __init__(
+        self, label: str, *, interval: float = 2.0, quiet: bool = False, bar: bool = False
+    ) -> None:
         self.label = label
         self.interval = interval
         self.quiet = quiet
+        self.bar = bar  # on a terminal: a bar with a percentage instead of a counter
         self._tty = sys.stderr.isatty()
         self._last = 0.0
         self._shown = False
@@ -74,6 +77,12 @@ class Progress:
             return
         self._last = now
         text = f"{self.label}: {done}" + (f"/{total}" if total else "")
+        if self.bar and self._tty and total:
+            width = 30
+            filled = min(width, width * done // total)
+            percent = min(100, 100 * done // total)
+            shown = "#" * filled + "." * (width - filled)
+            text = f"{self.label} [{shown}] {percent:3d}% {done}/{total}"
         if self._tty:
             sys.stderr.write("\r" + text + ("\n" if final else ""))
         else:

@@ -8,14 +8,24 @@ Each module has ``register(subparsers, common)`` that adds its commands with
 
 from __future__ import annotations
 
-BUILTIN_MODULES = ("secrets", "keys", "search", "run", "transfer", "providers", "git")
+BUILTIN_MODULES = (
+    "secrets",
+    "keys",
+    "rekey",
+    "search",
+    "run",
+    "transfer",
+    "providers",
+    "git",
+)
 
 COMMAND_MODULES = {
     **dict.fromkeys(
         ("get", "set", "list", "delete", "undelete", "history", "rollback", "describe", "tag"),
         "secrets",
     ),
-    **dict.fromkeys(("unlock", "lock", "passwd", "status"), "keys"),
+    **dict.fromkeys(("unlock", "lock", "status"), "keys"),
+    **dict.fromkeys(("rekey", "passwd"), "rekey"),
     **dict.fromkeys(("grep", "scan"), "search"),
     "run": "run",
     **dict.fromkeys(("export", "import"), "transfer"),
