@@ -182,10 +182,7 @@ def _context(args: argparse.Namespace) -> Any:
     from core.config import Settings
     from vaultui.batch.context import Context
 
-    environ = dict(os.environ)
-    if getattr(args, "provider", None):
-        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
-    return Context(args, Settings.from_env(environ))
+    return Context(args, Settings.from_env(os.environ, provider=getattr(args, "provider", None)))
 
 
 def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None) -> int:

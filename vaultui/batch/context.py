@@ -269,9 +269,9 @@ class Context:
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
         from core.vault import KeySource
+        from vaultui.batch.output import note
 
-        last: WrongKeyError | None = None
-        for _ in range(PROMPT_TRIES):
+        for attempt in range(1, PROMPT_TRIES + 1):
             passphrase = prompt_secret(f"Passphrase for {self.settings.vault_path}: ")
             if not passphrase:
                 raise KeyMissingError("No passphrase given")
@@ -279,13 +279,13 @@ class Context:
                 return SecretsManager(
                     self.settings, key_source=KeySource.passphrase(passphrase), source="batch"
                 )
-            except WrongKeyError as exc:
-                last = exc
-                from vaultui.batch.output import note
-
-                note("Wrong passphrase, try again.")
-        assert last is not None
-        raise last
+            except WrongKeyError:
+                if attempt < PROMPT_TRIES:
+                    note(f"Wrong passphrase ({attempt} of {PROMPT_TRIES} attempts); try again.")
+        # the last answer must not read like an invitation to type once more
+        raise WrongKeyError(
+            f"Wrong passphrase ({PROMPT_TRIES} of {PROMPT_TRIES} attempts); giving up"
+        )
 
     def current_key_source(self) -> KeySource:
         """The key that opens the vault without the agent: configured, or prompted."""

@@ -94,7 +94,41 @@ def build_parser(*, plugins: bool = True, only: str | None = None) -> argparse.A
         module.register(sub, common)
     if plugins:
         load_plugins(sub, common)
+    _groups_show_help(parser)
     return parser
+
+
+def _groups_show_help(parser: argparse.ArgumentParser) -> None:
+    """Make every command group's subcommand optional, so ``vaultui --batch rotation``
+    alone reaches :func:`_missing_subcommand` (help, exit 2) rather than argparse's
+    "arguments are required: rotation_command" that names an internal variable."""
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in action.choices.values():
+            for inner in child._actions:
+                if isinstance(inner, argparse._SubParsersAction):
+                    inner.required = False
+                    _groups_show_help(child)
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
+    """If ``args`` stops at a command group (``audit``, ``backup list``'s parent ...)
+    without its subcommand, print that group's help on stderr and return True."""
+    current = parser
+    while True:
+        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return False
+        chosen = getattr(args, subs[0].dest, None)
+        if chosen is None:
+            if current is parser:
+                return False  # no COMMAND at all: handled by the caller
+            current.print_help(sys.stderr)
+            name = current.prog.removeprefix("vaultui ")
+            error(f"{name} needs a subcommand: {', '.join(subs[0].choices)}")
+            return True
+        current = subs[0].choices[chosen]
 
 
 def _version() -> str:
@@ -200,12 +234,11 @@ def _run(argv: list[str], preread_stdin: Any) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if _missing_subcommand(parser, args):
+        return EXIT_USAGE
     from core.config import Settings
 
-    environ = dict(os.environ)
-    if args.provider:
-        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
-    settings = Settings.from_env(environ)
+    settings = Settings.from_env(os.environ, provider=args.provider)
     if args.command is None:
         if args.batch:
             parser.print_usage(sys.stderr)

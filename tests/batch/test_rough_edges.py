@@ -1,0 +1,55 @@
+"""What a new user meets first: command groups without a subcommand, a mistyped
+provider name, the last wrong passphrase."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import EXIT_USAGE, EXIT_WRONG_KEY
+
+SECRET = "Plainly-Visible-Secret-77"
+
+
+@pytest.mark.parametrize(
+    ("group", "a_subcommand"),
+    [("rotation", "status"), ("audit", "verify"), ("backup", "create")],
+)
+def test_a_command_group_alone_shows_its_help(cli, group, a_subcommand):
+    r = cli("--batch", group)
+    assert r.code == EXIT_USAGE
+    assert r.out == ""
+    assert f"usage: vaultui {group}" in r.err
+    assert a_subcommand in r.err
+    assert f"{group} needs a subcommand" in r.err
+    # argparse's internal variable names (rotation_command, SUBCOMMAND) are not the help
+    assert "_command" not in r.err and "arguments are required" not in r.err
+
+
+def test_an_unknown_provider_names_where_it_came_from(cli, monkeypatch):
+    assert cli("--batch", "set", "a", stdin=SECRET.encode()).code == 0
+    r = cli("--batch", "--provider", "nosuch", "list")
+    assert r.code == EXIT_USAGE
+    assert "Unknown provider 'nosuch' (from --provider); choose one of: " in r.err
+    assert "aws_secrets_manager" in r.err and "FEDZK_SECRETS_PROVIDER" not in r.err
+
+    monkeypatch.setenv("FEDZK_SECRETS_PROVIDER", "alsonot")
+    r = cli("--batch", "list")
+    assert r.code == EXIT_USAGE
+    assert "Unknown provider 'alsonot' (from FEDZK_SECRETS_PROVIDER)" in r.err
+
+
+def test_the_last_wrong_passphrase_gives_up_instead_of_inviting_another(cli, monkeypatch):
+    monkeypatch.setenv("FEDZK_ENCRYPTION_MASTER_KEY", "typed-passphrase")
+    assert cli("--batch", "set", "a", stdin=SECRET.encode()).code == 0
+    monkeypatch.delenv("FEDZK_ENCRYPTION_MASTER_KEY")
+    typed = iter(["x1", "x2", "x3"])
+    monkeypatch.setattr("vaultui.batch.context.has_terminal", lambda: True)
+    monkeypatch.setattr("vaultui.batch.context.prompt_secret", lambda _p: next(typed))
+    r = cli("--batch", "get", "a")
+    assert r.code == EXIT_WRONG_KEY
+    lines = r.err.strip().splitlines()
+    assert lines == [
+        "Wrong passphrase (1 of 3 attempts); try again.",
+        "Wrong passphrase (2 of 3 attempts); try again.",
+        "vaultui: Wrong passphrase (3 of 3 attempts); giving up",
+    ]
