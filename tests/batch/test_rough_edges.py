@@ -53,3 +53,20 @@ def test_the_last_wrong_passphrase_gives_up_instead_of_inviting_another(cli, mon
         "Wrong passphrase (2 of 3 attempts); try again.",
         "vaultui: Wrong passphrase (3 of 3 attempts); giving up",
     ]
+
+
+def test_a_rotation_hook_in_the_shell_form_runs_in_a_shell(cli, tmp_path):
+    assert cli("--batch", "set", "db", stdin=SECRET.encode()).code == 0
+    r = cli("--batch", "policy", "db", "DAILY", "--apply", 'test "$VAULTUI_SECRET_NAME" = db')
+    assert r.code == 0 and "hooks run without a shell" in r.err and "sh:COMMAND" in r.err
+
+    marker = tmp_path / "ran"
+    hook = f'sh:echo "rotating $VAULTUI_SECRET_NAME" | tee {marker}; exit 1'
+    assert cli("--batch", "policy", "db", "--apply", hook).code == 0
+    r = cli("--batch", "rotate", "db")
+    assert r.code == 1
+    assert "apply hook exited with status 1: rotating db" in r.err
+    assert marker.read_text() == "rotating db\n"
+    assert SECRET not in r.err + r.out
+    r = cli("--batch", "get", "db")
+    assert r.out.strip() == SECRET  # the failed hook rolled the rotation back
