@@ -313,8 +313,24 @@ def run_plugin(args: argparse.Namespace, settings: Any) -> int:
         ctx.close()
 
 
+def stdio_is_terminal() -> bool:
+    """True if both stdin and stdout are terminals (the app reads keys from one and
+    draws on the other)."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
 def run_app(settings: Any, *, demo: bool) -> int:
-    """Start the Textual app (imported only now)."""
+    """Start the Textual app (imported only now); refuse (exit 2) without a terminal.
+
+    Without one, Textual would write escape codes into a file or pipe and wait for keys
+    that never come.
+    """
+    if not stdio_is_terminal():
+        error("vaultui needs a terminal; use --batch for scripts (see vaultui --help)")
+        return EXIT_USAGE
     try:
         from vaultui.app import run_app as start
     except ImportError as exc:
