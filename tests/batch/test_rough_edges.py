@@ -70,3 +70,26 @@ def test_a_rotation_hook_in_the_shell_form_runs_in_a_shell(cli, tmp_path):
     assert SECRET not in r.err + r.out
     r = cli("--batch", "get", "db")
     assert r.out.strip() == SECRET  # the failed hook rolled the rotation back
+
+
+def test_a_vault_made_by_import_says_where_its_new_key_file_is_and_status_agrees(
+    cli, home, tmp_path
+):
+    import json
+
+    source = tmp_path / "app.env"
+    source.write_text("API_TOKEN=abc123\nDB_PASS=xyz789\n")
+    r = cli("--batch", "import", str(source))
+    assert r.code == 0
+    key_file = home / "vault.key"
+    assert key_file.exists()
+    assert f"new random key file {key_file}" in r.err
+    assert "Back that key file up" in r.err and "Never sync or commit it" in r.err
+
+    r = cli("--batch", "--json", "status")
+    status = json.loads(r.out)
+    assert status["key_auto_generated"] is True
+    assert status["key_source"] == f"auto-generated key file {key_file}"
+
+    # said once, when the file was made
+    assert "key file" not in cli("--batch", "import", str(source)).err

@@ -258,13 +258,17 @@ class Context:
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
+        had_key_file = settings.default_key_file.exists()
         try:
-            return self._track(SecretsManager(settings, source="batch"), track)
+            mgr = SecretsManager(settings, source="batch")
         except KeyMissingError:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
                 raise
-        return self._track(self._prompt_unlock(), track)
+            return self._track(self._prompt_unlock(), track)
+        if not had_key_file and mgr.vault.key_source.auto_generated:
+            note_new_key_file(settings.vault_path, settings.default_key_file)
+        return self._track(mgr, track)
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
@@ -327,6 +331,19 @@ class Context:
         if self.preread_stdin is not None:
             return self.preread_stdin
         return read_value(stdin_bytes(), kind, source="stdin")
+
+
+def note_new_key_file(vault_path: Path, key_path: Path) -> None:
+    """Say on stderr that a new vault got a generated key file: without that file the
+    vault cannot be opened, and a copy beside a synced vault would give the key away."""
+    from vaultui.batch.output import note
+
+    note(
+        f"vaultui: created a new vault at {vault_path}, locked by a new random key file "
+        f"{key_path} (no passphrase). Back that key file up somewhere safe: without it the "
+        "vault cannot be opened. Never sync or commit it with the vault; add a passphrase "
+        "with `vaultui --batch passwd`."
+    )
 
 
 def parse_tags(items: list[str] | None) -> dict[str, str]:
