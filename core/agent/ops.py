@@ -537,3 +537,7 @@ def import_entries(
             updated=len(plan["updated"]),
         )
     return {"dry_run": dry_run, **plan}
+
+
+# operations kept in modules of their own register themselves on import
+from core.agent import purge_ops  # noqa: E402, F401
