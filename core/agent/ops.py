@@ -186,6 +186,11 @@ def get(
     if shown is None and record is not None:
         shown = record.stage_version(stage) if stage else record.version
     out: dict[str, Any] = {"name": name, "version": shown, "type": type_name(value)}
+    origin = manager.read_origin
+    if origin in ("local-only", "fallback"):
+        # not the provider's answer: the front end says where the value came from
+        out["origin"] = origin
+        out["provider"] = manager.provider_name
     if field is not None:
         value = extract_field(name, value, field)
         out["field"] = field
