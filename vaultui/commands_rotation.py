@@ -29,6 +29,7 @@ from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
 from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
 from core.rotation.info import iso
 from core.rotation.manager import RotationManager, format_duration
+from core.text import plural
 
 __all__ = [
     "add_parser",
@@ -173,8 +174,8 @@ def _run_daemon(
         _emit(out, {"cycles": cycles, **status})
     else:
         out.write(
-            f"rotation worker stopped after {cycles} checks: {status['rotated']} rotated, "
-            f"{status['failed']} failed\n"
+            f"rotation worker stopped after {plural(cycles, 'check')}: "
+            f"{status['rotated']} rotated, {status['failed']} failed\n"
         )
     return EXIT_OK
 

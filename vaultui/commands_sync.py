@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, NotFoundError, ValidationError
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -243,7 +244,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         for _rid, info in sorted(data["remotes"].items()):
             lines.append(
                 f"  {info['provider']} ({info['mode']}): last sync {_when(info.get('last_sync'))}, "
-                f"{info.get('pending_local', 0)} local change(s) pending"
+                f"{plural(info.get('pending_local', 0), 'local change')} pending"
                 + ("" if info.get("ok", True) else ", LAST SYNC FAILED")
             )
         if not data["remotes"]:

@@ -93,3 +93,11 @@ def test_a_vault_made_by_import_says_where_its_new_key_file_is_and_status_agrees
 
     # said once, when the file was made
     assert "key file" not in cli("--batch", "import", str(source)).err
+
+
+def test_counts_of_one_are_singular(cli):
+    assert cli("--batch", "set", "only", stdin=SECRET.encode()).code == 0
+    r = cli("--batch", "providers")
+    assert "(1 secret)" in r.out and "1 secrets" not in r.out
+    r = cli("--batch", "audit", "list", "--secret", "only")
+    assert "(1 event;" in r.out, r.out

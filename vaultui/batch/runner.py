@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from core.errors import EXIT_ERROR, EXIT_USAGE, VaultError
+from core.text import plural
 from vaultui.batch.commands import BUILTIN_COMMANDS, BUILTIN_MODULES, COMMAND_MODULES
 from vaultui.batch.output import error
 
@@ -37,7 +38,7 @@ class Parser(argparse.ArgumentParser):
             extra = message[len(prefix) :].split()
             options = [a for a in extra if a.startswith("-")]
             hidden = len(extra) - len(options)
-            parts = options + ([f"{hidden} other argument(s), not shown"] if hidden else [])
+            parts = options + ([f"{plural(hidden, 'other argument')}, not shown"] if hidden else [])
             message = prefix + ", ".join(parts)
         super().error(message)
 
