@@ -99,18 +99,16 @@ def build_parser(*, plugins: bool = True, only: str | None = None) -> argparse.A
     return parser
 
 
-def _groups_show_help(parser: argparse.ArgumentParser) -> None:
+def _groups_show_help(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
     """Make every command group's subcommand optional, so ``vaultui --batch rotation``
     alone reaches :func:`_missing_subcommand` (help, exit 2) rather than argparse's
     "arguments are required: rotation_command" that names an internal variable."""
-    for action in parser._subparsers._group_actions if parser._subparsers else []:
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for child in action.choices.values():
-            for inner in child._actions:
-                if isinstance(inner, argparse._SubParsersAction):
-                    inner.required = False
-                    _groups_show_help(child)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            if not top:
+                action.required = False
+            for child in action.choices.values():
+                _groups_show_help(child, top=False)
 
 
 def _missing_subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
