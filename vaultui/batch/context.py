@@ -258,7 +258,7 @@ class Context:
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
-        had_key_file = settings.default_key_file.exists()
+        fresh = not vault_exists(settings) and not settings.default_key_file.exists()
         try:
             mgr = SecretsManager(settings, source="batch")
         except KeyMissingError:
@@ -266,7 +266,7 @@ class Context:
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
                 raise
             return self._track(self._prompt_unlock(), track)
-        if not had_key_file and mgr.vault.key_source.auto_generated:
+        if fresh and mgr.vault.key_source.auto_generated:
             note_new_key_file(settings.vault_path, settings.default_key_file)
         return self._track(mgr, track)
 

@@ -112,7 +112,7 @@ def _groups_show_help(parser: argparse.ArgumentParser, *, top: bool = True) -> N
 
 
 def _missing_subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
-    """If ``args`` stops at a command group (``audit``, ``backup list``'s parent ...)
+    """If ``args`` stops at a command group (``audit``, ``backup``, ``rotation`` ...)
     without its subcommand, print that group's help on stderr and return True."""
     current = parser
     while True:
