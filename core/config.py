@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,12 +79,23 @@ class Settings:
     audit_rules_file: Path | None = None
     audit_hook: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # where ``provider`` came from, so an error blames the right place (--provider)
+    provider_origin: str = field(default="FEDZK_SECRETS_PROVIDER", compare=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from ``environ`` (default ``os.environ``)."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, provider: str | None = None
+    ) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``).
+
+        ``provider`` (a ``--provider`` option) wins over FEDZK_SECRETS_PROVIDER, and
+        errors about it then name ``--provider`` as its origin.
+        """
         env = dict(os.environ if environ is None else environ)
         home = Path(env["VAULTUI_HOME"]).expanduser() if env.get("VAULTUI_HOME") else None
+        origin = "--provider" if provider else "FEDZK_SECRETS_PROVIDER"
+        if provider:
+            env["FEDZK_SECRETS_PROVIDER"] = provider
         provider = (env.get("FEDZK_SECRETS_PROVIDER") or "local").strip()
         return cls(
             home=home or default_home(),
@@ -118,6 +129,7 @@ class Settings:
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
             audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,
             env=env,
+            provider_origin=origin,
         )
 
     @property
@@ -162,11 +174,16 @@ class Settings:
 
         names = provider_names()
         if self.provider not in names:
-            raise ConfigError(
-                f"Unknown secrets provider {self.provider!r} in FEDZK_SECRETS_PROVIDER",
-                hint="choose one of " + ", ".join(sorted(names)),
-            )
+            raise unknown_provider(self.provider, self.provider_origin, names)
         return self.provider
+
+
+def unknown_provider(name: str, origin: str | None, names: Iterable[str]) -> ConfigError:
+    """The error for a provider name nobody registered, naming where the value came from
+    (``--provider``, ``FEDZK_SECRETS_PROVIDER``) and every valid choice."""
+    choices = "choose one of: " + ", ".join(sorted(names))
+    where = f" (from {origin})" if origin else ""
+    return ConfigError(f"Unknown provider {name!r}{where}; {choices}", hint=choices)
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from core.config import Settings, configure_logging
 from core.errors import (
     NotFoundError,
-    ProviderError,
     ValidationError,
     VaultError,
 )
@@ -132,6 +131,7 @@ class SecretsManager:
         self._provider: Provider | None = None
         self._quick_provider: Provider | None = None
         self._provider_error: str | None = None
+        self._origins = threading.local()  # per thread: the agent serves several at once
         self._rotation_manager: Any = None
         self._backup_manager: Any = None
         try:
@@ -330,7 +330,10 @@ class SecretsManager:
         if record is None:
             self.audit_log.log("read", name, success=False, error_message="secret not found")
             return None
-        self.audit_log.log("read", name, success=True, version=record.version)
+        origin = self.read_origin
+        # a value the provider did not give is audited as such
+        extra: dict[str, Any] = {"origin": origin} if origin in ("local-only", "fallback") else {}
+        self.audit_log.log("read", name, success=True, version=record.version, **extra)
         on_access = (record.rotation or {}).get("policy") == SecretRotationPolicy.ON_ACCESS.value
         if on_access and stage is None and version is None:
             self.rotation_manager.after_access(name)  # never raises; failures are audited
@@ -341,25 +344,18 @@ class SecretsManager:
     def _read(
         self, name: str, *, stage: str | None, version: int | None
     ) -> tuple[Any, SecretRecord | None]:
-        provider = self._read_provider
-        if provider is not None and stage is None and version is None:
-            try:
-                remote = provider.get(name)
-                self._provider_error = None
-                if remote is None:
-                    return None, None
-                record = self.vault.record(name)
-                if record is None:
-                    # known to the provider only: describe it from what the provider says
-                    return remote.value, _remote_record(name, remote)
-                return remote.value, record
-            except ProviderError as exc:
-                self._provider_error = str(exc)
-                self.audit_log.log("provider_fallback", name, success=False, error_message=str(exc))
-        secret = self.vault.get(name, stage=stage, version=version)
-        if secret is None:
-            return None, None
-        return secret.value, secret.record
+        from core.read_through import read_through
+
+        found = read_through(self, name, stage=stage, version=version)
+        self._origins.value = found.origin if found.record is not None else None
+        return found.value, found.record
+
+    @property
+    def read_origin(self) -> str | None:
+        """Where this thread's last ``retrieve_secret`` found its value: ``provider``,
+        ``local``, ``local-only`` (not on the provider) or ``fallback`` (the provider
+        failed), see :mod:`core.read_through`; None if it found nothing."""
+        return getattr(self._origins, "value", None)
 
     def list_secrets(self) -> dict[str, SecretMetadata]:
         """``{name: SecretMetadata}`` for every live secret."""
@@ -579,10 +575,6 @@ class SecretsManager:
                 ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]
                 status["provider_health"] = {"ok": ok, "latency_ms": latency_ms, "detail": detail}
         return status
-
-
-def _remote_record(name: str, remote: Any) -> SecretRecord:
-    return SecretRecord(name, "", 0, 1, 0, False, type(remote.value).__name__)
 
 
 _instance: SecretsManager | None = None

@@ -46,7 +46,9 @@ def configured_key_source(settings: Settings) -> KeySource | None:
     if settings.key_file:
         return KeySource.from_key_file(settings.key_file)
     if settings.default_key_file.exists():
-        return KeySource.from_key_file(settings.default_key_file)
+        # the home's own key file is the one vaultui generated (6 below): saying so on
+        # every later run keeps status truthful after the run that made it
+        return KeySource.from_key_file(settings.default_key_file, auto_generated=True)
     return None
 
 

@@ -193,8 +193,9 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
         out.write(json.dumps(events, indent=None) + "\n")
     else:
         _print_events(events, out, False)
+        word = "event" if total == 1 else "events"
         shown = f"{len(events):,} of {total:,}" if total > len(events) else f"{total:,}"
-        out.write(f"({shown} events; {view.filters.describe()})\n")
+        out.write(f"({shown} {word}; {view.filters.describe()})\n")
     return EXIT_OK
 
 

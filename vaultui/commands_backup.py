@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_ERROR, EXIT_INTEGRITY, EXIT_OK, KeyMissingError
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -194,7 +195,7 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(str(path))
         _note(
             f"Created {info['type']} backup {info['name']} "
-            f"({info['records']} records, {human_size(info['size_bytes'])})"
+            f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
         )
     return EXIT_OK
 
@@ -244,7 +245,8 @@ def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
 def _print_restore(result: dict[str, Any]) -> None:
     verb = "Would restore" if result["dry_run"] else "Restored"
     where = f" into {result['target']}" if result.get("target") else ""
-    _out(f"{verb} {result['restored_secrets']} secrets from {result['backup']}{where}")
+    secrets = plural(result["restored_secrets"], "secret")
+    _out(f"{verb} {secrets} from {result['backup']}{where}")
     labels = {
         "added": "back (were deleted or missing)",
         "changed": "changed back",

@@ -186,6 +186,11 @@ def get(
     if shown is None and record is not None:
         shown = record.stage_version(stage) if stage else record.version
     out: dict[str, Any] = {"name": name, "version": shown, "type": type_name(value)}
+    origin = manager.read_origin
+    if origin in ("local-only", "fallback"):
+        # not the provider's answer: the front end says where the value came from
+        out["origin"] = origin
+        out["provider"] = manager.provider_name
     if field is not None:
         value = extract_field(name, value, field)
         out["field"] = field
@@ -537,3 +542,7 @@ def import_entries(
             updated=len(plan["updated"]),
         )
     return {"dry_run": dry_run, **plan}
+
+
+# operations kept in modules of their own register themselves on import
+from core.agent import purge_ops  # noqa: E402, F401

@@ -64,10 +64,9 @@ def provider_class(name: str) -> type[Provider]:
     targets = _targets()
     target = targets.get(name)
     if target is None:
-        raise ConfigError(
-            f"Unknown secrets provider {name!r}",
-            hint="choose one of " + ", ".join(sorted(targets)),
-        )
+        from core.config import unknown_provider
+
+        raise unknown_provider(name, None, targets)
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)

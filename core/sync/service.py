@@ -27,6 +27,7 @@ from core.sync.report import (
     remotes_status,
     save_json,
 )
+from core.text import plural
 from core.vault import Vault
 
 CONFIG_KEY = "sync/config"
@@ -145,7 +146,9 @@ def run_sync(
                 "sync",
                 None,
                 success=report.ok,
-                error_message=(f"{len(report.failed)} secret(s) failed" if report.failed else None),
+                error_message=(
+                    f"{plural(len(report.failed), 'secret')} failed" if report.failed else None
+                ),
                 provider=provider_name,
                 mode=report.mode,
                 pushed=len(report.pushed),

@@ -234,13 +234,17 @@ class Context:
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
+        fresh = not vault_exists(settings) and not settings.default_key_file.exists()
         try:
-            return self._track(SecretsManager(settings, source="batch"), track)
+            mgr = SecretsManager(settings, source="batch")
         except KeyMissingError as exc:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
                 raise self._explain_missing_key(exc) from None
-        return self._track(self._prompt_unlock(), track)
+            return self._track(self._prompt_unlock(), track)
+        if fresh and mgr.vault.key_source.auto_generated:
+            note_new_key_file(settings.vault_path, settings.default_key_file)
+        return self._track(mgr, track)
 
     def _explain_missing_key(self, exc: KeyMissingError) -> KeyMissingError:
         """``exc``, or a clearer error when an unlock agent explains the missing key
@@ -266,9 +270,9 @@ class Context:
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
         from core.vault import KeySource
+        from vaultui.batch.output import note
 
-        last: WrongKeyError | None = None
-        for _ in range(PROMPT_TRIES):
+        for attempt in range(1, PROMPT_TRIES + 1):
             passphrase = prompt_secret(f"Passphrase for {self.settings.vault_path}: ")
             if not passphrase:
                 raise KeyMissingError("No passphrase given")
@@ -276,13 +280,13 @@ class Context:
                 return SecretsManager(
                     self.settings, key_source=KeySource.passphrase(passphrase), source="batch"
                 )
-            except WrongKeyError as exc:
-                last = exc
-                from vaultui.batch.output import note
-
-                note("Wrong passphrase, try again.")
-        assert last is not None
-        raise last
+            except WrongKeyError:
+                if attempt < PROMPT_TRIES:
+                    note(f"Wrong passphrase ({attempt} of {PROMPT_TRIES} attempts); try again.")
+        # the last answer must not read like an invitation to type once more
+        raise WrongKeyError(
+            f"Wrong passphrase ({PROMPT_TRIES} of {PROMPT_TRIES} attempts); giving up"
+        )
 
     def current_key_source(self) -> KeySource:
         """The key that opens the vault without the agent: configured, or prompted."""
@@ -324,6 +328,19 @@ class Context:
         if self.preread_stdin is not None:
             return self.preread_stdin
         return read_value(stdin_bytes(), kind, source="stdin")
+
+
+def note_new_key_file(vault_path: Path, key_path: Path) -> None:
+    """Say on stderr that a new vault got a generated key file: without that file the
+    vault cannot be opened, and a copy beside a synced vault would give the key away."""
+    from vaultui.batch.output import note
+
+    note(
+        f"vaultui: created a new vault at {vault_path}, locked by a new random key file "
+        f"{key_path} (no passphrase). Back that key file up somewhere safe: without it the "
+        "vault cannot be opened. Never sync or commit it with the vault; add a passphrase "
+        "with `vaultui --batch passwd`."
+    )
 
 
 def parse_tags(items: list[str] | None) -> dict[str, str]:

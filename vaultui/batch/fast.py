@@ -283,8 +283,17 @@ def print_get(result: Mapping[str, Any], *, json_mode: bool, newline: bool = Tru
     """Print a ``get`` result: the bare value, or JSON with ``--json``.
 
     Text: a str as is (plus a newline unless ``-n``), bytes raw, anything else as JSON.
+    A value read from the local vault in provider mode gets a note on stderr saying so.
     """
     value = result["value"]
+    origin = result.get("origin")
+    if origin == "local-only":
+        error(f"{result['name']}: from the local vault; not on {result.get('provider')}")
+    elif origin == "fallback":
+        error(
+            f"{result['name']}: from the local vault's copy; {result.get('provider')} "
+            "did not answer"
+        )
     if json_mode:
         doc = {k: v for k, v in result.items() if k != "value"}
         if isinstance(value, bytes | bytearray):

@@ -35,6 +35,7 @@ from core.rotation.generators import parse_generator
 from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
 from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
 from core.rotation.policy import parse_policy, policy_label
+from core.text import plural
 
 COLUMNS = (
     ("name", "Secret"),
@@ -407,7 +408,7 @@ class RotationScreen(Screen[None]):
             text = f"Worker: stopped · would check every {interval} · press w to start"
         others = len(getattr(self, "other_workers", {}))
         if others:
-            text += f" · {others} worker(s) in other processes"
+            text += f" · {plural(others, 'worker')} in other processes"
         widget = self.query_one("#worker-status", Static)
         widget.update(text)
         widget.set_class(bool(status["rotation_active"]), "running")

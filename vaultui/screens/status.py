@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, ProgressBar, Static
 
+from core.text import plural
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.widgets.key_footer import KeyFooter
 
@@ -87,7 +88,8 @@ class StatusScreen(ShowsWorkerErrors, Screen[None]):
 
     def _verified(self, result: dict[str, Any]) -> None:
         self.query_one("#verify-result", Static).update(
-            f"Integrity OK: {result['records']:,} records, {result['versions']:,} versions, "
+            f"Integrity OK: {plural(result['records'], 'record')}, "
+            f"{plural(result['versions'], 'version')}, "
             f"change sequence {result['seq']:,}."
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 BUILTIN_MODULES = (
     "secrets",
+    "purge",
     "keys",
     "rekey",
     "search",
@@ -31,6 +32,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("export", "import"), "transfer"),
     "providers": "providers",
     "git": "git",
+    "purge": "purge",
 }
 """Which module defines each built-in command."""
 

@@ -58,7 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(command_fn=cmd_list)
 
     for name, helptext in (
-        ("delete", "delete a secret (undo with undelete)"),
+        ("delete", "delete a secret (undo with undelete until purged)"),
         ("undelete", "bring back a deleted secret"),
         ("history", "show a secret's versions"),
     ):
@@ -161,7 +161,8 @@ def cmd_list(ctx: Context) -> int:
         ]
         output.table(rows, ["NAME", "TYPE", "VER", "UPDATED (UTC)", "TAGS", "DESCRIPTION"])
     else:
-        output.lines(r["name"] for r in records)
+        # names alone stay pipeable; with --deleted a tombstone must not pass for a secret
+        output.lines(r["name"] + ("  (deleted)" if r["deleted"] else "") for r in records)
     return 0
 
 
@@ -186,7 +187,11 @@ def cmd_simple(ctx: Context) -> int:
         output.table(rows, ["VER", "CREATED (UTC)", "WHO", "SOURCE", "STAGE", "WHY"])
     else:
         verb = "Deleted" if op == "delete" else "Restored"
-        extra = " (undo with `vaultui --batch undelete`)" if op == "delete" else ""
+        extra = (
+            " (undo with `vaultui --batch undelete` until erased with `vaultui --batch purge`)"
+            if op == "delete"
+            else ""
+        )
         output.note(f"{verb} {result['name']}{extra}")
     return 0
 
