@@ -142,6 +142,19 @@ class SecretsManager:
         self.audit_log: AuditLog = self._make_audit_log()
         if vault is None:
             self.audit_log.log("unlock", success=True)
+        self._copy_watch: Any = None
+        self.copies_absorbed = self.absorb_conflict_copies()
+        """Conflict copies merged in (or refused) when this manager opened the vault."""
+
+    def absorb_conflict_copies(self) -> Any:
+        """Merge the conflict copies file-sync services left beside the vault, move them
+        to ``merged/`` and audit each (:mod:`core.sync.copies`). One ``stat`` while the
+        vault's folder is unchanged; returns a (falsy when empty) ``Absorbed``."""
+        from core.sync.copies import CopyWatch
+
+        if self._copy_watch is None:
+            self._copy_watch = CopyWatch(self.vault, self.audit_log)
+        return self._copy_watch.check()
 
     # ------------------------------------------------------------------ wiring
 

@@ -167,19 +167,11 @@ class VaultApp(App[int]):
 
     @work(thread=True, group="background", exit_on_error=False)
     def _background_services(self, manager: Any) -> None:
-        """After unlock: offer conflict copies, start background sync and rotation."""
-        from core.sync.service import find_conflict_copies, load_config
+        """After unlock: say which conflict copies were merged, start background sync
+        and rotation."""
+        from core.sync.service import load_config
 
-        copies = find_conflict_copies(self.settings.vault_path)
-        if copies:
-            self.call_from_thread(
-                self.notify,
-                f"Found {len(copies)} conflict cop{'y' if len(copies) == 1 else 'ies'} of the "
-                f"vault beside it ({copies[0].name}). Press y, then c, to merge "
-                "(nothing is lost: both sides' histories are kept).",
-                title="Conflict copies",
-                timeout=15,
-            )
+        self._report_copies(manager.copies_absorbed)
         if self.demo or manager is not self.manager:
             return  # the demo vault's secrets stay as shipped; or locked meanwhile
         if load_config(manager.vault, self.settings).interval > 0:
@@ -226,7 +218,31 @@ class VaultApp(App[int]):
 
     def _reload_now(self) -> None:
         self._reload_timer = None
+        self._absorb_copies()
         self.refresh_browser()
+
+    @work(thread=True, group="copies", exclusive=True, exit_on_error=False)
+    def _absorb_copies(self) -> None:
+        """Merge conflict copies a file-sync service just left beside the vault."""
+        manager = self.manager
+        if manager is None:
+            return
+        done = manager.absorb_conflict_copies()
+        if done:
+            self._report_copies(done)
+            self.call_from_thread(self.refresh_browser)
+
+    def _report_copies(self, done: Any) -> None:
+        """Notify (from a worker thread) which conflict copies were merged or refused."""
+        for name, _where, changed in done.merged if done else ():
+            self.call_from_thread(
+                self.notify,
+                f"Merged the conflict copy {name} ({changed} changed); moved to merged/",
+            )
+        for name, why in done.refused if done else ():
+            self.call_from_thread(
+                self.notify, f"Left the conflict copy {name} alone: {why}", severity="warning"
+            )
 
     def browser(self) -> Any:
         """The browser screen if the vault is open, else None."""

@@ -216,3 +216,30 @@ def test_setup_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
     assert r.code != 0
     assert "inside the git repository" in r.err
     assert os.path.exists(home / "vault.db")
+
+
+def test_status_warns_when_the_key_file_would_travel(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_vaultui(home, "--batch", "set", "a", stdin=b"v", env=clean_env(home))
+    env = clean_env(home, GIT_CEILING_DIRECTORIES=str(tmp_path))
+
+    def warnings() -> list[str]:
+        r = run_vaultui(home, "--batch", "status", "--json", env=env)
+        assert r.code == 0, r.err
+        return json.loads(r.out)["warnings"]
+
+    assert warnings() == []
+    subprocess.run(["git", "init", "-q", str(home)], check=True)
+    [w] = warnings()
+    assert "vault.key" in w and "git work tree" in w
+    (home / ".gitignore").write_text("vault.key\n")
+    assert warnings() == []  # ignored by git: it does not travel
+    syncthing = tmp_path / "sync"
+    (syncthing / ".stfolder").mkdir(parents=True)
+    shome = syncthing / "home"
+    run_vaultui(shome, "--batch", "set", "a", stdin=b"v", env=clean_env(shome))
+    r = run_vaultui(shome, "--batch", "status", env=clean_env(shome))
+    assert "WARNING" in r.out and "Syncthing folder" in r.out
+    (syncthing / ".stignore").write_text("**/vault.key\n")
+    r = run_vaultui(shome, "--batch", "status", env=clean_env(shome))
+    assert "WARNING" not in r.out

@@ -304,6 +304,17 @@ class Context:
         return KeySource.passphrase(passphrase)
 
     def _track(self, manager: SecretsManager, track: bool) -> SecretsManager:
+        from vaultui.batch.output import note
+
+        copies = manager.copies_absorbed
+        for name, where, changed in copies.merged if copies else ():
+            note(
+                f"vaultui: merged the conflict copy {name} "
+                f"({changed} secret{'' if changed == 1 else 's'} changed here); "
+                f"moved it to {where}"
+            )
+        for name, why in copies.refused if copies else ():
+            note(f"vaultui: left the conflict copy {name} alone: {why}")
         if track:
             self._managers.append(manager)
         return manager

@@ -31,7 +31,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="keep the vault file in git: field-by-field merges, readable diffs",
         description="Register vaultui as git's merge and diff driver for the vault file.",
     )
-    p.set_defaults(command_fn=_usage(p))
     git_sub = p.add_subparsers(dest="git_command", metavar="SUBCOMMAND")
     setup = git_sub.add_parser(
         "setup",
@@ -54,14 +53,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     textconv.add_argument("file", metavar="FILE")
     textconv.set_defaults(command_fn=cmd_textconv)
-
-
-def _usage(parser: argparse.ArgumentParser) -> Any:
-    def show(ctx: Context) -> int:
-        parser.print_help(sys.stderr)
-        return 2
-
-    return show
 
 
 def _program() -> list[str]:

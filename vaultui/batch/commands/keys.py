@@ -123,10 +123,13 @@ def cmd_status(ctx: Context) -> int:
     if info["vault_exists"] and (ctx.agent_serves_us(hello) or configured_key_source(s)):
         info.update(ctx.session().call("status"))
         info["unlocked"] = True
+    from core.sync.synced_folder import key_file_warnings
+
+    info["warnings"] = key_file_warnings(s.key_file or s.default_key_file)
     if ctx.json:
         output.emit(info)
         return 0
-    rows = [[k, _show(v)] for k, v in info.items() if k != "agent"]
+    rows = [[k, _show(v)] for k, v in info.items() if k not in ("agent", "warnings")]
     if hello:
         rows.append(
             [
@@ -136,6 +139,7 @@ def cmd_status(ctx: Context) -> int:
         )
     else:
         rows.append(["agent", "not running"])
+    rows += [["WARNING", w] for w in info["warnings"]]
     output.table(rows, None)
     return 0
 
