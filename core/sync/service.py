@@ -33,7 +33,6 @@ CONFIG_KEY = "sync/config"
 MIN_INTERVAL = 30
 
 
-
 @dataclass(frozen=True)
 class Remote:
     """A configured sync target: a provider name and a mode ('sealed' or 'native')."""
