@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.audit import AuditLog, Filters, VerifyReport
 from core.audit.view import EventView, Row
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from vaultui.widgets.audit_table import AuditTable
 from vaultui.widgets.key_footer import KeyFooter
@@ -73,6 +74,7 @@ class EventDetails(ModalScreen[None]):
                 id="audit-details-title",
             )
             body = json.dumps(event, indent=2) if event else self.row.raw
+            body = escape_controls(body, keep_lines=True)  # JSON leaves DEL raw
             yield Static(body, id="audit-details-body", markup=False)
             yield Label("escape to close", id="audit-details-hint")
 
