@@ -53,3 +53,24 @@ def test_table_and_detail_show_escapes_not_control_characters(old_vault: Setting
             assert "t\\x1b[2J=\\x9b1m" in shown
 
     run(go())
+
+
+def test_error_modal_and_toasts_show_provider_text_escaped(old_vault: Settings) -> None:
+    from core.errors import ProviderError
+
+    async def go() -> None:
+        app = create_app(old_vault, panes=())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            app.notify("sync failed: " + OSC52, title="t\x1b[2J")
+            await wait_for(pilot, lambda: len(app._notifications))
+            note = list(app._notifications)[-1]
+            assert "\x1b" not in note.message + note.title
+            assert "\\x1b]52;c;" in note.message and note.title == "t\\x1b[2J"
+            app.show_error(ProviderError("the server said: " + OSC52))
+            await wait_for(pilot, lambda: screen_name(app) == "ErrorScreen")
+            await wait_for(pilot, lambda: app.screen.query("#error-message"))
+            body = str(app.screen.query_one("#error-message").render())
+            assert "\x1b" not in body and "\\x1b]52;c;ZXZpbA==\\x07" in body
+
+    run(go())
