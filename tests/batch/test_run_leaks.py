@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.childenv import KEY_MATERIAL_ENV
 from tests.batch.conftest import run_vaultui
@@ -172,3 +174,24 @@ def test_idle_writes_a_held_start_but_still_masks_the_rest():
     assert m.feed(b"secret-") == b""
     assert m.idle() == b"secret-" and m.feed(b"other\n") == b"other\n"
     assert HOLD_SECONDS <= 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from([b"tok-9f8e7d6c5b4a", b"5432", b"15432", b"tok-", b" ", b"x", b"\n"]),
+        max_size=30,
+    ),
+    cuts=st.lists(st.integers(min_value=1, max_value=7), max_size=40),
+)
+def test_chunking_never_changes_what_is_masked(parts, cuts):
+    needles = [b"tok-9f8e7d6c5b4a", b"5432"]
+    text = b"".join(parts)
+    whole = feed_all(Masker(needles), [text])
+    chunks, pos = [], 0
+    for cut in cuts:
+        chunks.append(text[pos : pos + cut])
+        pos += cut
+    chunks.append(text[pos:])
+    assert feed_all(Masker(needles), chunks) == whole
+    assert b"tok-9f8e7d6c5b4a" not in whole

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.config import configure_logging
-SDK_LOGGERS = ("botocore", "azure", "google", "urllib3", "hvac", "grpc")
+from core.config import SDK_LOGGERS, configure_logging
 from tests.batch.conftest import ROOT
 from tests.providers.conftest import CLOUD_PROVIDERS, ProviderFactory
 from tests.servers.moto_server import ENV as AWS_ENV

@@ -174,7 +174,7 @@ class Masker:
         out, cut, _last = self._mask(text, base, max(hold_start, base))
         free = base - hold_start if hold_start < base and cut == base else 0
         self._buf = text[cut:]
-        self._ctx = text[:cut][-self._longest :]
+        self._ctx = text[max(cut - self._longest, 0) : cut]
         self._free = min(free, len(self._ctx))
         return out
 
