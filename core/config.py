@@ -53,6 +53,7 @@ class Settings:
     passphrase_file: Path | None = None
     new_passphrase_file: Path | None = None
     log_level: str = "WARNING"
+    sdk_wire_log: bool = False  # VAULTUI_SDK_WIRE_LOG=1: let the SDKs log requests (values!)
     user: str = "unknown"
     # provider settings (the seed's variables plus each SDK's usual ones)
     vault_addr: str | None = None
@@ -105,6 +106,7 @@ class Settings:
             passphrase_file=_path(env.get("VAULTUI_PASSPHRASE_FILE")),
             new_passphrase_file=_path(env.get("VAULTUI_NEW_PASSPHRASE_FILE")),
             log_level=(env.get("FEDZK_LOG_LEVEL") or "WARNING").upper(),
+            sdk_wire_log=(env.get("VAULTUI_SDK_WIRE_LOG") or "").strip() == "1",
             user=env.get("VAULTUI_USER") or env.get("USER") or env.get("LOGNAME") or _uid_name(),
             vault_addr=env.get("VAULT_ADDR") or None,
             vault_token=env.get("VAULT_TOKEN") or None,
@@ -203,23 +205,67 @@ def ensure_home(settings: Settings) -> Path:
     return settings.home
 
 
-_SDK_LOGGERS = ("azure", "google", "botocore", "boto3", "urllib3", "hvac", "grpc")
+SDK_LOGGERS = (
+    "azure",
+    "google",
+    "google_auth_httplib2",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "requests",
+    "requests_oauthlib",
+    "oauthlib",
+    "httpx",
+    "httpcore",
+    "hvac",
+    "grpc",
+    "msal",
+)
+"""Loggers of the provider SDKs and their HTTP stacks. At DEBUG some of them log request
+and response bodies (botocore's ``"SecretString": ...``, azure-core's network trace),
+that is, secret values and tokens."""
+
+_log = logging.getLogger(__name__)
+
+
+def sdk_log_level(settings: Settings) -> int:
+    """The level the SDK loggers get: never below WARNING (no wire log, no values) unless
+    ``VAULTUI_SDK_WIRE_LOG=1``; ERROR unless ``FEDZK_LOG_LEVEL`` is DEBUG (vaultui
+    reports their errors in its own words)."""
+    level = getattr(logging, settings.log_level, logging.WARNING)
+    if not isinstance(level, int) or level > logging.DEBUG:
+        return logging.ERROR
+    return level if settings.sdk_wire_log else logging.WARNING
+
+
+def cap_sdk_loggers(settings: Settings) -> None:
+    """Set every SDK logger to :func:`sdk_log_level`, whatever the root logger says.
+
+    Called when logging is configured and again whenever a provider is built, so an
+    application that turned its root logger to DEBUG still gets no wire log.
+    """
+    sdk_level = sdk_log_level(settings)
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(sdk_level)
 
 
 def configure_logging(settings: Settings) -> None:
-    """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers."""
+    """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers and cap the
+    provider SDKs' loggers (:func:`cap_sdk_loggers`): no level logs a secret value."""
     level = getattr(logging, settings.log_level, None)
     if not isinstance(level, int):
         raise ConfigError(f"FEDZK_LOG_LEVEL={settings.log_level!r} is not a logging level")
     for name in ("core", "vaultui"):
         logging.getLogger(name).setLevel(level)
-    # The provider SDKs log their own retries and parse failures as warnings, some with a
-    # traceback (azure-core on a non-JSON error body); vaultui already reports the error
-    # in its own words, so theirs appear only when debugging.
-    for name in _SDK_LOGGERS:
-        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.ERROR)
+    cap_sdk_loggers(settings)
     if level <= logging.INFO and not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.sdk_wire_log and sdk_log_level(settings) <= logging.DEBUG:
+        _log.warning(
+            "VAULTUI_SDK_WIRE_LOG=1: the provider SDKs log their requests and responses, "
+            "secret values and tokens included"
+        )
 
 
 def _path(value: str | None) -> Path | None:

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from core.config import Settings
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
@@ -381,6 +382,13 @@ class VaultApp(App[int]):
             self.show_error(exc)
             return
         self.push_screen(screen)
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Textual's toast, with control characters (a name, a provider's error text, a
+        hook's output) shown as visible escapes, never sent to the terminal raw."""
+        super().notify(
+            escape_controls(message, keep_lines=True), title=escape_controls(title), **kwargs
+        )
 
     def show_error(self, error: BaseException | str, title: str | None = None) -> None:
         """Show an error modal (title from the core error class).

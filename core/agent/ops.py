@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from core.controlchars import check_label, check_tags
 from core.errors import ConflictError, NotFoundError, ValidationError, VaultError
 from core.vault import SecretRecord, VersionInfo, encode_value, validate_name
 
@@ -465,6 +466,18 @@ def tag(
     return record_to_dict(new)
 
 
+def _check_labels(entry: dict[str, Any]) -> None:
+    """ValidationError if an entry's description or tags hold a control character
+    (checked before anything is written, like names and values)."""
+    if entry.get("description"):
+        check_label(str(entry["description"]), "description")
+    tags = entry.get("tags")
+    if isinstance(tags, dict):
+        check_tags({str(k): "" if v is None else str(v) for k, v in tags.items()})
+    elif tags:
+        check_tags({str(t): "" for t in tags})
+
+
 @op("import")
 def import_entries(
     manager: SecretsManager,
@@ -488,6 +501,7 @@ def import_entries(
         try:
             validate_name(name)
             encode_value(entry.get("value"))
+            _check_labels(entry)
         except ValidationError as exc:
             raise ValidationError(f"Entry {i + 1} ({name!r}) cannot be imported: {exc}") from None
         if name in seen:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.audit.events import now_utc, parse_duration, to_epoch
 from core.audit.index import Where
+from core.controlchars import escape_controls
 from core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -503,7 +504,8 @@ class EventView:
 
 def display_fields(event: dict[str, Any]) -> dict[str, str]:
     """Short display strings for one event (seq, time in UTC, ok mark, operation, secret,
-    user, source, error), shared by the CLI and the app's table."""
+    user, source, error), shared by the CLI and the app's table; control characters (in
+    a provider's error text, say) as visible escapes."""
     ts = str(event.get("timestamp") or "")
     time_text = ts[:19].replace("T", " ") + ("Z" if ts.endswith("+00:00") else "")
     ok = event.get("success")
@@ -512,11 +514,11 @@ def display_fields(event: dict[str, Any]) -> dict[str, str]:
         error = str(event.get("message") or "")
     return {
         "seq": str(event.get("seq", "")),
-        "time": time_text,
+        "time": escape_controls(time_text),
         "ok": "✓" if ok is True else "✗" if ok is False else "?",
-        "operation": str(event.get("operation") or ""),
-        "secret": str(event.get("secret_name") or "—"),
-        "user": str(event.get("user") or ""),
-        "source": str(event.get("source") or ""),
-        "error": str(error),
+        "operation": escape_controls(event.get("operation") or ""),
+        "secret": escape_controls(event.get("secret_name") or "—"),
+        "user": escape_controls(event.get("user") or ""),
+        "source": escape_controls(event.get("source") or ""),
+        "error": escape_controls(error),
     }

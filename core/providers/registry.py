@@ -95,7 +95,11 @@ def get_provider(name: str, settings: Settings, **overrides: Any) -> Provider:
         ConfigError: unknown name, or missing configuration.
         ProviderNotInstalledError: the provider's SDK is missing ("install vaultui[aws]").
     """
-    return provider_class(name)(settings, **overrides)
+    from core.config import cap_sdk_loggers
+
+    cls = provider_class(name)
+    cap_sdk_loggers(settings)  # before the SDK client exists: no wire log of values
+    return cls(settings, **overrides)
 
 
 def provider_info(settings: Settings, *, probe: bool = False) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.childenv import KEY_MATERIAL_ENV, key_material_values
 from core.errors import ValidationError
 
 DEFAULT_TIMEOUT = 30.0
@@ -50,12 +51,7 @@ REDACTED = "[REDACTED]"
 VIA_CHOICES = ("both", "env", "stdin")
 STEPS = ("apply", "verify")
 # Never handed to a hook: they would let it open the vault itself.
-STRIPPED_ENV = (
-    "FEDZK_ENCRYPTION_MASTER_KEY",
-    "VAULTUI_PASSPHRASE_FILE",
-    "VAULTUI_KEY_FILE",
-    "VAULTUI_AGENT_SOCKET",
-)
+STRIPPED_ENV = KEY_MATERIAL_ENV
 _ENV_PREFIXES = ("VAULTUI_NEW_", "VAULTUI_OLD_")
 SHELL_PREFIX = "sh:"
 SHELL = "/bin/sh"
@@ -348,7 +344,8 @@ def run_hook(
         current_version=current_version,
         via=via,
     )
-    needles = secret_needles(new_value, old_value)
+    # the master key too: the hook can still read it from its parent's /proc environ
+    needles = secret_needles(new_value, old_value, *key_material_values(base_env))
     longest = max((len(n) for n in needles), default=0)
     window_size = tail_bytes + longest
     payload = b""

@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.controlchars import check_label, check_tags
 from core.errors import (
     ConfigError,
     ConflictError,
@@ -952,9 +953,9 @@ class Vault:
     ) -> None:
         """Set the given metadata fields of ``m`` (None leaves a field as it is)."""
         if description is not None:
-            m["d"] = str(description)
+            m["d"] = check_label(str(description), "description")
         if tags is not None:
-            m["g"] = tags
+            m["g"] = check_tags(tags)
         if rotation is not None:
             m["r"] = rotation
         if extra is not None:

@@ -271,3 +271,17 @@ def test_needs_shell_spots_shell_syntax_outside_the_shell_form():
         assert not needs_shell(command), command
     with pytest.raises(ValidationError):
         HookConfig(apply="sh:   ")
+
+
+def test_the_master_key_is_redacted_from_a_failing_hooks_output():
+    master = "master-Key-Value-For-Hooks-77"
+    result = run_hook(
+        ["sh", "-c", f"echo found {master} in my parent; exit 3"],
+        step="apply",
+        name="n",
+        new_value=NEW,
+        old_value=OLD,
+        base_env={"PATH": os.environ["PATH"], "FEDZK_ENCRYPTION_MASTER_KEY": master},
+    )
+    assert not result.ok and result.exit_code == 3
+    assert master not in result.reason and f"found {REDACTED} in my parent" in result.reason

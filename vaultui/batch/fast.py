@@ -258,7 +258,12 @@ def write_out(data: bytes) -> None:
 
 
 def error(message: str) -> None:
-    """Print ``vaultui: message`` to stderr."""
+    """Print ``vaultui: message`` to stderr, control characters (from a provider's error
+    text, say) shown as visible escapes."""
+    if not message.isprintable():
+        from core.controlchars import escape_controls
+
+        message = escape_controls(message)
     sys.stderr.write(f"vaultui: {message}\n")
     sys.stderr.flush()
 
@@ -276,7 +281,12 @@ def to_json(obj: Any) -> str:
             return list(o)
         raise TypeError(type(o).__name__)
 
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+    # JSON escapes C0 itself; DEL and C1 (a terminal may act on them) are escaped here
+    # too, which is the same JSON (they can only occur inside strings)
+    import re  # already loaded by json
+
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def print_get(result: Mapping[str, Any], *, json_mode: bool, newline: bool = True) -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.controlchars import escape_controls
 from vaultui.batch.fast import error, to_json, write_out
 
 __all__ = ["Progress", "emit", "error", "note", "table", "to_json", "write_out"]
@@ -24,21 +25,23 @@ def emit(obj: Any) -> None:
 
 
 def lines(items: Iterable[str]) -> None:
-    """Print one item per line on stdout."""
-    text = "".join(f"{item}\n" for item in items)
+    """Print one item per line on stdout (control characters as visible escapes)."""
+    text = "".join(f"{escape_controls(item)}\n" for item in items)
     if text:
         write_out(text.encode("utf-8"))
 
 
 def note(message: str) -> None:
-    """A human note on stderr."""
-    sys.stderr.write(message + "\n")
+    """A human note on stderr (control characters as visible escapes)."""
+    sys.stderr.write(escape_controls(message, keep_lines=True) + "\n")
     sys.stderr.flush()
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> None:
-    """Aligned columns on stdout (the last column is not padded); no header if None."""
+    """Aligned columns on stdout (the last column is not padded); no header if None.
+    Cells are one line each: control characters (newlines too) as visible escapes."""
     every = [header, *rows] if header else list(rows)
+    every = [[escape_controls(cell) for cell in row] for row in every]
     if not every:
         return
     widths = [0] * len(every[0])

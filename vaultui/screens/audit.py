@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.audit import AuditLog, Filters, VerifyReport
 from core.audit.view import EventView, Row
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.text import plural
 from vaultui.widgets.audit_table import AuditTable
@@ -74,6 +75,7 @@ class EventDetails(ModalScreen[None]):
                 id="audit-details-title",
             )
             body = json.dumps(event, indent=2) if event else self.row.raw
+            body = escape_controls(body, keep_lines=True)  # JSON leaves DEL raw
             yield Static(body, id="audit-details-body", markup=False)
             yield Label("escape to close", id="audit-details-hint")
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from core.controlchars import escape_controls
 from core.errors import VaultError
 
 
@@ -78,10 +79,11 @@ class ErrorScreen(ModalScreen[None]):
         super().__init__()
         if isinstance(error, str):
             self.title_text = title or "Error"
-            self.message = error
+            self.message = escape_controls(error, keep_lines=True)
         else:
             self.title_text = title or error_title(error)
-            self.message = str(error) or type(error).__name__
+            # provider error text may carry anything a server sent: never raw
+            self.message = escape_controls(str(error) or type(error).__name__, keep_lines=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):

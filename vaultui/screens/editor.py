@@ -31,6 +31,7 @@ from textual.widgets import (
     TextArea,
 )
 
+from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
 from core.rotation.policy import SecretRotationPolicy
 from core.vault import SecretRecord, validate_name
@@ -285,7 +286,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.loaded_rev = rec.rev
         self.conflict = False
         self.query_one("#editor-conflict").display = False
-        self.query_one("#editor-description", Input).value = rec.description
+        # text stored before control characters were refused: shown (and saved) escaped
+        self.query_one("#editor-description", Input).value = escape_controls(rec.description)
         self.query_one("#editor-tags", Input).value = format_tags(rec.tags)
         policy = (rec.rotation or {}).get("policy") or "never"
         rotation = self.query_one("#editor-rotation", Select)

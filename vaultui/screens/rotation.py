@@ -30,6 +30,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import Worker, get_current_worker
 
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.rotation.generators import parse_generator
 from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
@@ -421,7 +422,9 @@ class RotationScreen(Screen[None]):
             reverse=True,
         )
         for row in failed[:8]:
-            lines.append(f"{_when(row.last_attempt)}  {row.name}: {row.last_error}")
+            # a hook's output tail is in the reason: shown escaped
+            error = escape_controls(row.last_error)
+            lines.append(f"{_when(row.last_attempt)}  {row.name}: {error}")
         lines += self.messages[-3:]
         self.query_one("#failures", Static).update("\n".join(lines) or "None.")
 
