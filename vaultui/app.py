@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -42,6 +43,9 @@ RELOAD_DEBOUNCE = 0.15
 CLEAR_ON_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that end the app after taking a copied secret off the clipboard (a closed
 terminal sends SIGHUP)."""
+
+SIGHUP_GRACE = 3.0
+"""Seconds a hung-up app gets to shut down cleanly before it ends itself."""
 
 
 def _vault_commands() -> type:
@@ -121,7 +125,14 @@ class VaultApp(App[int]):
 
     def _on_signal(self, signum: int) -> None:
         self.clear_clipboard()
-        self.exit(128 + signum)
+        code = 128 + signum
+        self.exit(code)
+        if signum == signal.SIGHUP:
+            # the terminal is gone and restoring it can block for good; the clipboard
+            # is clear and every write is committed, so end regardless after a moment
+            stop = threading.Timer(SIGHUP_GRACE, os._exit, (code,))
+            stop.daemon = True
+            stop.start()
 
     def _release_signals(self) -> None:
         with contextlib.suppress(Exception):
