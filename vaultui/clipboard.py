@@ -38,12 +38,15 @@ def _tmux(*args: str) -> subprocess.CompletedProcess[bytes] | None:
 
 def forget_tmux_buffers(value: str) -> int:
     """Delete every tmux paste buffer holding exactly ``value``; return how many."""
-    listed = _tmux("list-buffers", "-F", "#{buffer_name}")
+    listed = _tmux("list-buffers", "-F", "#{buffer_size} #{buffer_name}")
     if listed is None or listed.returncode != 0:
         return 0
     wanted = value.encode("utf-8")
     gone = 0
-    for name in listed.stdout.decode("utf-8", "replace").split():
+    for entry in listed.stdout.decode("utf-8", "replace").splitlines():
+        size, _, name = entry.partition(" ")
+        if size != str(len(wanted)) or not name:
+            continue  # only buffers of the value's size need a look
         shown = _tmux("show-buffer", "-b", name)
         if shown is not None and shown.returncode == 0 and shown.stdout == wanted:
             deleted = _tmux("delete-buffer", "-b", name)
@@ -73,7 +76,8 @@ class ClipboardGuard:
         value, self.copied = self.copied, None
         if value is None:
             return
-        tmux = in_tmux()
+        # a headless app (tests, scripts) has no terminal that could have reached tmux
+        tmux = in_tmux() and not getattr(self.app, "is_headless", False)
         if self.app.clipboard == value:
             # the terminal may already be gone (SIGHUP): the tmux part must still run
             with contextlib.suppress(Exception):
