@@ -195,6 +195,12 @@ def handle_audit(
     """
     out = out or sys.stdout
     command = args.audit_command
+    if audit_log.sealer is None and (getattr(args, "secret", None) or getattr(args, "name", None)):
+        # sealed names cannot be matched without the key: say why counts may be short
+        sys.stderr.write(
+            "vaultui: the vault is locked: only lines written before names were sealed "
+            "can be matched by name\n"
+        )
     if command == "list":
         return _list(args, audit_log, out)
     if command == "stats":

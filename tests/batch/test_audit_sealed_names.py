@@ -76,6 +76,9 @@ def test_verify_and_list_work_on_a_locked_vault(cli, home: Path, tmp_path: Path)
     events = json.loads(r.out)
     assert {e["secret_name"] for e in events if e["operation"] == "write"} == {"<encrypted>"}
     assert not any(name in r.out for name in NAMES)
+    # a count by name cannot see sealed lines without the key, and says so
+    r = run_vaultui(home, "--batch", "audit", "stats", NAMES[0], "--json")
+    assert json.loads(r.out)["total_accesses"] == 0 and "vault is locked" in r.err
     # plain export needs the key
     r = run_vaultui(home, "--batch", "audit", "export", "--plain")
     assert r.code == EXIT_WRONG_KEY and "needs the vault key" in r.err
