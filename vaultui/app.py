@@ -321,20 +321,27 @@ class VaultApp(App[int]):
         """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
         from vaultui.screens.detail import value_text
 
-        text = value_text(value)
-        self.clipboard_guard.copy(text)
+        self.copy_to_clipboard(value_text(value))
         if self.manager is not None:
             extra = {"field": field} if field else {}
             self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
-        if self._clipboard_timer is not None:
-            self._clipboard_timer.stop()
         seconds = self.settings.clipboard_clear_seconds
         what = f"{name}:{field}" if field else name
         if seconds > 0:
-            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
             self.notify(f"Copied {what}. The clipboard clears in {seconds} s.", timeout=3)
         else:
             self.notify(f"Copied {what}.", timeout=3)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy clears itself later: a secret copied with ``c``, and equally text
+        selected on screen (a revealed value) and copied with ctrl+c."""
+        self.clipboard_guard.copy(text)
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
+            self._clipboard_timer = None
+        seconds = self.settings.clipboard_clear_seconds
+        if seconds > 0 and self.clipboard_guard.copied is not None:
+            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
 
     def clear_clipboard(self) -> None:
         """Take the value we copied off the clipboard (and out of tmux's buffers)."""

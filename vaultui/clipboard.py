@@ -17,6 +17,8 @@ import os
 import subprocess
 from typing import Any
 
+from textual.app import App
+
 HARMLESS = " "
 """What the clipboard holds after a clear under tmux (tmux ignores an empty copy)."""
 TMUX_TIMEOUT = 2.0
@@ -57,7 +59,8 @@ def forget_tmux_buffers(value: str) -> int:
 class ClipboardGuard:
     """Remembers the one value the app put on the clipboard, and takes it off again.
 
-    ``app`` is the Textual app (its ``copy_to_clipboard`` and ``clipboard``).
+    ``app`` is the Textual app. The guard writes with Textual's own
+    ``App.copy_to_clipboard`` (the app routes every copy through :meth:`copy`).
     """
 
     def __init__(self, app: Any) -> None:
@@ -66,8 +69,8 @@ class ClipboardGuard:
 
     def copy(self, text: str) -> None:
         """Put ``text`` on the clipboard and remember it for :meth:`clear`."""
-        self.app.copy_to_clipboard(text)
-        self.copied = text
+        App.copy_to_clipboard(self.app, text)
+        self.copied = text or None
 
     def clear(self) -> None:
         """Take the remembered value off the clipboard (if the app's clipboard still
@@ -81,6 +84,6 @@ class ClipboardGuard:
         if self.app.clipboard == value:
             # the terminal may already be gone (SIGHUP): the tmux part must still run
             with contextlib.suppress(Exception):
-                self.app.copy_to_clipboard(HARMLESS if tmux else "")
+                App.copy_to_clipboard(self.app, HARMLESS if tmux else "")
         if tmux:
             forget_tmux_buffers(value)

@@ -1,10 +1,11 @@
-"""The command palette cannot save a screenshot of a revealed secret."""
+"""What leaves the app besides a copied secret: text copied from the screen clears
+itself too, and no screenshot of a revealed secret can be saved."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tui.conftest import SIZE, run, wait_for
+from tests.tui.conftest import SIZE, run, wait_browser, wait_for
 from tests.tui.test_detail_editor import open_detail, shown
 
 REVEALED = "demo-password-not-real"
@@ -38,5 +39,20 @@ def test_no_screenshot_of_a_revealed_value(demo_app, tmp_path: Path, monkeypatch
             saved = list(downloads.iterdir()) + list(tmp_path.glob("*.svg"))
             assert saved == [], saved
             assert all(REVEALED not in p.read_text() for p in saved)
+
+    run(go())
+
+
+def test_text_copied_from_the_screen_clears_itself(demo_app) -> None:
+    """Any copy (here: a selection in the filter box, ctrl+c), not only ``c`` on a
+    secret, is taken off the clipboard after the delay."""
+
+    async def go() -> None:
+        app = demo_app(clipboard_clear_seconds=1)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            await pilot.press("slash", *"pasted-by-hand", "ctrl+shift+a", "ctrl+c")
+            await wait_for(pilot, lambda: app.clipboard == "pasted-by-hand")
+            await wait_for(pilot, lambda: app.clipboard == "", timeout=3)
 
     run(go())
