@@ -43,7 +43,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "audit",
         help="query, verify and report on the audit trail",
         description="The audit trail (logs/secrets_audit.log): one chained JSON line per "
-        "operation. Nothing here shows a secret value; the trail holds none.",
+        "operation. Nothing here shows a secret value; the trail holds none. Secret names "
+        "are sealed in the file: they show in clear when the vault is unlocked, as "
+        "<encrypted> when it is locked.",
     )
     sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
     sub.required = True
