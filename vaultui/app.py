@@ -9,12 +9,17 @@ modal titled by the error class.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from textual import events, on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
@@ -25,6 +30,7 @@ from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
+from vaultui.clipboard import ClipboardGuard
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
 from vaultui.screens.unlock import UnlockScreen
@@ -34,6 +40,13 @@ IDLE_CHECK_SECONDS = 1.0
 
 RELOAD_DEBOUNCE = 0.15
 """Seconds to gather a burst of file events into one refresh."""
+
+CLEAR_ON_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the app after taking a copied secret off the clipboard (a closed
+terminal sends SIGHUP)."""
+
+SIGHUP_GRACE = 3.0
+"""Seconds a hung-up app gets to shut down cleanly before it ends itself."""
 
 
 def _vault_commands() -> type:
@@ -88,7 +101,8 @@ class VaultApp(App[int]):
         self._idle_timer: Timer | None = None
         self._reload_timer: Timer | None = None
         self._clipboard_timer: Timer | None = None
-        self._copied: str | None = None
+        self.clipboard_guard = ClipboardGuard(self)
+        self._signals: list[int] = []
         self.locks = 0
         if demo:
             self.sub_title = "demo vault (thrown away on exit)"
@@ -96,7 +110,49 @@ class VaultApp(App[int]):
     # ------------------------------------------------------------------ start
 
     def on_mount(self) -> None:
+        self._catch_signals()
         self.push_screen(self._unlock_screen(after_lock=False))
+
+    def _catch_signals(self) -> None:
+        """On SIGTERM/SIGHUP: clear the clipboard, then quit (the app's own loop, so
+        the handler runs between events, not inside one)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in CLEAR_ON_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+
+    def _on_signal(self, signum: int) -> None:
+        self.clear_clipboard()
+        code = 128 + signum
+        self.exit(code)
+        if signum == signal.SIGHUP:
+            # the terminal is gone and restoring it can block for good; the clipboard
+            # is clear and every write is committed, so end regardless after a moment
+            stop = threading.Timer(SIGHUP_GRACE, os._exit, (code,))
+            stop.daemon = True
+            stop.start()
+
+    def _release_signals(self) -> None:
+        with contextlib.suppress(Exception):
+            loop = asyncio.get_running_loop()
+            for sig in self._signals:
+                loop.remove_signal_handler(sig)
+        self._signals.clear()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands but "Screenshot": a screenshot of a revealed value
+        would leave the secret in a file in Downloads."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Refused: screens may show revealed values (tools that need a picture of the
+        demo vault call ``save_screenshot`` directly)."""
+        self.notify("Screenshots are off: they could save a revealed secret.", timeout=4)
 
     def _unlock_screen(self, *, after_lock: bool) -> UnlockScreen:
         try:
@@ -282,28 +338,34 @@ class VaultApp(App[int]):
         """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
         from vaultui.screens.detail import value_text
 
-        text = value_text(value)
-        self.copy_to_clipboard(text)
-        self._copied = text
+        self.copy_to_clipboard(value_text(value))
         if self.manager is not None:
             extra = {"field": field} if field else {}
             self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
-        if self._clipboard_timer is not None:
-            self._clipboard_timer.stop()
         seconds = self.settings.clipboard_clear_seconds
         what = f"{name}:{field}" if field else name
         if seconds > 0:
-            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
             self.notify(f"Copied {what}. The clipboard clears in {seconds} s.", timeout=3)
         else:
             self.notify(f"Copied {what}.", timeout=3)
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy clears itself later: a secret copied with ``c``, and equally text
+        selected on screen (a revealed value) and copied with ctrl+c."""
+        self.clipboard_guard.copy(text)
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
+            self._clipboard_timer = None
+        seconds = self.settings.clipboard_clear_seconds
+        if seconds > 0 and self.clipboard_guard.copied is not None:
+            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
+
     def clear_clipboard(self) -> None:
-        """Empty the clipboard if it still holds the value we copied."""
+        """Take the value we copied off the clipboard (and out of tmux's buffers)."""
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
         self._clipboard_timer = None
-        if self._copied is not None and self.clipboard == self._copied:
-            self.copy_to_clipboard("")
-        self._copied = None
+        self.clipboard_guard.clear()
 
     # ------------------------------------------------------------------ locking
 
@@ -416,7 +478,10 @@ class VaultApp(App[int]):
         self.exit(0)
 
     def cleanup(self) -> None:
-        """Stop watching and background work, close the vault, remove a demo home."""
+        """Clear a copied value, stop watching and background work, close the vault,
+        remove a demo home."""
+        self.clipboard_guard.clear()
+        self._release_signals()
         self._stop_watching()
         self._stop_background()
         if self.manager is not None:

@@ -55,7 +55,9 @@ SEED_FIELDS = (
 
 STANDARD_FIELDS = (*SEED_FIELDS, "source", "pid", "host", "version")
 TRAILER_FIELDS = ("seq", "kid", "chain")
-RESERVED = frozenset((*STANDARD_FIELDS, *TRAILER_FIELDS, "torn", "redacted"))
+RESERVED = frozenset(
+    (*STANDARD_FIELDS, *TRAILER_FIELDS, "torn", "redacted", "sealed_extra", "name_withheld")
+)
 
 FORBIDDEN_KEYS = frozenset(
     {

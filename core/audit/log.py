@@ -47,6 +47,9 @@ from core.audit.events import (
 )
 from core.audit.files import Head, LastLine, LogFiles
 from core.audit.index import AuditIndex, Where
+from core.audit.names import label as label_of
+from core.audit.names import name_ids, name_terms
+from core.audit.sealing import Sealer, open_event, seal_or_withhold
 from core.audit.verify import (
     CancelFn,
     ProgressFn,
@@ -118,6 +121,7 @@ class AuditLog:
         self.files = LogFiles(Path(path))
         self._key: bytes | None = None
         self._kid: str | None = None
+        self._sealer: Sealer | None = None
         self.set_key(key)
         self.source = source
         self.user = user if user is not None else _default_user()
@@ -160,6 +164,7 @@ class AuditLog:
             key = bytes(key)
         self._key = key
         self._kid = key_id(key) if key is not None else None
+        self._sealer = Sealer(key) if key is not None else None
 
     @property
     def keyed(self) -> bool:
@@ -170,6 +175,20 @@ class AuditLog:
     def key_id(self) -> str | None:
         """The public id of the current key (what lines carry in ``kid``)."""
         return self._kid
+
+    @property
+    def sealer(self) -> Sealer | None:
+        """Seals and opens secret names in lines (None while no key is set)."""
+        return self._sealer
+
+    def open(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An event read from the trail with its names in clear (placeholders while no
+        key is set; see :mod:`core.audit.sealing`)."""
+        return open_event(event, self._sealer)
+
+    def name_label(self, sid: int) -> str | None:
+        """The secret name an index id stands for (opened if sealed)."""
+        return label_of(sid, self.index, self._sealer)
 
     @property
     def path(self) -> Path:
@@ -329,7 +348,8 @@ class AuditLog:
             if torn:
                 body = {**body, "torn": torn}
             seq += 1
-            line, chain = build_line(body, seq, self._kid, self._key, chain)
+            on_disk = seal_or_withhold(body, self._sealer)
+            line, chain = build_line(on_disk, seq, self._kid, self._key, chain)
             data = b"\n" + line if torn else line
             n = os.write(self._log_fd, data)  # type: ignore[arg-type]
             if n != len(data):
@@ -611,6 +631,7 @@ class AuditLog:
             event = parse_event(raw)
             if event is None:
                 continue
+            event = open_event(event, self._sealer, keep_sealed=True)
             if horizon is not None:
                 ts = parse_ts(event.get("timestamp", ""))
                 if ts is None or ts < horizon:
@@ -708,6 +729,7 @@ class AuditLog:
     ) -> Where:
         """Compile query filters (after refreshing the index)."""
         self.refresh_index()
+        secret_name = name_terms(secret_name, self.index, self._sealer)
         return self.index.where(
             secret_name, operation, user, success, to_epoch(start_time), to_epoch(end_time), source
         )
@@ -733,7 +755,7 @@ class AuditLog:
             return []
         where = self.where(secret_name, operation, start_time, end_time, user, success, source)
         rows = self.index.locate(where, limit)
-        return self.index.events_at(rows)
+        return [self.open(e) for e in self.index.events_at(rows)]
 
     def count(self, **filters: Any) -> int:
         """How many events match the filters of :meth:`get_audit_events`."""
@@ -767,11 +789,18 @@ class AuditLog:
             return empty
         self.refresh_index()
         idx = self.index
+        nids: list[int] = []
+        marks = ""
         if name is not None:
-            nid = idx.str_id(name)
-            if nid is None:
+            nids = name_ids(name, idx, self._sealer)
+            if not nids:
                 return empty
-            rows = idx.execute("SELECT op, ok, cnt, last FROM agg WHERE name = ?", (nid,))
+            marks = ",".join("?" * len(nids))
+            rows = idx.execute(
+                f"SELECT op, ok, sum(cnt), max(last) FROM agg WHERE name IN ({marks}) "
+                "GROUP BY op, ok",
+                nids,
+            )
         else:
             rows = idx.execute("SELECT op, ok, sum(cnt), max(last) FROM agg GROUP BY op, ok")
         skip = {i for i in (idx.str_id(op) for op in NOT_COUNTED) if i}
@@ -794,7 +823,7 @@ class AuditLog:
             if last_ts is not None and (last is None or last_ts > last):
                 last = last_ts
         now = self.clock().timestamp()
-        cond, params = ("name = ?", [nid]) if name is not None else ("1", [])
+        cond, params = (f"name IN ({marks})", list(nids)) if name is not None else ("1", [])
         op_filter = ""
         if skip:
             op_filter = f" AND op NOT IN ({','.join('?' * len(skip))})"
@@ -816,7 +845,7 @@ class AuditLog:
             "failed_accesses": bad,
             "operations": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
             "last_access": format_ts(datetime.fromtimestamp(last, UTC)) if last else None,
-            "recent_accesses": idx.events_at(recent_rows),
+            "recent_accesses": [self.open(e) for e in idx.events_at(recent_rows)],
             "accesses_last_hour": counted("", now - 3600),
             "accesses_last_24h": counted("", now - 86400),
             "failures_last_hour": counted(" AND ok = 0", now - 3600),
@@ -848,9 +877,17 @@ class AuditLog:
         skip = params
         out: dict[str, tuple[int, datetime | None]] = {}
         for nid, cnt, last in idx.execute(sql, skip):
-            label = idx.name_of(nid)
-            if label is not None:
-                out[label] = (int(cnt), datetime.fromtimestamp(last, UTC) if last else None)
+            name = self.name_label(nid)
+            if name is None:
+                continue
+            # one secret may have clear (old) and sealed lines: add them up
+            when = datetime.fromtimestamp(last, UTC) if last else None
+            prior = out.get(name)
+            if prior is not None:
+                cnt += prior[0]
+                if prior[1] is not None and (when is None or prior[1] > when):
+                    when = prior[1]
+            out[name] = (int(cnt), when)
         return out
 
     # ------------------------------------------------------------------ verify

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.audit.events import now_utc, parse_duration, to_epoch
 from core.audit.index import Where
+from core.audit.names import name_ids, name_terms, tokens_containing
 from core.controlchars import escape_controls
 from core.errors import ValidationError
 
@@ -220,7 +221,7 @@ class EventView:
     def _compile(self) -> Where:
         f = self.filters
         return self.log.index.where(
-            _split(f.secret),
+            name_terms(_split(f.secret), self.log.index, self.log.sealer),
             _split(f.operation),
             _split(f.user),
             f.success,
@@ -329,7 +330,7 @@ class EventView:
                 event = json.loads(raw)
             except ValueError:
                 event = None
-            rows.append(Row(n, event if isinstance(event, dict) else None, raw))
+            rows.append(Row(n, self.log.open(event) if isinstance(event, dict) else None, raw))
         return rows
 
     def _read(self, seg: int, off: int, length: int) -> str:
@@ -378,17 +379,27 @@ class EventView:
         chunk: int = 2000,
     ) -> int | None:
         """The nearest row after (or before) ``start`` whose raw line contains ``text``
-        (case-insensitive); None when there is none (no wrap-around)."""
+        (case-insensitive); None when there is none (no wrap-around). A sealed name
+        matches when the name it stands for contains ``text`` (with the key)."""
         needle = text.lower()
         if not needle or self._count == 0:
             return None
+        needles = [
+            needle,
+            *(t.lower() for t in tokens_containing(needle, self.log.index, self.log.sealer)),
+        ]
+
+        def hit(raw: str) -> bool:
+            low = raw.lower()
+            return any(n in low for n in needles)
+
         total = self._count
         if direction >= 0:
             pos = start + 1
             while pos < total:
                 lines = self.raw_lines(pos, chunk)
                 for k, raw in enumerate(lines):
-                    if needle in raw.lower():
+                    if hit(raw):
                         return pos + k
                 pos += chunk
                 if progress is not None:
@@ -401,7 +412,7 @@ class EventView:
                 lo = max(0, pos - chunk + 1)
                 lines = self.raw_lines(lo, pos - lo + 1)
                 for k in range(len(lines) - 1, -1, -1):
-                    if needle in lines[k].lower():
+                    if hit(lines[k]):
                         return lo + k
                 pos = lo - 1
                 if progress is not None:
@@ -426,11 +437,11 @@ class EventView:
         params: list[Any] = [start, bucket_seconds, start, end]
         cond = ""
         if secret is not None:
-            sid = idx.str_id(secret)
-            if sid is None:
+            sids = name_ids(secret, idx, self.log.sealer)
+            if not sids:
                 return [0] * buckets
-            cond = " AND name = ?"
-            params.append(sid)
+            cond = f" AND name IN ({','.join('?' * len(sids))})"
+            params.extend(sids)
         rows = idx.execute(
             "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) FROM ev "
             f"WHERE ts >= ? AND ts <= ?{cond} GROUP BY b",

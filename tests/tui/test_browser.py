@@ -12,6 +12,7 @@ import pytest
 from core.config import Settings
 from core.vault import KeySource, Vault
 from tests.conftest import clean_env
+from tests.trail import has_event, trail_events
 from tests.tui.conftest import (
     SIZE,
     filter_to,
@@ -167,8 +168,11 @@ def test_copy_from_the_list_is_audited_and_the_clipboard_clears(demo_app) -> Non
             await pilot.press("c")
             await wait_for(pilot, lambda: app.clipboard.startswith("demo0000"))
             log = (app.settings.audit_log_path).read_text()
-            assert '"operation": "copy", "secret_name": "api/jwt_signing_key"' in log
-            assert "demo0000" not in log
+            events = trail_events(
+                app.settings.audit_log_path, app.manager.vault.derive_key("audit")
+            )
+            assert has_event(events, operation="copy", secret_name="api/jwt_signing_key")
+            assert "demo0000" not in log and "api/jwt_signing_key" not in log
             await wait_for(pilot, lambda: app.clipboard == "", timeout=3)
 
     run(go())

@@ -267,6 +267,25 @@ class Context:
             )
         return exc
 
+    def manager_if_available(self) -> SecretsManager | None:
+        """An unlocked manager if a key is at hand (agent, configured key, or a
+        passphrase typed at the terminal), else None, without recording a failed unlock
+        for a key that was never offered. A wrong configured key still raises."""
+        from core.unlock import configured_key_source, vault_exists
+
+        settings = self.settings
+        if not vault_exists(settings):
+            return None
+        if self.agent_key() is not None or configured_key_source(settings) is not None:
+            return self.manager()
+        kinds = vault_slot_kinds(settings.vault_path)
+        if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
+            return None
+        try:
+            return self._track(self._prompt_unlock(), True)
+        except KeyMissingError:
+            return None  # an empty passphrase: go on without the key
+
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
         from core.vault import KeySource

@@ -296,7 +296,8 @@ def _last_backup(manager: Any) -> Any:
 
 def run_plugin(args: argparse.Namespace, settings: Any) -> int:
     """Call a plugin's ``handler(args, manager)`` with an unlocked manager (or None if
-    the command set ``needs_vault=False``); returns its exit code."""
+    the command set ``needs_vault=False``, or ``needs_vault="optional"`` and no key is
+    at hand); returns its exit code."""
     handler = getattr(args, "handler", None) or _legacy_handler(args)
     if handler is None:
         error(f"command {args.command!r} has no handler")
@@ -305,7 +306,13 @@ def run_plugin(args: argparse.Namespace, settings: Any) -> int:
 
     ctx = Context(args, settings)
     try:
-        manager = ctx.manager() if getattr(args, "needs_vault", True) else None
+        needs = getattr(args, "needs_vault", True)
+        if needs == "optional":
+            # the command can do without the key (it is told by manager None)
+            args.settings = settings
+            manager = ctx.manager_if_available()
+        else:
+            manager = ctx.manager() if needs else None
         code = handler(args, manager)
         return int(code or 0)
     finally:
