@@ -15,7 +15,8 @@ import contextlib
 import json
 import os
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from core.audit import AuditLog, Filters
 from core.errors import EXIT_OK, KeyMissingError, StorageError, ValidationError
@@ -24,11 +25,24 @@ EXPORT_OP = "audit_export"
 _STEP = 2000
 
 
-def export_events(args: argparse.Namespace, log: AuditLog, filters: Filters, out: TextIO) -> int:
+Opener = Callable[[list[str]], list[Any]]
+"""Opens a batch of raw trail lines elsewhere (the unlock agent's ``audit_open``)."""
+
+
+def export_events(
+    args: argparse.Namespace,
+    log: AuditLog,
+    filters: Filters,
+    out: TextIO,
+    opener: Opener | None = None,
+) -> int:
     """Write the events matching ``filters`` to ``args.output`` (or ``out``); return the
-    exit code. Raises :class:`KeyMissingError` for ``--plain`` without a key."""
+    exit code. ``--plain`` opens names with the log's key or, without one, through
+    ``opener``; raises :class:`KeyMissingError` when neither is at hand."""
     plain = bool(getattr(args, "plain", False))
-    if plain and log.sealer is None:
+    if plain and log.sealer is not None:
+        opener = None
+    elif plain and opener is None:
         raise KeyMissingError(
             "export --plain needs the vault key to decrypt secret names",
             hint="unlock with the agent, VAULTUI_PASSPHRASE_FILE, VAULTUI_KEY_FILE or a terminal",
@@ -37,7 +51,7 @@ def export_events(args: argparse.Namespace, log: AuditLog, filters: Filters, out
     fh = _create(target) if target is not None else None
     count = 0
     try:
-        count = _write(log, filters, fh if fh is not None else out, plain)
+        count = _write(log, filters, fh if fh is not None else out, plain, opener)
     except BaseException:
         log.log(EXPORT_OP, success=False, plain=plain, count=count, error_message="interrupted")
         raise
@@ -73,14 +87,19 @@ def _create(path: os.PathLike[str]) -> TextIO:
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-def _write(log: AuditLog, filters: Filters, out: TextIO, plain: bool) -> int:
+def _write(log: AuditLog, filters: Filters, out: TextIO, plain: bool, opener: Opener | None) -> int:
     view = log.view(filters)
     total = view.reload()
     count = 0
     for pos in range(0, total, _STEP):
-        for raw in view.raw_lines(pos, _STEP):
-            if not raw:
-                continue
+        raws = [raw for raw in view.raw_lines(pos, _STEP) if raw]
+        if plain and opener is not None:
+            for event in opener(raws):
+                if isinstance(event, dict):
+                    out.write(json.dumps(event) + "\n")
+                    count += 1
+            continue
+        for raw in raws:
             if plain:
                 try:
                     event = json.loads(raw)

@@ -157,14 +157,38 @@ def _run_locked(args: argparse.Namespace) -> int:
     from core.config import Settings
     from core.errors import KeyMissingError
 
-    if args.audit_command == "export" and args.plain:
-        raise KeyMissingError(
-            "export --plain needs the vault key to decrypt secret names",
-            hint="unlock with the agent, VAULTUI_PASSPHRASE_FILE, VAULTUI_KEY_FILE or a terminal",
-        )
     settings = getattr(args, "settings", None) or Settings.from_env()
+    opener = None
+    if args.audit_command == "export" and args.plain:
+        opener = _agent_opener(args, settings)
+        if opener is None:
+            raise KeyMissingError(
+                "export --plain needs the vault key to decrypt secret names",
+                hint="unlock with the agent, VAULTUI_PASSPHRASE_FILE, VAULTUI_KEY_FILE or a "
+                "terminal",
+            )
     with AuditLog(settings.audit_log_path, None, source="batch", user=settings.user) as log:
+        if opener is not None:
+            from vaultui.audit_export import export_events
+
+            return export_events(args, log, _filters_of(args), sys.stdout, opener)
         return handle_audit(args, log)
+
+
+def _agent_opener(args: argparse.Namespace, settings: Any) -> Any:
+    """Open trail lines through the unlock agent serving this vault (it never hands out
+    the key), or None when no agent serves it."""
+    from vaultui.batch.context import Context
+
+    ctx = Context(args, settings)
+    if not ctx.agent_serves_us(ctx.agent_hello()):
+        return None
+    session = ctx.session()
+
+    def opener(lines: list[str]) -> list[Any]:
+        return list(session.call("audit_open", lines=lines))
+
+    return opener
 
 
 def _last_backup(manager: Any) -> datetime | None:

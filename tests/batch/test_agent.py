@@ -399,6 +399,9 @@ OP_ARGS = {
     "import": {"entries": [{"name": "probe/imported", "value": "x"}]},
     "delete": {"name": "probe/new"},
     "undelete": {"name": "probe/new"},
+    "purge": {"name": "probe/trash"},
+    "purge_deleted": {"before": "1d"},
+    "audit_open": {"lines": ['{"operation": "get", "secret_name": null}']},
 }
 
 
@@ -410,6 +413,8 @@ def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_pa
     with Vault.open(pw_home / "vault.db", KeySource.passphrase(PASS)) as vault:
         key = vault.data_key_for_agent()
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert cli("--batch", "set", "probe/trash", stdin=b"t").code == 0
+    assert cli("--batch", "delete", "probe/trash").code == 0  # for "purge"
     sock = pw_home / "agent.sock"
     vault_path = str(pw_home / "vault.db")
 
@@ -438,8 +443,11 @@ def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_pa
 
 
 def _audit_events(home: Path) -> list[dict]:
-    path = home / "logs" / "secrets_audit.log"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    """The trail's events, opened with the vault's key (names and extras are sealed)."""
+    from core.vault import KeySource
+
+    key = vault_audit_key(home / "vault.db", KeySource.passphrase(PASS))
+    return trail_events(home / "logs" / "secrets_audit.log", key)
 
 
 def test_each_agent_operation_is_one_audit_event_naming_its_client(

@@ -268,15 +268,16 @@ class Context:
         return exc
 
     def manager_if_available(self) -> SecretsManager | None:
-        """An unlocked manager if a key is at hand (agent, configured key, or a
-        passphrase typed at the terminal), else None, without recording a failed unlock
-        for a key that was never offered. A wrong configured key still raises."""
+        """An unlocked manager if a key is at hand (a configured key, or a passphrase
+        typed at the terminal), else None, without recording a failed unlock for a key
+        that was never offered. A wrong configured key still raises. A running unlock
+        agent never hands out its key: such commands ask it for operations instead."""
         from core.unlock import configured_key_source, vault_exists
 
         settings = self.settings
         if not vault_exists(settings):
             return None
-        if self.agent_key() is not None or configured_key_source(settings) is not None:
+        if configured_key_source(settings) is not None:
             return self.manager()
         kinds = vault_slot_kinds(settings.vault_path)
         if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
