@@ -30,7 +30,7 @@ REFERENCE = "vaultui://"
 MASK = b"<concealed by vaultui>"
 MIN_MASK = 4
 """Values shorter than this are not masked: they would hide ordinary text."""
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: "$" passes "X\n"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def cmd_run(ctx: Context) -> int:
             wanted[var] = parse_ref(value[len(REFERENCE) :])
     for item in a.env:
         var, sep, ref = item.partition("=")
-        if not sep or not _ENV_NAME.match(var):
+        if not sep or not _ENV_NAME.fullmatch(var):
             raise ValidationError(f"Bad --env {item!r}: use VAR=NAME or VAR=NAME#FIELD")
         wanted[var] = parse_ref(ref)
     env = dict(os.environ)
