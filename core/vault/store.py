@@ -108,7 +108,10 @@ def _sql(action: str) -> Iterator[None]:
         if "readonly" in text or "read-only" in text:
             raise StorageError(f"Cannot {action}: the vault file is read-only") from None
         if "unable to open" in text:
-            raise StorageError(f"Cannot {action}: the vault file cannot be opened") from None
+            raise StorageError(
+                f"Cannot {action}: the vault file cannot be opened",
+                hint="check that you own the vault file and its folder and can read them",
+            ) from None
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
@@ -364,7 +367,8 @@ class Vault:
             try:
                 seq, digest = self._read_state()
                 self._tx_seq, self._tx_digest = seq, digest
-                yield self
+                with _sql("write to the vault"):  # e.g. a replayed row breaks a UNIQUE key
+                    yield self
                 if self._tx_seq != seq or self._tx_digest != digest:
                     self._store_state(self._tx_seq, self._tx_digest)
                 with _sql("commit a write"):
