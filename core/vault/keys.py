@@ -108,7 +108,13 @@ class KeySource:
             raise ConfigError(
                 f"Key file {path} is too short to be a key (< 16 bytes)", hint=_KEY_FILE_HINT
             )
-        return cls(SLOT_KEYFILE, data, f"key file {path}", auto_generated=auto_generated)
+        label = cls.key_file_label(path)
+        return cls(SLOT_KEYFILE, data, label, auto_generated=auto_generated)
+
+    @staticmethod
+    def key_file_label(path: Path | str) -> str:
+        """The label a key source read from the key file ``path`` carries."""
+        return f"key file {path}"
 
     @classmethod
     def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:

@@ -258,13 +258,24 @@ class Context:
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
+        existed = vault_exists(settings)
         try:
-            return self._track(SecretsManager(settings, source="batch"), track)
+            mgr = SecretsManager(settings, source="batch")
         except KeyMissingError:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
                 raise
-        return self._track(self._prompt_unlock(), track)
+            return self._track(self._prompt_unlock(), track)
+        if not existed and mgr.vault.key_source.auto_generated:
+            from vaultui.batch.output import note
+
+            note(
+                f"Created a new vault at {settings.vault_path}, locked by a new random key "
+                f"file {settings.default_key_file}: anyone who can read that file can open "
+                "the vault, and without it the vault is lost (back it up apart from the "
+                "vault, or add a passphrase with `vaultui --batch passwd`)"
+            )
+        return self._track(mgr, track)
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
