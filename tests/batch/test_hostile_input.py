@@ -207,3 +207,27 @@ def test_an_auto_generated_key_is_announced_once_and_shown_in_status(cli, home: 
     assert r.code == 0 and "vault.key" not in r.err
     status = cli("--batch", "status").out
     assert "key_auto_generated  yes" in status
+
+
+# ---------------------------------------------------------------- patterns off argv
+
+
+def test_grep_reads_its_patterns_from_a_file_or_stdin(cli, tmp_path: Path) -> None:
+    assert cli("--batch", "set", "db/pass", stdin=b"hunter2-and-more").code == 0
+    assert cli("--batch", "set", "api/key", stdin=b"AKIAABCDEFGHIJKLMNOP").code == 0
+    assert cli("--batch", "set", "other", stdin=b"nothing to see").code == 0
+    r = cli("--batch", "grep", "-f", "-", stdin=b"hunter2\n")
+    assert r.code == 0 and r.out.splitlines() == ["db/pass"]
+    patterns = tmp_path / "patterns"
+    patterns.write_text("AKIA[0-9A-Z]{16}\n\nHUNTER2\n")
+    r = cli("--batch", "grep", "-i", "-f", str(patterns))
+    assert r.code == 0 and sorted(r.out.splitlines()) == ["api/key", "db/pass"]
+    patterns.write_text("a.d\n(x\n")
+    r = cli("--batch", "grep", "-F", "-f", str(patterns))  # literal: '(' is no error
+    assert r.code == 3 and r.out == ""
+    r = cli("--batch", "grep", "-f", str(patterns))
+    assert r.code == 2 and "Bad pattern on line 2" in r.err
+    r = cli("--batch", "grep", "hunter2", "-f", str(patterns))
+    assert r.code == 2 and "not both" in r.err
+    r = cli("--batch", "grep", "-f", "-", stdin=b"\n")
+    assert r.code == 2 and "No pattern" in r.err
