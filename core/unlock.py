@@ -106,6 +106,7 @@ def open_vault(
     if ks is None:
         key_path = write_new_key_file(settings.default_key_file)
         ks = KeySource.from_key_file(key_path, auto_generated=True)
+        ks = dataclasses.replace(ks, created_now=True)
     vault = Vault.create(settings.vault_path, ks, kdf=kdf)
     if ks.auto_generated:
         # remembered in the vault so that `status` still says so on later runs

@@ -81,6 +81,7 @@ class KeySource:
     label: str = ""
     auto_generated: bool = False
     kdf: Argon2Params | None = None
+    created_now: bool = False  # a key file this process just made (announced once)
 
     @classmethod
     def passphrase(cls, passphrase: str, label: str = "passphrase") -> KeySource:

@@ -258,24 +258,13 @@ class Context:
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
-        existed = vault_exists(settings)
         try:
-            mgr = SecretsManager(settings, source="batch")
+            return self._track(SecretsManager(settings, source="batch"), track)
         except KeyMissingError:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
                 raise
-            return self._track(self._prompt_unlock(), track)
-        if not existed and mgr.vault.key_source.auto_generated:
-            from vaultui.batch.output import note
-
-            note(
-                f"Created a new vault at {settings.vault_path}, locked by a new random key "
-                f"file {settings.default_key_file}: anyone who can read that file can open "
-                "the vault, and without it the vault is lost (back it up apart from the "
-                "vault, or add a passphrase with `vaultui --batch passwd`)"
-            )
-        return self._track(mgr, track)
+        return self._track(self._prompt_unlock(), track)
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
@@ -314,9 +303,22 @@ class Context:
         return KeySource.passphrase(passphrase)
 
     def _track(self, manager: SecretsManager, track: bool) -> SecretsManager:
+        if manager.vault.key_source.created_now:
+            self._announce_new_key(manager)
         if track:
             self._managers.append(manager)
         return manager
+
+    def _announce_new_key(self, manager: SecretsManager) -> None:
+        """Say once, when it is made, that a new key file now protects the vault."""
+        from vaultui.batch.output import note
+
+        note(
+            f"Created a new vault at {manager.vault.path}, locked by a new random key file "
+            f"{self.settings.default_key_file}: anyone who can read that file can open the "
+            "vault, and without it the vault is lost (back it up apart from the vault, or "
+            "add a passphrase with `vaultui --batch passwd`)"
+        )
 
     def close(self) -> None:
         """Close every session and manager this context opened."""
