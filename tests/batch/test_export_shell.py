@@ -74,7 +74,9 @@ def test_any_value_reads_back_exactly_or_is_refused_by_name(tmp_path: Path, valu
         if v not in accepted:
             with pytest.raises(ValidationError) as info:
                 render([{"name": "app/odd", "value": v}])
-            assert "'app/odd'" in str(info.value) and v not in str(info.value)
+            # the message is fixed text about the value's shape: never the value itself
+            shape = f"Secret 'app/odd' cannot be exported as .env: its value {refusal(v)}"
+            assert str(info.value).startswith(shape)
     if accepted:
         check_round_trip(tmp_path, accepted)
 
