@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -100,3 +101,16 @@ def _copy_exclusive(tmp: Path, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise
+
+
+def check_own_file(path: Path | str) -> None:
+    """ValidationError unless ``path`` is a regular file of this user (not a symlink),
+    e.g. an empty file someone else planted where a new vault is to be created; then
+    makes it 0600."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        raise ValidationError(
+            f"{path} already exists and is not your own regular file",
+            hint="remove it, or choose another path",
+        )
+    os.chmod(path, 0o600)

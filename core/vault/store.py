@@ -47,6 +47,7 @@ from core.errors import (
     VaultError,
     WrongKeyError,
 )
+from core.private_file import check_own_file
 from core.vault import bulk
 from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
 from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key, xor_bytes
@@ -212,6 +213,7 @@ class Vault:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        check_own_file(path)  # an empty file that was already there: not a planted one
         vault_id = vault_id or os.urandom(16)
         data_key = data_key or random_key()
         keys = _Keys(data_key)

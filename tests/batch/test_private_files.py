@@ -99,3 +99,31 @@ def test_private_file_leaves_nothing_behind_on_error(tmp_path):
     with pytest.raises(ValidationError, match="already exists"):
         write_private(target, b"again")
     assert target.read_bytes() == b"whole"
+
+
+def test_a_new_vault_is_never_created_in_a_planted_file(tmp_path):
+    """A restore --to (or any new vault) at a path where someone left an empty file or
+    a symlink is refused instead of filling their file."""
+    from core.vault import KeySource, Vault
+
+    key = KeySource.from_key_file(_key_file(tmp_path))
+    link = tmp_path / "restored.db"
+    link.symlink_to(tmp_path / "theirs.db")
+    (tmp_path / "theirs.db").write_bytes(b"")
+    with pytest.raises(ValidationError, match="not your own regular file"):
+        Vault.create(link, key)
+    assert (tmp_path / "theirs.db").read_bytes() == b""
+    if os.geteuid() == 0:  # a file of another user (only root can make one here)
+        os.chown(tmp_path / "theirs.db", 65534, 65534)
+        with pytest.raises(ValidationError, match="not your own regular file"):
+            Vault.create(tmp_path / "theirs.db", key)
+    mine = tmp_path / "mine.db"
+    mine.write_bytes(b"")
+    Vault.create(mine, key).close()
+    assert mine.stat().st_size > 0 and mine.stat().st_mode & 0o777 == 0o600
+
+
+def _key_file(folder: Path) -> Path:
+    path = folder / "test.key"
+    path.write_bytes(os.urandom(32))
+    return path
