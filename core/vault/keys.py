@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyError
 from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
+from core.private_file import write_private
 from core.vault.crypto import Sealer, aad, hkdf, random_key
 
 _KEY_FILE_HINT = "make a key file with: head -c 32 /dev/urandom > FILE (chmod 600 FILE)"
@@ -125,13 +126,8 @@ class KeySource:
 
 def write_new_key_file(path: Path) -> Path:
     """Create a key file with 32 random bytes (base64), mode 0600, never overwriting."""
-    data = base64.b64encode(random_key()) + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # exclusive, no-follow and complete-or-absent, like every file holding a secret
+    write_private(path, base64.b64encode(random_key()) + b"\n")
     return path
 
 
