@@ -28,7 +28,7 @@ def read_bounded(stream: BinaryIO, limit: int, source: str, hint: str = VALUE_HI
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
-        chunk = stream.read(limit + 1 - size)
+        chunk = stream.read(min(limit + 1 - size, 1 << 20))  # no huge buffer up front
         if not chunk:
             break
         chunks.append(chunk)
