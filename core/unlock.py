@@ -17,7 +17,6 @@ the seed's troubleshooting text.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from core.config import Settings, ensure_home
@@ -95,26 +94,14 @@ def open_vault(
                 hint="set FEDZK_ENCRYPTION_MASTER_KEY (or VAULTUI_KEY_FILE / "
                 "VAULTUI_PASSPHRASE_FILE), or unlock the vault with its passphrase",
             )
-        vault = Vault.open(settings.vault_path, ks)
-        default_label = KeySource.key_file_label(settings.default_key_file)
-        if ks.label == default_label and vault.get_local(AUTO_KEY_MARK) == b"1":
-            vault.key_source = dataclasses.replace(ks, auto_generated=True)
-        return vault
+        return Vault.open(settings.vault_path, ks)
     if not create:
         raise NotFoundError(f"No vault at {settings.vault_path}")
     ensure_home(settings)
     if ks is None:
         key_path = write_new_key_file(settings.default_key_file)
         ks = KeySource.from_key_file(key_path, auto_generated=True)
-        ks = dataclasses.replace(ks, created_now=True)
-    vault = Vault.create(settings.vault_path, ks, kdf=kdf)
-    if ks.auto_generated:
-        # remembered in the vault so that `status` still says so on later runs
-        vault.set_local(AUTO_KEY_MARK, b"1")
-    return vault
-
-
-AUTO_KEY_MARK = "key/auto_generated"
+    return Vault.create(settings.vault_path, ks, kdf=kdf)
 
 
 def kdf_from_settings(settings: Settings) -> Argon2Params | None:

@@ -82,7 +82,6 @@ class KeySource:
     label: str = ""
     auto_generated: bool = False
     kdf: Argon2Params | None = None
-    created_now: bool = False  # a key file this process just made (announced once)
 
     @classmethod
     def passphrase(cls, passphrase: str, label: str = "passphrase") -> KeySource:
@@ -110,13 +109,7 @@ class KeySource:
             raise ConfigError(
                 f"Key file {path} is too short to be a key (< 16 bytes)", hint=_KEY_FILE_HINT
             )
-        label = cls.key_file_label(path)
-        return cls(SLOT_KEYFILE, data, label, auto_generated=auto_generated)
-
-    @staticmethod
-    def key_file_label(path: Path | str) -> str:
-        """The label a key source read from the key file ``path`` carries."""
-        return f"key file {path}"
+        return cls(SLOT_KEYFILE, data, f"key file {path}", auto_generated=auto_generated)
 
     @classmethod
     def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:

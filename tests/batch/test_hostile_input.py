@@ -200,15 +200,6 @@ def test_random_key_files_are_accepted_and_dev_zero_is_refused(cli, tmp_path, mo
     assert r.code == 2 and "holds more than" in r.err
 
 
-def test_an_auto_generated_key_is_announced_once_and_shown_in_status(cli, home: Path) -> None:
-    r = cli("--batch", "set", "db/pass", stdin=SECRET.encode())
-    assert r.code == 0 and str(home / "vault.key") in r.err and "back it up" in r.err
-    r = cli("--batch", "set", "db/other", stdin=SECRET.encode())
-    assert r.code == 0 and "vault.key" not in r.err
-    status = cli("--batch", "status").out
-    assert "key_auto_generated  yes" in status
-
-
 # ---------------------------------------------------------------- patterns off argv
 
 

@@ -303,22 +303,9 @@ class Context:
         return KeySource.passphrase(passphrase)
 
     def _track(self, manager: SecretsManager, track: bool) -> SecretsManager:
-        if manager.vault.key_source.created_now:
-            self._announce_new_key(manager)
         if track:
             self._managers.append(manager)
         return manager
-
-    def _announce_new_key(self, manager: SecretsManager) -> None:
-        """Say once, when it is made, that a new key file now protects the vault."""
-        from vaultui.batch.output import note
-
-        note(
-            f"Created a new vault at {manager.vault.path}, locked by a new random key file "
-            f"{self.settings.default_key_file}: anyone who can read that file can open the "
-            "vault, and without it the vault is lost (back it up apart from the vault, or "
-            "add a passphrase with `vaultui --batch passwd`)"
-        )
 
     def close(self) -> None:
         """Close every session and manager this context opened."""
