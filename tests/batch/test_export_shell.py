@@ -4,6 +4,7 @@ in a value ever runs. A value no quoting can carry is refused, naming the secret
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -144,3 +145,18 @@ def test_export_of_a_hostile_value_never_runs_it(home: Path, tmp_path: Path) -> 
     for shell in SHELLS:
         assert source_in(shell, env_file, ["APP_TOKEN"]) == [inert]
     assert not (work / "PWNED").exists()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(alphabet="abcXYZ019_.-/", min_size=1, max_size=40).filter(
+        lambda n: all(s not in ("", ".", "..") for s in n.split("/"))
+    )
+)
+def test_every_secret_name_becomes_a_shell_identifier_or_is_refused(name: str) -> None:
+    try:
+        var = env_var(name)
+    except ValidationError as exc:
+        assert "no usable environment variable name" in str(exc)
+        return
+    assert re.fullmatch(r"[A-Z_][A-Z0-9_]*", var)
