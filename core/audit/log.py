@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_SYNC_DELAY = 0.05
 RECENT_LIMIT = 10
-_OP = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_OP = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # fullmatch: "$" passes "op\n"
 _SEED_WINDOW_CAP = 4 * 1024 * 1024
 _LOG_ARGS = frozenset(
     {
@@ -217,7 +217,7 @@ class AuditLog:
         dropped and listed in ``redacted``. Raises :class:`AuditError` when the line
         cannot be written.
         """
-        if not isinstance(operation, str) or not _OP.match(operation):
+        if not isinstance(operation, str) or not _OP.fullmatch(operation):
             raise ValidationError(f"Invalid audit operation {operation!r}")
         if secret_name is not None and not isinstance(secret_name, str):
             raise ValidationError("secret_name must be a string or None")
@@ -279,7 +279,7 @@ class AuditLog:
         for item in events:
             args = dict(item)
             operation = args.pop("operation", None)
-            if not isinstance(operation, str) or not _OP.match(operation):
+            if not isinstance(operation, str) or not _OP.fullmatch(operation):
                 raise ValidationError(f"Invalid audit operation {operation!r}")
             fields, redacted = clean_extra({k: v for k, v in args.items() if k not in _LOG_ARGS})
             body: dict[str, Any] = {

@@ -8,8 +8,8 @@ costs a few megabytes at most and opens in the time one index query takes.
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import io
 import json
 import threading
 from array import array
@@ -26,6 +26,7 @@ from core.audit.index import Where
 from core.audit.names import name_ids, name_terms, tokens_containing
 from core.controlchars import escape_controls
 from core.errors import ValidationError
+from core.private_file import private_file
 
 if TYPE_CHECKING:
     from core.audit.log import AuditLog
@@ -466,50 +467,44 @@ class EventView:
         """Write the view's events to ``path`` as ``jsonl`` (the raw chained lines),
         ``json`` (a list) or ``csv`` (chosen from the suffix when ``fmt`` is None).
         Returns the number of events written. The file is created 0600."""
-        import os
-
         path = Path(path)
         fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
         if fmt not in ("jsonl", "json", "csv"):
             raise ValidationError(f"Unknown export format {fmt!r}", hint="use jsonl, json or csv")
-        tmp = path.with_name(path.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         written = 0
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                writer = (
-                    csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
-                )
-                if writer is not None:
-                    writer.writeheader()
-                if fmt == "json":
-                    out.write("[")
-                step = 2000
-                for pos in range(0, self._count, step):
-                    for raw in self.raw_lines(pos, step):
-                        if fmt == "jsonl":
-                            out.write(raw + "\n")
+        # a random exclusive temp file renamed over the target: nothing planted at the
+        # path (or at a guessable temp name) ever receives the events
+        with private_file(path, replace=True) as dest:
+            out = io.TextIOWrapper(dest, encoding="utf-8", newline="")
+            writer = (
+                csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
+            )
+            if writer is not None:
+                writer.writeheader()
+            if fmt == "json":
+                out.write("[")
+            step = 2000
+            for pos in range(0, self._count, step):
+                for raw in self.raw_lines(pos, step):
+                    if fmt == "jsonl":
+                        out.write(raw + "\n")
+                    else:
+                        try:
+                            event = json.loads(raw)
+                        except ValueError:
+                            continue
+                        if writer is not None:
+                            writer.writerow(event)
                         else:
-                            try:
-                                event = json.loads(raw)
-                            except ValueError:
-                                continue
-                            if writer is not None:
-                                writer.writerow(event)
-                            else:
-                                out.write(("," if written else "") + "\n" + json.dumps(event))
-                        written += 1
-                    if progress is not None:
-                        progress(min(pos + step, self._count), self._count)
-                    if cancelled is not None and cancelled():
-                        raise InterruptedError("export cancelled")
-                if fmt == "json":
-                    out.write("\n]\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+                            out.write(("," if written else "") + "\n" + json.dumps(event))
+                    written += 1
+                if progress is not None:
+                    progress(min(pos + step, self._count), self._count)
+                if cancelled is not None and cancelled():
+                    raise InterruptedError("export cancelled")
+            if fmt == "json":
+                out.write("\n]\n")
+            out.detach()  # flushes; private_file syncs, closes and publishes the file
         return written
 
 

@@ -48,6 +48,7 @@ from core.errors import (
     VaultError,
     WrongKeyError,
 )
+from core.private_file import check_own_file
 from core.vault import bulk
 from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
 from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key, xor_bytes
@@ -109,7 +110,10 @@ def _sql(action: str) -> Iterator[None]:
         if "readonly" in text or "read-only" in text:
             raise StorageError(f"Cannot {action}: the vault file is read-only") from None
         if "unable to open" in text:
-            raise StorageError(f"Cannot {action}: the vault file cannot be opened") from None
+            raise StorageError(
+                f"Cannot {action}: the vault file cannot be opened",
+                hint="check that you own the vault file and its folder and can read them",
+            ) from None
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
@@ -210,6 +214,7 @@ class Vault:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        check_own_file(path)  # an empty file that was already there: not a planted one
         vault_id = vault_id or os.urandom(16)
         data_key = data_key or random_key()
         keys = _Keys(data_key)
@@ -370,7 +375,8 @@ class Vault:
             try:
                 seq, digest = self._read_state()
                 self._tx_seq, self._tx_digest = seq, digest
-                yield self
+                with _sql("write to the vault"):  # e.g. a replayed row breaks a UNIQUE key
+                    yield self
                 if self._tx_seq != seq or self._tx_digest != digest:
                     self._store_state(self._tx_seq, self._tx_digest)
                 with _sql("commit a write"):

@@ -262,7 +262,9 @@ def test_audit_trail_records_batch_operations(cli, home: Path):
 def test_export_import_round_trip(cli, tmp_path: Path, monkeypatch, fmt: str):
     values = {
         "plain": "simple-value",
-        "quotes": 'it\'s "quoted" $HOME',
+        # .env refuses a quote next to $ (no quoting reads back the same in sh and
+        # python-dotenv, see test_export_shell.py); JSON carries anything
+        "quotes": 'it\'s "quoted" $HOME' if fmt == "json" else 'it\'s "quoted" \\ here',
         "multi": "line one\nline two",
     }
     for name, value in values.items():

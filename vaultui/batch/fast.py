@@ -197,10 +197,14 @@ def set_args(req: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def stdin_bytes() -> bytes:
-    """Everything on stdin."""
-    stream = getattr(sys.stdin, "buffer", sys.stdin)
-    data = stream.read()
-    return data.encode("utf-8") if isinstance(data, str) else data
+    """Everything on stdin, reading at most the value limit (plus a final CR LF) + 1
+    byte: ValueTooLargeError for more, without holding it all in memory."""
+    from core.input_limits import MAX_VALUE_BYTES, read_bounded
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text-only stand-in (tests): its text is already in memory
+        return sys.stdin.read().encode("utf-8")
+    return read_bounded(stream, MAX_VALUE_BYTES + 2, "stdin")
 
 
 def read_value(data: bytes, kind: str, *, source: str) -> Any:
@@ -228,6 +232,11 @@ def read_value(data: bytes, kind: str, *, source: str) -> Any:
             value = json.loads(text)
         except ValueError:
             raise ValidationError(f"The value on {source} is not valid JSON") from None
+        except RecursionError:
+            raise ValidationError(
+                f"The value on {source} is nested too deeply",
+                hint="a dict value nests at most 64 levels",
+            ) from None
         if not isinstance(value, dict):
             raise ValidationError(f"The value on {source} must be a JSON object for --type dict")
         return value

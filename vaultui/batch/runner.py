@@ -206,6 +206,11 @@ def run(argv: Sequence[str], *, preread_stdin: Any = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_ERROR
+    except PermissionError as exc:
+        # a path the core did not guard yet: name it (paths are not secret) with a hint
+        where = f": {exc.filename}" if exc.filename else ""
+        error(f"permission denied{where}: run as the folder's owner, or set VAULTUI_HOME")
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("FEDZK_LOG_LEVEL", "").upper() == "DEBUG":
             import traceback

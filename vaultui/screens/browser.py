@@ -680,10 +680,9 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _export(self, request: Any, names: list[str] | None, progress: ProgressScreen) -> None:
-        import os
-
         from core.agent.ops import export
         from core.importexport import render
+        from core.private_file import write_private
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
@@ -693,13 +692,7 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
         try:
             entries = export(self.manager, names=names or None, progress=report)
             text = render(entries, request.fmt).encode("utf-8")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-            if not request.overwrite:
-                flags |= os.O_EXCL
-            fd = os.open(request.path, flags, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(text)
-            os.chmod(request.path, 0o600)
+            write_private(request.path, text, replace=request.overwrite)
         finally:
             self.app.call_from_thread(progress.dismiss)
         self.app.call_from_thread(

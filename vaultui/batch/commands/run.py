@@ -32,7 +32,7 @@ from vaultui.batch.masking import MASK, MIN_MASK, Masker, needles_for, pump_mask
 __all__ = ["MASK", "MIN_MASK", "Masker", "cmd_run", "env_text", "parse_ref", "run_masked"]
 
 REFERENCE = "vaultui://"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: "$" passes "X\n"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -100,7 +100,7 @@ def cmd_run(ctx: Context) -> int:
             wanted[var] = parse_ref(value[len(REFERENCE) :])
     for item in a.env:
         var, sep, ref = item.partition("=")
-        if not sep or not _ENV_NAME.match(var):
+        if not sep or not _ENV_NAME.fullmatch(var):
             raise ValidationError(f"Bad --env {item!r}: use VAR=NAME or VAR=NAME#FIELD")
         wanted[var] = parse_ref(ref)
     env = child_environment(os.environ)

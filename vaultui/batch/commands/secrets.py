@@ -116,13 +116,9 @@ def _value(ctx: Context) -> Any:
 
     a = ctx.args
     if a.file is not None:
-        try:
-            data = a.file.read_bytes()
-        except FileNotFoundError:
-            raise ValidationError(f"{a.file} does not exist") from None
-        except OSError as exc:
-            raise ValidationError(f"{a.file} cannot be read: {exc.strerror}") from None
-        return read_value(data, a.type, source=str(a.file))
+        from core.input_limits import read_file_bounded
+
+        return read_value(read_file_bounded(a.file), a.type, source=str(a.file))
     if ctx.preread_stdin is None and sys.stdin is not None and sys.stdin.isatty():
         if not ctx.can_prompt:
             raise ValidationError("No value: pipe it on stdin, or use --file or --generate")
