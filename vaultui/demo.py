@@ -213,8 +213,14 @@ def populate(vault: Vault) -> int:
     return len(DEMO_SECRETS)
 
 
-def create_demo_home(settings: Settings, parent: Path | None = None) -> Settings:
+def create_demo_home(
+    settings: Settings, parent: Path | None = None, *, activity: bool = True
+) -> Settings:
     """Make a temporary home holding a populated demo vault; return settings for it.
+
+    With ``activity`` the home also gets an audit trail with an alert, a backup chain,
+    sync remotes and a conflict to review (:mod:`vaultui.demo_activity`), so every pane
+    of the app has something to show.
 
     The returned settings keep the user's app preferences (idle lock, clipboard) but
     point at the new home, use the local provider and the home's own key file (any
@@ -238,6 +244,10 @@ def create_demo_home(settings: Settings, parent: Path | None = None) -> Settings
         populate(vault)
     finally:
         vault.close()
+    if activity:
+        from vaultui.demo_activity import add_activity
+
+        add_activity(demo)
     return demo
 
 
