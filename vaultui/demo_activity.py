@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 USB_COPY = "vault-usb-copy.db"
 """A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed."""
 
-DEMO_REMOTES = (("aws_secrets_manager", "native"), ("hashicorp_vault", "sealed"))
-"""The sync remotes the demo configures (provider, mode): shown, never contacted."""
+DEMO_REMOTES = (("hashicorp_vault", "sealed"), ("hashicorp_vault", "native"))
+"""The sync remotes the demo configures (provider, mode): shown, never contacted (the
+demo home has no server address, see :data:`vaultui.demo.PROVIDER_PREFIXES`)."""
 
 PROBED_NAME = "prod/aws/root"
 """A name that does not exist: the demo's failed reads of it raise the audit alert."""

@@ -28,6 +28,24 @@ def test_demo_sync_pane_shows_remotes_and_a_conflict(demo_app) -> None:
     run(go())
 
 
+def test_demo_sync_never_reaches_the_users_servers(demo_app) -> None:
+    """A user's own server settings do not reach the demo: syncing it fails at once."""
+
+    async def go() -> None:
+        app = demo_app(vault_addr="http://127.0.0.1:9", vault_token="canary-user-token")
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_pane(pilot, "y", "SyncScreen")
+            await wait_for(pilot, lambda: app.screen.loaded, timeout=10)
+            await pilot.press("a")  # sync every remote
+            await wait_for(pilot, lambda: len(app.screen._results) == 2, timeout=10)
+            await wait_for(pilot, lambda: not app.screen.busy, timeout=10)
+            assert set(app.screen._results.values()) == {"failed"}
+            message = str(app.screen.query_one("#sync-message").render())
+            assert "not configured" in message
+
+    run(go())
+
+
 def test_demo_backups_pane_shows_a_verified_chain(demo_app) -> None:
     async def go() -> None:
         app = demo_app()
