@@ -47,7 +47,7 @@ def add_activity(settings: Settings) -> None:
         manager.backup_manager.create_backup("demo-full")
         manager.backup_manager.verify_backup("demo-full")
         _sync_state(manager, settings)
-        # the merge changed prod/db/config: the incremental backup holds that change
+        # the merge changed the conflicted secret: the incremental backup holds that change
         manager.backup_manager.create_backup("demo-incremental", incremental=True)
     finally:
         manager.close()
@@ -56,10 +56,10 @@ def add_activity(settings: Settings) -> None:
 def _audit_events(manager: SecretsManager) -> None:
     """Reads, copies and failures; enough failed reads of one name to raise an alert."""
     log = manager.audit_log
-    for name in ("prod/db/password", "prod/db/config", "prod/stripe/api_key"):
+    for name in ("prod/stripe/api_key", "ci/npm/token", "prod/tls/wildcard_cert"):
         manager.retrieve_secret(name)
-    log.log("copy", "prod/db/password", success=True, version=3)
-    manager.retrieve_secret("staging/redis/url")
+    log.log("copy", "shared/slack/webhook", success=True, version=1)
+    manager.retrieve_secret("shared/slack/webhook")
     log.log("unlock", success=False, error_message="Wrong passphrase", source="app")
     log.log("copy", "dev/github/token", success=True, version=2)
     # the default rule alerts on more than 10 failures per secret within an hour
@@ -80,27 +80,30 @@ def _sync_state(manager: SecretsManager, settings: Settings) -> None:
         add_remote(manager.vault, Remote(provider, mode))
 
 
-def _diverged_copy(settings: Settings) -> None:
-    """Copy the demo vault, then change ``prod/db/config``'s password in each copy."""
-    from core.vault import KeySource, Vault
-    from vaultui.demo import DEMO_EPOCH, DEMO_SECRETS
+CONFLICTED = "shared/slack/webhook"
+"""The secret changed differently in the two copies (before the demo's last change, so
+the browser's order by update time is the same with or without the activity)."""
 
-    versions = next(v for name, v, *_ in DEMO_SECRETS if name == "prod/db/config")
-    base = dict(versions[-1][0])
+
+def _diverged_copy(settings: Settings) -> None:
+    """Copy the demo vault, then change :data:`CONFLICTED` differently in each copy."""
+    from core.vault import KeySource, Vault
+    from vaultui.demo import DEMO_EPOCH
+
     key = KeySource.from_key_file(settings.default_key_file)
     shutil.copy2(settings.vault_path, settings.home / USB_COPY)
     edits = [
-        (settings.home / USB_COPY, "laptop", "demo-db-pass-laptop", 70),
-        (settings.vault_path, "desktop", "demo-db-pass-desktop", 71),
+        (settings.home / USB_COPY, "laptop", 50),
+        (settings.vault_path, "desktop", 51),
     ]
-    for path, device, password, days in edits:
+    for path, device, days in edits:
         vault = Vault.open(path, key, device_id=f"demo-{device}")
         try:
             vault.put(
-                "prod/db/config",
-                dict(base, password=password),
+                CONFLICTED,
+                f"https://hooks.slack.com/services/DEMO/DEMO/demo-new-{device}",
                 who="demo",
-                why=f"password change on the {device}",
+                why=f"new webhook made on the {device}",
                 source="demo",
                 at=DEMO_EPOCH + timedelta(days=days),
             )

@@ -23,7 +23,7 @@ def test_demo_sync_pane_shows_remotes_and_a_conflict(demo_app) -> None:
             conflicts = app.screen.query_one("#conflicts", DataTable)
             assert remotes.row_count == 2
             assert conflicts.row_count == 1
-            assert app.screen.selected_conflict()["name"] == "prod/db/config"
+            assert app.screen.selected_conflict()["name"] == "shared/slack/webhook"
 
     run(go())
 
