@@ -43,8 +43,8 @@ def default_home() -> Path:
 class Settings:
     """Everything vaultui reads from the environment.
 
-    Build it with :meth:`from_env`; fields map one-to-one to the variables documented
-    in the README.
+    Build it with :meth:`from_env`; fields map one-to-one to the variables listed in
+    :data:`core.env_vars.ENV_VARS` (the documentation's environment-variable reference).
     """
 
     home: Path

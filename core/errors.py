@@ -34,7 +34,7 @@ Each class carries a ``title`` (a short headline for the app's error modal), an
 
 from __future__ import annotations
 
-# Exit codes of `vaultui --batch`, documented in the README.
+# Exit codes of `vaultui --batch`, documented in docs/batch.md.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2

@@ -1,6 +1,6 @@
-"""The seed-compatible facade: ``get_secrets_manager()`` and friends.
+"""The FEDzk-compatible facade: ``get_secrets_manager()`` and friends.
 
-Every call shown in the seed's SECRETS_README works here as written, with
+Every call shown in the FEDzk secrets manager's documentation works here as written, with
 ``from core.secrets_manager import ...``::
 
     secrets = get_secrets_manager()

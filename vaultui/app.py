@@ -513,7 +513,9 @@ def create_app(
     if demo:
         from vaultui.demo import create_demo_home
 
-        settings = create_demo_home(settings)
+        # the demo's activity (audit trail, backups, sync state) is there for the panes;
+        # an app without them (the snapshot tests) gets the secrets alone
+        settings = create_demo_home(settings, activity=panes is None or bool(panes))
     return VaultApp(settings, demo=demo, key_source=key_source, panes=panes)
 
 

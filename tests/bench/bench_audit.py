@@ -1,4 +1,4 @@
-"""Audit trail benchmark (issue 4 "Speed"): vaultui's indexed trail vs the seed's approach.
+"""Audit trail benchmark: vaultui's indexed trail vs the FEDzk secrets manager's approach.
 
 ``python -m tests.bench.bench_audit [--quick]`` (or ``python -m tests.bench``).
 

@@ -22,7 +22,7 @@ the ``pass`` store and the KDBX file.
 - vaultui without the agent, for scale: with a key file, and with the default Argon2id
   passphrase slot (what every command would pay without the agent).
 
-Targets (issue 3): with the agent, ``get`` within 1.5x of ``pass show`` and ``set``
+Targets: with the agent, ``get`` within 1.5x of ``pass show`` and ``set``
 within 1.5x of ``pass insert``; at least 10x faster than ``keepassxc-cli show``/``add``.
 """
 

@@ -1,4 +1,4 @@
-"""Vault file benchmark (issue 2 "Speed"): vaultui's vault vs the seed design and KeePassXC.
+"""Vault file benchmark: vaultui's vault vs the FEDzk secrets manager's design and KeePassXC.
 
 ``python -m tests.bench.bench_vault [--quick]`` (or ``python -m tests.bench``).
 

@@ -1,4 +1,4 @@
-"""Every call of the seed's README and of issue 2 works as written."""
+"""Every call of the FEDzk secrets manager's README works as written (FEDzk-compatible API)."""
 
 from __future__ import annotations
 
