@@ -53,6 +53,19 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Argon2id cost for new passphrase slots, as `t=3,m=65536,p=4` (m in KiB).",
     ),
     EnvVar(
+        "VAULTUI_SDK_WIRE_LOG",
+        "off",
+        "`1` lets the provider SDKs log their requests and responses at `DEBUG` (values "
+        "included; vaultui warns). Otherwise their loggers stay at `WARNING` or above "
+        "whatever `FEDZK_LOG_LEVEL` says.",
+    ),
+    EnvVar(
+        "VAULTUI_AGENT_MAX_TTL",
+        "`86400` (24 h)",
+        "The longest time to live `vaultui --batch unlock --ttl` accepts, in seconds; the "
+        "agent forgets the key by then whatever it was asked.",
+    ),
+    EnvVar(
         "FEDZK_LOG_LEVEL",
         "`WARNING`",
         "`DEBUG`, `INFO`, `WARNING` or `ERROR`; no log line ever holds a value.",
