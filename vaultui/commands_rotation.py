@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
 from core.rotation.hooks import VIA_CHOICES
 from core.rotation.info import iso
-from core.rotation.manager import RotationManager, format_duration
+from core.rotation.manager import RotationManager, RotationResult, format_duration
 
 __all__ = [
     "add_parser",
@@ -127,6 +127,7 @@ def handle_rotate(
                     out.write(f"FAILED   {r.name}: {r.error}\n")
                 else:
                     out.write(f"skipped  {r.name}: {r.skipped}\n")
+        _warn(results)
         return EXIT_ERROR if failed else EXIT_OK
     if not args.name:
         raise ValidationError("rotate needs a NAME, --due or --daemon")
@@ -138,7 +139,15 @@ def handle_rotate(
             f"Rotated {result.name}: version {result.previous_version} -> {result.version} "
             "(the old value stays readable as PREVIOUS)\n"
         )
+    _warn([result])
     return EXIT_OK
+
+
+def _warn(results: list[RotationResult]) -> None:
+    """Say on stderr, JSON or not, which rotations left the real credential unchanged."""
+    for r in results:
+        if r.warning:
+            sys.stderr.write(f"warning: {r.name}: {r.warning}\n")
 
 
 def _run_daemon(
