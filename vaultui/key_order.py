@@ -28,6 +28,12 @@ STALL_SECONDS = 1.0
 """A key still being handled after this long no longer holds back the keys behind it
 (a handler waiting on something slow must not swallow the keyboard)."""
 
+MAX_WAITS = 100
+"""At most this many turns of the app's queue wait for a key's effects to settle."""
+
+WATCH_SECONDS = 0.05
+"""How often held keys check that the key before them is still on its way."""
+
 Dispatch = Callable[[events.Event], Awaitable[None]]
 
 
@@ -45,6 +51,8 @@ class KeyOrder:
         self._held: deque[events.Event] = deque()
         self._watchdog: Timer | None = None
         self._started = 0.0
+        self._at: MessagePump | None = None
+        self._waits = 0
 
     @staticmethod
     def wants(event: events.Event) -> bool:
@@ -53,6 +61,8 @@ class KeyOrder:
 
     async def handle(self, event: events.Event) -> None:
         """Dispatch ``event`` now, or hold it until the keys before it are handled."""
+        if self._in_flight is not None and not _alive(self._at):
+            self._done(self._in_flight)  # its node closed (a screen popped by that key)
         if self._in_flight is not None or self._held:
             self._held.append(event)
             self._watch()
@@ -66,6 +76,7 @@ class KeyOrder:
             return  # a priority binding took it: already handled
         self._in_flight = event
         self._started = time.monotonic()
+        self._at = target
         if not target.call_later(self._follow, event, target):
             self._done(event)
 
@@ -80,6 +91,7 @@ class KeyOrder:
             and node.is_attached
         )
         if bubbled and parent.call_later(self._follow, event, parent):
+            self._at = parent
             return
         self._done(event)
 
@@ -87,18 +99,33 @@ class KeyOrder:
         if self._in_flight is not event:
             return  # released already (the watchdog gave up on it)
         self._in_flight = None
+        self._at = None
         if self._held:
             self._app.call_later(self._next)
 
     async def _next(self) -> None:
+        if self._in_flight is not None or not self._held:
+            return
+        if self._waits < MAX_WAITS and not self._settled():
+            # what the last key set off (a focus move, a screen switch) is still queued:
+            # let it run first, so the next key goes where the user expects
+            self._waits += 1
+            self._app.call_later(self._next)
+            return
+        self._waits = 0
+        await self._send(self._held.popleft())
         if self._in_flight is None and self._held:
-            await self._send(self._held.popleft())
-            if self._in_flight is None and self._held:
-                self._app.call_later(self._next)
+            self._app.call_later(self._next)
+
+    def _settled(self) -> bool:
+        """True when the app, the screen and the focused widget have nothing queued."""
+        app = self._app
+        pumps = (app, app.screen, app.focused)
+        return all(p is None or p._message_queue.empty() for p in pumps)
 
     def _watch(self) -> None:
         if self._watchdog is None:
-            self._watchdog = self._app.set_interval(STALL_SECONDS / 2, self._check_stall)
+            self._watchdog = self._app.set_interval(WATCH_SECONDS, self._check_stall)
 
     def _check_stall(self) -> None:
         if self._in_flight is None and not self._held:
@@ -106,5 +133,12 @@ class KeyOrder:
                 self._watchdog.stop()
                 self._watchdog = None
             return
-        if self._in_flight is not None and time.monotonic() - self._started > STALL_SECONDS:
+        if self._in_flight is not None and (
+            not _alive(self._at) or time.monotonic() - self._started > STALL_SECONDS
+        ):
             self._done(self._in_flight)
+
+
+def _alive(node: MessagePump | None) -> bool:
+    """True while ``node`` will still run the callbacks posted to it."""
+    return node is not None and not (node._closing or node._closed)

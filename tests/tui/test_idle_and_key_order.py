@@ -123,3 +123,23 @@ def test_name_tab_tab_value_in_one_burst_fill_each_field(key_file_vault: Setting
             vault.close()
 
     run(go())
+
+
+def test_a_screen_change_then_typing_in_one_burst(key_file_vault: Settings) -> None:
+    """Esc (back to the list), / (to the filter) and text, at once: the text is filtered."""
+
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "DetailScreen")
+            await pilot.pause()
+            _burst(app, "escape", "slash", *"web")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            browser = app.browser()
+            await wait_for(pilot, lambda: browser.query_one("#filter").value == "web")
+            await wait_for(pilot, lambda: browser.table.rows == ["web/session"])
+        app.cleanup()
+
+    run(go())
