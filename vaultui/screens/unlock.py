@@ -66,6 +66,7 @@ class UnlockScreen(Screen[None]):
             id="unlock.recover",
             tooltip="Replace the damaged vault by its latest backup (the damaged file is kept)",
             priority=True,
+            show=False,  # the message under the prompt names it when the vault is damaged
         ),
         Binding(
             "ctrl+q", "app.quit", "Quit", id="unlock.quit", tooltip="Quit vaultui", priority=True
@@ -127,7 +128,8 @@ class UnlockScreen(Screen[None]):
         if action == "use_key_file":
             return self.mode == "create"
         if action == "recover":
-            return self.damaged
+            # also after a lock: a vault that opens may still hold a damaged record
+            return self.mode != "create"
         return True
 
     # ------------------------------------------------------------------ input
@@ -254,7 +256,7 @@ class UnlockScreen(Screen[None]):
 
     def action_recover(self) -> None:
         """Ask, then replace the damaged vault by its latest backup and open it."""
-        if not self.damaged or self.busy:
+        if self.mode == "create" or self.busy:
             return
         key_source = self._recovery_key()
         if key_source is None:
