@@ -142,8 +142,9 @@ class UnlockScreen(Screen[None]):
     def action_submit(self) -> None:
         """Enter: next field, or open/create the vault.
 
-        A priority binding rather than ``Input.Submitted``: the focus moves before the
-        next key is read, so a fast typist's second passphrase lands in the second field.
+        A priority binding: it acts in the app, but the app dispatches keys one at a
+        time (:mod:`vaultui.key_order`), so it sees every character typed before it and
+        the keys after it go to the field it focused, even when all arrive in one burst.
         """
         if self.mode in ("locked", "auto"):
             self.action_open_configured()
