@@ -105,7 +105,11 @@ class IntegrityError(VaultError):
 
     title = "Integrity check failed"
     exit_code = EXIT_INTEGRITY
-    hint = "the file was modified outside vaultui or is corrupt; restore from a backup"
+    hint = (
+        "the file was modified outside vaultui or is corrupt; restore from a backup with "
+        "'vaultui --batch backup recover' (or Ctrl+R on the app's unlock screen), which "
+        "moves the damaged file aside (never deleted) and restores the latest backup"
+    )
 
 
 class BackupIntegrityError(IntegrityError):

@@ -31,6 +31,8 @@ from core.errors import VaultError
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
 from vaultui.clipboard import ClipboardGuard
+from vaultui.idle_clock import idle_clock
+from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
 from vaultui.screens.unlock import UnlockScreen
@@ -97,13 +99,14 @@ class VaultApp(App[int]):
         self.browser_ready = False
         self.started_at = time.perf_counter()
         self.ready_at: float | None = None
-        self.last_activity = time.monotonic()
+        self.last_activity = idle_clock()
         self._idle_timer: Timer | None = None
         self._reload_timer: Timer | None = None
         self._clipboard_timer: Timer | None = None
         self.clipboard_guard = ClipboardGuard(self)
         self._signals: list[int] = []
         self.locks = 0
+        self._key_order = KeyOrder(self, super().on_event)
         if demo:
             self.sub_title = "demo vault (thrown away on exit)"
 
@@ -207,7 +210,7 @@ class VaultApp(App[int]):
 
         self.manager = manager
         self.browser_ready = False
-        self.last_activity = time.monotonic()
+        self.last_activity = idle_clock()
         self.switch_screen(BrowserScreen(manager, names))
         self._start_watching()
         self.call_after_refresh(self._start_background)
@@ -373,18 +376,26 @@ class VaultApp(App[int]):
         if isinstance(
             event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
         ):
-            self.last_activity = time.monotonic()
-        await super().on_event(event)
+            self.last_activity = idle_clock()
+        if KeyOrder.wants(event):
+            await self._key_order.handle(event)
+        else:
+            await super().on_event(event)
 
     async def _check_idle(self) -> None:
         limit = self.settings.idle_lock_seconds
-        if (
-            self.manager is not None
-            and limit > 0
-            and time.monotonic() - self.last_activity >= limit
-        ):
-            self.notify("Locked after inactivity.", timeout=4)
+        if self.manager is not None and limit > 0 and idle_clock() - self.last_activity >= limit:
+            # Not awaited here: this runs inside the idle timer's task, and locking stops
+            # that timer, which cancels its task halfway through the screen switch (the
+            # app then exited). Run the lock from the app's own message queue instead.
+            if self._idle_timer is not None:
+                self._idle_timer.pause()
+            self.call_later(self._lock_after_idle)
+
+    async def _lock_after_idle(self) -> None:
+        if self.manager is not None:
             await self.action_lock()
+            self.notify("Locked after inactivity.", timeout=4)
 
     async def action_lock(self) -> None:
         """Lock now: close the vault (forgetting the key) and show the unlock screen."""

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
 from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
 from core.rotation.info import iso
-from core.rotation.manager import RotationManager, format_duration
+from core.rotation.manager import RotationManager, RotationResult, format_duration
 from core.text import plural
 
 __all__ = [
@@ -134,6 +134,7 @@ def handle_rotate(
                     out.write(f"FAILED   {r.name}: {r.error}\n")
                 else:
                     out.write(f"skipped  {r.name}: {r.skipped}\n")
+        _warn(results)
         return EXIT_ERROR if failed else EXIT_OK
     if not args.name:
         raise ValidationError("rotate needs a NAME, --due or --daemon")
@@ -145,7 +146,15 @@ def handle_rotate(
             f"Rotated {result.name}: version {result.previous_version} -> {result.version} "
             "(the old value stays readable as PREVIOUS)\n"
         )
+    _warn([result])
     return EXIT_OK
+
+
+def _warn(results: list[RotationResult]) -> None:
+    """Say on stderr, JSON or not, which rotations left the real credential unchanged."""
+    for r in results:
+        if r.warning:
+            sys.stderr.write(f"warning: {r.name}: {r.warning}\n")
 
 
 def _run_daemon(

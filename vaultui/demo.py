@@ -110,7 +110,7 @@ DEMO_SECRETS: list[
         ],
         "CI deploy user",
         {"env": "prod", "team": "platform"},
-        {"policy": "monthly", "generator": "token:urlsafe:30"},
+        {"policy": "monthly", "generator": "field:secret_access_key:token:urlsafe:30"},
     ),
     (
         "prod/tls/wildcard_cert",

@@ -61,6 +61,21 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
+def confirm_rotation(names: list[str]) -> ConfirmScreen:
+    """The yes/no question before rotating ``names`` (each gets a new CURRENT value)."""
+    if len(names) == 1:
+        question = (
+            f"Rotate {names[0]} now? It gets a new value; the old one stays readable as PREVIOUS."
+        )
+    else:
+        question = (
+            f"Rotate {len(names)} secrets now? Each gets a new value; the old ones stay "
+            "readable as PREVIOUS."
+        )
+    title = "Rotate 1 secret" if len(names) == 1 else f"Rotate {len(names)} secrets"
+    return ConfirmScreen(title, question, "Rotate", danger=True)
+
+
 def error_title(error: BaseException) -> str:
     """The headline for an error: the core error class's title, else its class name."""
     if isinstance(error, VaultError):

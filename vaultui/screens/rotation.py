@@ -37,6 +37,7 @@ from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
 from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
 from core.rotation.policy import parse_policy, policy_label
 from core.text import plural
+from vaultui.screens.dialogs import confirm_rotation
 
 COLUMNS = (
     ("name", "Secret"),
@@ -445,16 +446,21 @@ class RotationScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_rotate(self) -> None:
-        """Rotate the selected secret now, in a thread worker."""
+        """Ask, then rotate the selected secret now, in a thread worker."""
         name = self.selected_name()
         if name is None:
             self.notify("Select a secret first", severity="warning")
             return
         if name in self.rotating:
             return
-        self.rotating.add(name)
-        self.tick()
-        self._rotate(name)
+
+        def answered(yes: bool | None) -> None:
+            if yes and name not in self.rotating:
+                self.rotating.add(name)
+                self.tick()
+                self._rotate(name)
+
+        self.app.push_screen(confirm_rotation([name]), answered)
 
     @work(thread=True, group="rotation-rotate", exit_on_error=False)
     def _rotate(self, name: str) -> None:
@@ -467,7 +473,14 @@ class RotationScreen(Screen[None]):
     def _rotated(self, results: list[RotationResult]) -> None:
         for result in results:
             self.rotating.discard(result.name)
-            if result.rotated:
+            if result.rotated and result.warning:
+                self.notify(
+                    f"Rotated {result.name} to version {result.version}, but {result.warning}.",
+                    title="Only the vault changed",
+                    severity="warning",
+                    timeout=10,
+                )
+            elif result.rotated:
                 self.notify(f"Rotated {result.name} to version {result.version}")
             elif result.error:
                 self.notify(
@@ -488,9 +501,15 @@ class RotationScreen(Screen[None]):
         if not due:
             self.notify("Nothing is due")
             return
-        self.rotating.update(due)
-        self.tick()
-        self._rotate_due(due)
+
+        def answered(yes: bool | None) -> None:
+            todo = [n for n in due if n not in self.rotating]
+            if yes and todo:
+                self.rotating.update(todo)
+                self.tick()
+                self._rotate_due(todo)
+
+        self.app.push_screen(confirm_rotation(due), answered)
 
     @work(thread=True, group="rotation-rotate", exit_on_error=False)
     def _rotate_due(self, names: list[str]) -> None:
