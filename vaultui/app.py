@@ -25,13 +25,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from core.clock import elapsed_clock
 from core.config import Settings
 from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
 from vaultui.clipboard import ClipboardGuard
-from vaultui.idle_clock import idle_clock
 from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
@@ -99,7 +99,7 @@ class VaultApp(App[int]):
         self.browser_ready = False
         self.started_at = time.perf_counter()
         self.ready_at: float | None = None
-        self.last_activity = idle_clock()
+        self.last_activity = elapsed_clock()
         self._idle_timer: Timer | None = None
         self._reload_timer: Timer | None = None
         self._clipboard_timer: Timer | None = None
@@ -210,7 +210,7 @@ class VaultApp(App[int]):
 
         self.manager = manager
         self.browser_ready = False
-        self.last_activity = idle_clock()
+        self.last_activity = elapsed_clock()
         self.switch_screen(BrowserScreen(manager, names))
         self._start_watching()
         self.call_after_refresh(self._start_background)
@@ -376,7 +376,7 @@ class VaultApp(App[int]):
         if isinstance(
             event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
         ):
-            self.last_activity = idle_clock()
+            self.last_activity = elapsed_clock()
         if KeyOrder.wants(event):
             await self._key_order.handle(event)
         else:
@@ -384,7 +384,7 @@ class VaultApp(App[int]):
 
     async def _check_idle(self) -> None:
         limit = self.settings.idle_lock_seconds
-        if self.manager is not None and limit > 0 and idle_clock() - self.last_activity >= limit:
+        if self.manager is not None and limit > 0 and elapsed_clock() - self.last_activity >= limit:
             # Not awaited here: this runs inside the idle timer's task, and locking stops
             # that timer, which cancels its task halfway through the screen switch (the
             # app then exited). Run the lock from the app's own message queue instead.

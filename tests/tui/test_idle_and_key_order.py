@@ -63,15 +63,32 @@ def test_idle_lock_shows_the_lock_screen_and_forgets_the_key(passphrase_vault: S
     run(go())
 
 
-def test_idle_clock_counts_time_the_system_slept() -> None:
-    import time
+def test_time_spent_suspended_counts_toward_the_idle_lock(
+    passphrase_vault: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app reads the suspend-aware clock (core.clock): a jump of that clock alone,
+    as after a lid close, locks the app although the event loop's clock barely moved."""
+    import vaultui.app as app_module
 
-    from vaultui.idle_clock import idle_clock
+    s = dataclasses.replace(passphrase_vault, idle_lock_seconds=600)
+    slept = [0.0]
+    real = app_module.elapsed_clock
+    monkeypatch.setattr(app_module, "elapsed_clock", lambda: real() + slept[0])
 
-    if hasattr(time, "CLOCK_BOOTTIME"):
-        assert abs(idle_clock() - time.clock_gettime(time.CLOCK_BOOTTIME)) < 1.0
-    else:
-        assert abs(idle_clock() - time.time()) < 1.0
+    async def go() -> None:
+        app = create_app(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: screen_name(app) == "UnlockScreen")
+            app.screen.query_one("#passphrase").value = PASSPHRASE
+            await pilot.press("enter")
+            await wait_browser(pilot)
+            await pilot.pause(1.2)
+            assert app.locks == 0
+            slept[0] = 3600.0  # an hour asleep
+            await wait_for(pilot, lambda: app.locks == 1, timeout=5)
+            assert screen_name(app) == "UnlockScreen" and app.manager is None
+
+    run(go())
 
 
 def test_passphrase_and_enter_in_one_burst_unlock(passphrase_vault: Settings) -> None:
