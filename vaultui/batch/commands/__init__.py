@@ -18,6 +18,7 @@ BUILTIN_MODULES = (
     "transfer",
     "providers",
     "git",
+    "generate",
 )
 
 COMMAND_MODULES = {
@@ -33,6 +34,7 @@ COMMAND_MODULES = {
     "providers": "providers",
     "git": "git",
     "purge": "purge",
+    "generate": "generate",
 }
 """Which module defines each built-in command."""
 
