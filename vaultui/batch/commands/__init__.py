@@ -19,6 +19,7 @@ BUILTIN_MODULES = (
     "providers",
     "git",
     "generate",
+    "refs",
 )
 
 COMMAND_MODULES = {
@@ -35,6 +36,7 @@ COMMAND_MODULES = {
     "git": "git",
     "purge": "purge",
     "generate": "generate",
+    **dict.fromkeys(("read", "inject"), "refs"),
 }
 """Which module defines each built-in command."""
 
