@@ -20,6 +20,7 @@ BUILTIN_MODULES = (
     "git",
     "generate",
     "refs",
+    "move",
 )
 
 COMMAND_MODULES = {
@@ -37,6 +38,7 @@ COMMAND_MODULES = {
     "purge": "purge",
     "generate": "generate",
     **dict.fromkeys(("read", "inject"), "refs"),
+    **dict.fromkeys(("mv", "cp"), "move"),
 }
 """Which module defines each built-in command."""
 
