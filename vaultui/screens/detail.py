@@ -24,6 +24,7 @@ from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.masked import MASK, MaskedValue
+from vaultui.widgets.otp_code import OtpCode
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -88,6 +89,13 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             id="detail.copy_field",
             tooltip="Copy the highlighted field of a dict secret",
         ),
+        Binding(
+            "o",
+            "otp",
+            "OTP",
+            id="detail.otp",
+            tooltip="Show or hide the current one-time password (TOTP) with a countdown",
+        ),
         Binding("e", "edit", "Edit", id="detail.edit", tooltip="Edit value, description and tags"),
         Binding(
             "h", "history", "History", id="detail.history", tooltip="Version history and rollback"
@@ -121,6 +129,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             yield Label("Value", classes="section-title")
             yield MaskedValue(placeholder=MASK + "  (r reveals, c copies)", id="detail-value")
             yield DataTable(id="detail-fields", cursor_type="row", zebra_stripes=True)
+            yield OtpCode(self.manager, self.secret_name, id="detail-otp")
             yield Static("", id="detail-note")
         yield KeyFooter()
 
@@ -162,6 +171,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             self.load_record()
 
     def _forget(self) -> None:
+        self.query_one(OtpCode).hide()
         self._value = None
         self._loaded_version = None
         self.query_one(MaskedValue).forget()
@@ -257,6 +267,14 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
         self.vault_app.copy_secret(
             self.secret_name, field_text(self._value[key]), version=self._loaded_version, field=key
         )
+
+    def action_otp(self) -> None:
+        """Show the current one-time password with a countdown, or hide it."""
+        otp = self.query_one(OtpCode)
+        if otp.showing:
+            otp.hide()
+        else:
+            otp.show()
 
     # ------------------------------------------------------------------ other actions
 

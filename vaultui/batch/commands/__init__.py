@@ -21,6 +21,7 @@ BUILTIN_MODULES = (
     "generate",
     "refs",
     "move",
+    "otp",
 )
 
 COMMAND_MODULES = {
@@ -39,6 +40,7 @@ COMMAND_MODULES = {
     "generate": "generate",
     **dict.fromkeys(("read", "inject"), "refs"),
     **dict.fromkeys(("mv", "cp"), "move"),
+    "otp": "otp",
 }
 """Which module defines each built-in command."""
 
