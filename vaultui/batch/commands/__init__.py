@@ -22,6 +22,7 @@ BUILTIN_MODULES = (
     "refs",
     "move",
     "otp",
+    "edit",
 )
 
 COMMAND_MODULES = {
@@ -41,6 +42,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("read", "inject"), "refs"),
     **dict.fromkeys(("mv", "cp"), "move"),
     "otp": "otp",
+    "edit": "edit",
 }
 """Which module defines each built-in command."""
 
