@@ -70,6 +70,8 @@ class Settings:
     gcp_endpoint: str | None = None
     # app / worker
     clipboard_clear_seconds: int = 30
+    # `--batch get --clip` clears after 45 s by default, as `pass -c` does
+    batch_clipboard_clear_seconds: int = 45
     idle_lock_seconds: int = 900
     rotation_interval_seconds: int = 3600
     sync_interval_seconds: int = 0  # 0: no background sync
@@ -120,6 +122,7 @@ class Settings:
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
             gcp_endpoint=env.get("VAULTUI_GCP_ENDPOINT") or None,
             clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 30),
+            batch_clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 45),
             idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),
