@@ -35,8 +35,9 @@ def editor(tmp_path: Path, body: str) -> Path:
 
 
 def run_edit(home: Path, tmp_path: Path, script: Path, *argv: str, **extra: str):
-    env = clean_env(home, EDITOR=str(script), ED_LOG=str(tmp_path / "ed.log"), **extra)
+    env = clean_env(home, EDITOR=str(script), ED_LOG=str(tmp_path / "ed.log"))
     env.pop("VISUAL", None)
+    env.update(extra)
     return run_vaultui(home, "--batch", "edit", *argv, env=env)
 
 
@@ -133,9 +134,12 @@ def test_a_change_made_while_editing_is_a_conflict_unless_forced(home, tmp_path)
     assert not edited_path(tmp_path).parent.exists()
 
 
-def test_edit_creates_a_new_secret(home, tmp_path):
+def test_edit_creates_a_new_secret_and_prefers_visual(home, tmp_path):
     set_value(home, "other", b"x")
-    r = run_edit(home, tmp_path, editor(tmp_path, "printf 'fresh' > \"$1\""), "brand/new")
+    failing = editor(tmp_path, "exit 3")
+    visual = editor(tmp_path, "printf 'fresh' > \"$1\"")
+    # $VISUAL wins over $EDITOR, and is split like a shell command line
+    r = run_edit(home, tmp_path, failing, "brand/new", VISUAL=f"/bin/sh '{visual}'")
     assert r.code == 0, r.err
     assert get(home, "brand/new") == "fresh"
 

@@ -89,6 +89,14 @@ def test_inject_stdin_to_stdout(cli, home):
     assert r.code == 0 and r.out == "T=tok-123\n"
 
 
+def test_inject_never_expands_references_inside_values(cli, home):
+    # a value that looks like a reference is printed as is, not resolved again
+    assert cli("--batch", "set", "tricky", stdin=b"{{ vaultui://api/token }}").code == 0
+    assert cli("--batch", "set", "api/token", stdin=b"tok-123").code == 0
+    r = cli("--batch", "inject", "-i", "-", stdin=b"x={{ vaultui://tricky }}")
+    assert r.code == 0 and r.out == "x={{ vaultui://api/token }}"
+
+
 def test_read_and_inject_through_the_agent_in_one_round_trip(
     cli,
     pw_home,  # noqa: F811  (the imported fixture)

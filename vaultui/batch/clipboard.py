@@ -115,8 +115,13 @@ def spawn_clearer(text: str, seconds: int, used: list[str]) -> None:
         "tool": next((u for u in used if u in TOOLS), None),
         "tty": os.ttyname(fd) if fd is not None and "terminal (OSC 52)" in used else None,
     }
+    # the child imports this module: make sure it finds the same copy of vaultui
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     child = subprocess.Popen(
         [sys.executable, "-m", "vaultui.batch.clipboard"],
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
