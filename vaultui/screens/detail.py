@@ -96,6 +96,14 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             id="detail.otp",
             tooltip="Show or hide the current one-time password (TOTP) with a countdown",
         ),
+        Binding("m", "move('rename')", "Rename", id="detail.rename", tooltip="Give it a new name"),
+        Binding(
+            "M",
+            "move('copy')",
+            "Copy to",
+            id="detail.copy_to",
+            tooltip="Copy value, description, tags and rotation policy to a new name",
+        ),
         Binding("e", "edit", "Edit", id="detail.edit", tooltip="Edit value, description and tags"),
         Binding(
             "h", "history", "History", id="detail.history", tooltip="Version history and rollback"
@@ -275,6 +283,12 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             otp.hide()
         else:
             otp.show()
+
+    def action_move(self, op: str) -> None:
+        """Rename this secret, or copy it to a new name."""
+        from vaultui.screens.rename import move_or_copy
+
+        move_or_copy(self, self.manager, self.secret_name, op)
 
     # ------------------------------------------------------------------ other actions
 
