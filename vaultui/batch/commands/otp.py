@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vaultui.batch import output
 from vaultui.batch.context import Context
+from vaultui.batch.fast import print_otp
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -25,9 +25,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_otp(ctx: Context) -> int:
     """``otp NAME``: the code on stdout, the seconds left on stderr."""
     result = ctx.session().call("otp", name=ctx.args.name)
-    if ctx.json:
-        output.emit(result)
-        return 0
-    output.write_out((result["code"] + "\n").encode("ascii"))
-    output.note(f"valid for {result['remaining']} more second(s)")
+    print_otp(result, json_mode=ctx.json)  # as the fast path prints it
     return 0
