@@ -88,3 +88,16 @@ def test_specs_round_trip_for_rotation():
     assert (
         sum(c.isdigit() for c in parse_generator("password:length=10,min_digits=7").generate()) >= 7
     )
+
+
+def test_entropy_sanity_every_character_and_word_is_drawn():
+    from collections import Counter
+
+    gen = parse_generator("password:length=24")
+    counts = Counter("".join(gen.generate() for _ in range(400)))
+    # 9,600 draws over 87 characters: each expected ~110 times; none missing, none hogging
+    assert set(counts) == set(gen.alphabet)
+    assert max(counts.values()) < 3 * min(counts.values())
+    spec = "passphrase:separator=."
+    words = [w for _ in range(100) for w in parse_generator(spec).generate().split(".")]
+    assert len(set(words)) > 560  # 600 draws from 7,776 words: about 577 distinct
