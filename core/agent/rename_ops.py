@@ -91,15 +91,22 @@ def copy(
         meta = source.record
         rotation = {k: v for k, v in (meta.rotation or {}).items() if k in COPIED_ROTATION_KEYS}
         extra: dict[str, Any] | None = None
+        target = vault.record(new_name)
+        if target is not None and not force:
+            raise ConflictError(
+                f"Secret {new_name!r} already exists", hint="use --force to replace it"
+            )
+        if manager.provider is not None:
+            # the provider first, as store_secret does, and outside the vault's write
+            # lock (a slow provider must not block other writers)
+            version_id = manager.provider.put(new_name, source.value)
+            extra = {"provider": manager.provider_name, "provider_version": version_id}
         with vault.transaction():
-            target = vault.record(new_name)
+            target = vault.record(new_name)  # again, under the lock
             if target is not None and not force:
                 raise ConflictError(
-                    f"Secret {new_name!r} already exists", hint="use --force to replace it"
+                    f"Secret {new_name!r} was created meanwhile", hint="use --force to replace it"
                 )
-            if manager.provider is not None:
-                version_id = manager.provider.put(new_name, source.value)
-                extra = {"provider": manager.provider_name, "provider_version": version_id}
             new = vault.put(
                 new_name,
                 source.value,
