@@ -109,11 +109,15 @@ def copy(text: str) -> list[str]:
 def spawn_clearer(text: str, seconds: int, used: list[str]) -> None:
     """Start the detached process that clears the clipboard after ``seconds``."""
     fd = terminal_fd()
+    tty = None
+    if fd is not None and "terminal (OSC 52)" in used:
+        with contextlib.suppress(OSError):
+            tty = os.ttyname(fd)
     job = {
         "value": text,
         "seconds": seconds,
         "tool": next((u for u in used if u in TOOLS), None),
-        "tty": os.ttyname(fd) if fd is not None and "terminal (OSC 52)" in used else None,
+        "tty": tty,
     }
     # the child imports this module: make sure it finds the same copy of vaultui
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
