@@ -50,6 +50,8 @@ NOT_FAST = [
     ["--batch", "read", "app/db"],  # not a reference: the full CLI explains
     ["--batch", "read", "vaultui://a#"],
     ["--batch", "read", "vaultui://a", "--field", "x"],
+    ["--batch", "get", "a", "--clip"],  # the clipboard needs the full CLI
+    ["--batch", "get", "a", "-c"],
     ["--batch", "otp", "a", "-n"],
     ["--batch", "otp", "a", "--field", "x"],
 ]
