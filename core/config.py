@@ -71,7 +71,8 @@ class Settings:
     gcp_project: str | None = None
     gcp_endpoint: str | None = None
     # app / worker
-    clipboard_clear_seconds: int = 30
+    clipboard_clear_seconds: int = 45  # as pass -c: the app and `get --clip` alike
+    # `--batch get --clip` clears after 45 s by default, as `pass -c` does
     idle_lock_seconds: int = 900
     rotation_interval_seconds: int = 3600
     sync_interval_seconds: int = 0  # 0: no background sync
@@ -122,7 +123,7 @@ class Settings:
             azure_tenant_id=env.get("AZURE_TENANT_ID") or None,
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
             gcp_endpoint=env.get("VAULTUI_GCP_ENDPOINT") or None,
-            clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 30),
+            clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 45),
             idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),

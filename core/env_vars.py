@@ -92,8 +92,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "VAULTUI_CLIPBOARD_CLEAR",
-        "`30`",
-        "Seconds before a value copied in the app is cleared.",
+        "`45`",
+        "Seconds before a copied value is cleared, in the app and by "
+        "`vaultui --batch get --clip` (`0`: never).",
         "app",
     ),
     EnvVar("VAULTUI_IDLE_LOCK", "`900`", "Seconds of inactivity before the app locks.", "app"),

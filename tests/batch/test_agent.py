@@ -396,9 +396,17 @@ OP_ARGS = {
     "tag": {"name": "probe/new", "set": {"k": "v"}},
     "describe": {"name": "probe/new", "text": "probe"},
     "rollback": {"name": "db/password", "version": 1},
-    "import": {"entries": [{"name": "probe/imported", "value": "x"}]},
+    "import": {
+        "entries": [
+            {"name": "probe/imported", "value": "x"},
+            {"name": "probe/otp", "value": "otpauth://totp/p?secret=JBSWY3DPEHPK3PXP"},
+        ]
+    },
     "delete": {"name": "probe/new"},
     "undelete": {"name": "probe/new"},
+    "rename": {"name": "probe/new", "new_name": "probe/moved"},
+    "copy": {"name": "probe/moved", "new_name": "probe/copied"},
+    "otp": {"name": "probe/otp"},
     "purge": {"name": "probe/trash"},
     "purge_deleted": {"before": "1d"},
     "audit_open": {"lines": ['{"operation": "get", "secret_name": null}']},

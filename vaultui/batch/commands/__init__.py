@@ -18,6 +18,11 @@ BUILTIN_MODULES = (
     "transfer",
     "providers",
     "git",
+    "generate",
+    "refs",
+    "move",
+    "otp",
+    "edit",
 )
 
 COMMAND_MODULES = {
@@ -33,6 +38,11 @@ COMMAND_MODULES = {
     "providers": "providers",
     "git": "git",
     "purge": "purge",
+    "generate": "generate",
+    **dict.fromkeys(("read", "inject"), "refs"),
+    **dict.fromkeys(("mv", "cp"), "move"),
+    "otp": "otp",
+    "edit": "edit",
 }
 """Which module defines each built-in command."""
 

@@ -20,6 +20,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--version", type=int, help="a past version")
     p.add_argument("--stage", help="CURRENT, PREVIOUS or PENDING")
     p.add_argument("-n", "--no-newline", action="store_true", help="no newline after a text value")
+    p.add_argument(
+        "-c",
+        "--clip",
+        action="store_true",
+        help="copy to the clipboard instead of printing; cleared after "
+        "VAULTUI_CLIPBOARD_CLEAR seconds (45)",
+    )
     p.set_defaults(command_fn=cmd_get)
 
     p = sub.add_parser(
@@ -91,6 +98,11 @@ def cmd_get(ctx: Context) -> int:
         if getattr(a, key) is not None:
             args[key] = getattr(a, key)
     result = ctx.session().call("get", **args)
+    if a.clip:
+        from vaultui.batch.clipboard import clip_result
+
+        output.note(clip_result(result, ctx.settings.clipboard_clear_seconds))
+        return 0
     print_get(result, json_mode=ctx.json, newline=not a.no_newline)
     return 0
 
