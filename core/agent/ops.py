@@ -545,4 +545,4 @@ def import_entries(
 
 
 # operations kept in modules of their own register themselves on import
-from core.agent import diff_ops, purge_ops  # noqa: E402, F401
+from core.agent import diff_ops, name_ops, purge_ops  # noqa: E402, F401

@@ -18,6 +18,7 @@ BUILTIN_MODULES = (
     "transfer",
     "providers",
     "git",
+    "completion",
 )
 
 COMMAND_MODULES = {
@@ -33,6 +34,7 @@ COMMAND_MODULES = {
     "providers": "providers",
     "git": "git",
     "purge": "purge",
+    "completion": "completion",
 }
 """Which module defines each built-in command."""
 
