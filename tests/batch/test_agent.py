@@ -393,6 +393,10 @@ OP_ARGS = {
     "import": {"entries": [{"name": "probe/imported", "value": "x"}]},
     "delete": {"name": "probe/new"},
     "undelete": {"name": "probe/new"},
+    "history_diff": {"name": "db/password", "a": 1, "b": 2, "reveal": True},
+    "complete_names": {"prefix": "db/"},
+    "purge": {"name": "probe/trash"},  # deleted before the probes start
+    "purge_deleted": {"before": "1h"},
 }
 
 
@@ -406,6 +410,8 @@ def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_pa
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
     sock = pw_home / "agent.sock"
     vault_path = str(pw_home / "vault.db")
+    assert cli("--batch", "set", "probe/trash", stdin=b"x").code == 0
+    assert cli("--batch", "delete", "probe/trash").code == 0
 
     assert set(OP_ARGS) == set(ops.OPS), "give every agent operation arguments above"
     calls = [
@@ -422,13 +428,17 @@ def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_pa
     probes = [{"op": "key", "v": 1}, {"op": "data_key", "v": 1}, {"op": None}, ["key"]]
     order = [*probes, *requests["hello"], *requests["call"], *requests["lock"]]
     answered = []
+    failed_calls = []
     for message in order:
         for payload in _raw_exchange(sock, message):
             for enc in _key_encodings(key):
                 assert enc not in payload, f"{message!r} answered key material"
             answered.append(protocol.decode(payload))
+        if message in calls and "ok" not in answered[-1]:
+            failed_calls.append((message["name"], answered[-1]))
     assert any("error" in r for r in answered[:4]) and all("ok" not in r for r in answered[:4])
     assert sum(1 for r in answered if "ok" in r) >= len(OP_ARGS)  # the operations ran
+    assert failed_calls == [], "every operation succeeds"
 
 
 def _audit_events(home: Path) -> list[dict]:
