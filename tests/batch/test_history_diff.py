@@ -52,7 +52,8 @@ def test_reveal_shows_values_and_a_line_diff_of_text(cli, home):
     assert "     A=1" in lines  # context line of the unified diff
     assert _events(home, "history_diff")[0]["revealed"] is True
 
-    masked = cli("--batch", "history", "app/env", "--diff", "1", "2")  # stdin loses its final newline
+    # stdin's final newline is dropped: 11 and 16 characters
+    masked = cli("--batch", "history", "app/env", "--diff", "1", "2")
     assert masked.out.splitlines()[1] == "~ value: •••• (11 chars) -> •••• (16 chars)"
 
 
