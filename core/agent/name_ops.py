@@ -17,11 +17,19 @@ MAX_NAMES = 2000
 
 @op("complete_names")
 def complete_names(
-    manager: SecretsManager, prefix: str = "", progress: ProgressFn | None = None
+    manager: SecretsManager,
+    prefix: str = "",
+    deleted: bool = False,
+    progress: ProgressFn | None = None,
 ) -> list[str]:
-    """Names of live secrets that start with ``prefix``, sorted, at most MAX_NAMES."""
+    """Names of live secrets (or, with ``deleted``, of deleted ones: what ``undelete``
+    and ``purge`` take) that start with ``prefix``, sorted, at most MAX_NAMES."""
     prefix = prefix if isinstance(prefix, str) else ""
-    names = [n for n in manager.vault.names() if n.startswith(prefix)]
+    if deleted:
+        pool = [r.name for r in manager.vault.list(include_deleted=True) if r.deleted]
+    else:
+        pool = manager.vault.names()
+    names = [n for n in pool if n.startswith(prefix)]
     names.sort()
     _audit(manager, "complete_names", count=min(len(names), MAX_NAMES))
     return names[:MAX_NAMES]

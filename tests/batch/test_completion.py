@@ -31,6 +31,7 @@ t "vaultui --batch g"
 t "vaultui --batch get --"
 t "vaultui --batch get ap"
 t "vaultui --batch history "
+t "vaultui --batch purge "
 """
 
 
@@ -73,17 +74,19 @@ def test_bash_completes_commands_flags_and_names_from_the_agent(cli, home, tmp_p
     env = _shell_env(home, tmp_path)
 
     # no agent: commands and flags, but no names (and no prompt, no error)
-    spec, commands, flags, names, all_names = _bash(script, env)
+    spec, commands, flags, names, all_names, deleted = _bash(script, env)
     assert spec == "complete -o bashdefault -F _shtab_vaultui vaultui"
     assert commands.split() == ["get", "grep", "git"]
     assert {"--field", "--version", "--stage", "--no-newline"} <= set(flags.split())
-    assert names == "" and all_names == ""
+    assert names == "" and all_names == "" and deleted == ""
 
     agents.append(home / "agent.sock")
     assert cli("--batch", "unlock", "--ttl", "2m").code == 0
-    _, _, _, names, all_names = _bash(script, env)
+    assert cli("--batch", "delete", "banana").code == 0
+    _, _, _, names, all_names, deleted = _bash(script, env)
     assert names.split() == ["apple/key", "apricot"]
-    assert all_names.split() == ["apple/key", "apricot", "banana"]
+    assert all_names.split() == ["apple/key", "apricot"]
+    assert deleted.split() == ["banana"]  # purge and undelete take deleted names
     assert "Completion-Value" not in names + all_names
     log = [json.loads(x) for x in (home / "logs" / "secrets_audit.log").read_text().splitlines()]
     assert any(e["operation"] == "complete_names" and e["source"] == "agent" for e in log)
@@ -124,3 +127,32 @@ def test_fish_completes_names_from_the_agent(cli, home, tmp_path, agents):
         timeout=60,
     )
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["apple/key"]
+
+
+ZSH_DRIVE = r"""
+autoload -U compinit && compinit -u -D
+eval "$(cat "$1")"
+print -r -- "registered=$_comps[vaultui]"
+compadd() { shift; print -r -- "${(j: :)${(P)1}}" }  # print what would be offered
+words=(vaultui --batch get ap); PREFIX=ap; _vaultui_secret_names
+words=(vaultui --batch undelete ""); PREFIX=""; _vaultui_secret_names
+"""
+
+
+def test_zsh_registers_and_completes_names_from_the_agent(cli, home, tmp_path, agents):
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    for name in ("apple/key", "apricot", "banana"):
+        assert cli("--batch", "set", name, stdin=b"x").code == 0
+    agents.append(home / "agent.sock")
+    assert cli("--batch", "unlock", "--ttl", "2m").code == 0
+    assert cli("--batch", "delete", "banana").code == 0
+    script = _script(home, tmp_path, "zsh")
+    proc = subprocess.run(
+        ["zsh", "-f", "-c", ZSH_DRIVE, "drive", str(script)],
+        capture_output=True,
+        text=True,
+        env=_shell_env(home, tmp_path),
+        timeout=60,
+    )
+    assert proc.stdout.splitlines() == ["registered=_shtab_vaultui", "apple/key apricot", "banana"]

@@ -1,4 +1,5 @@
-"""``vaultui --batch __complete-names [--] PREFIX``: secret names for shell completion.
+"""``vaultui --batch __complete-names [--deleted] [--] PREFIX``: secret names for shell
+completion (``--deleted``: the deleted ones, for ``undelete`` and ``purge``).
 
 Called by the completion scripts on every TAB, so it must be quick and quiet: it imports
 only :mod:`core.agent.client` (like :mod:`vaultui.batch.fast`), asks a running unlock
@@ -39,6 +40,9 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
             provider = head[i + 1]
         elif arg.startswith("--provider="):
             provider = arg.split("=", 1)[1]
+    deleted = bool(rest) and rest[0] == "--deleted"
+    if deleted:
+        rest = rest[1:]
     if rest and rest[0] == "--":
         rest = rest[1:]
     prefix = rest[0] if rest else ""
@@ -53,7 +57,10 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
             return 0
         with conn:
             names = conn.call(
-                "complete_names", {"prefix": prefix}, vault=paths.vault, provider=paths.provider
+                "complete_names",
+                {"prefix": prefix, "deleted": deleted},
+                vault=paths.vault,
+                provider=paths.provider,
             )
     except Exception:  # completion never shows an error in the shell
         return 0
