@@ -22,10 +22,15 @@ TIMEOUT = 2.0
 
 def wanted(argv: Sequence[str]) -> bool:
     """True if ``argv`` is a ``__complete-names`` request (after global flags)."""
+    skip = False
     for arg in argv:
-        if arg == COMMAND:
+        if skip:
+            skip = False
+        elif arg == COMMAND:
             return True
-        if not arg.startswith("-"):
+        elif arg == "--provider":
+            skip = True  # its value is not the command
+        elif not arg.startswith("-"):
             return False
     return False
 
