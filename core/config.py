@@ -81,6 +81,7 @@ class Settings:
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     audit_rules_file: Path | None = None
     audit_hook: str | None = None
+    backup_dirs: tuple[Path, ...] = ()  # VAULTUI_BACKUP_DIRS: more backup destinations
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # where ``provider`` came from, so an error blames the right place (--provider)
     provider_origin: str = field(default="FEDZK_SECRETS_PROVIDER", compare=False)
@@ -132,6 +133,7 @@ class Settings:
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
             audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,
+            backup_dirs=_paths(env.get("VAULTUI_BACKUP_DIRS")),
             env=env,
             provider_origin=origin,
         )
@@ -294,6 +296,12 @@ def configure_logging(settings: Settings) -> None:
 
 def _path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _paths(value: str | None) -> tuple[Path, ...]:
+    """Folders separated by ``os.pathsep`` (``:``); empty entries skipped."""
+    parts = (value or "").split(os.pathsep)
+    return tuple(Path(p.strip()).expanduser() for p in parts if p.strip())
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

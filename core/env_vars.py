@@ -53,6 +53,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Argon2id cost for new passphrase slots, as `t=3,m=65536,p=4` (m in KiB).",
     ),
     EnvVar(
+        "VAULTUI_BACKUP_DIRS",
+        "none",
+        "More backup destinations (folders, e.g. a mounted drive, separated by `:`); "
+        "`vaultui --batch backup create --everywhere` writes to each.",
+    ),
+    EnvVar(
         "VAULTUI_SDK_WIRE_LOG",
         "off",
         "`1` lets the provider SDKs log their requests and responses at `DEBUG` (values "

@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "move",
     "otp",
     "edit",
+    "completion",
 )
 
 COMMAND_MODULES = {
@@ -43,6 +44,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("mv", "cp"), "move"),
     "otp": "otp",
     "edit": "edit",
+    "completion": "completion",
 }
 """Which module defines each built-in command."""
 
