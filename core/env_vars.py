@@ -59,6 +59,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "`vaultui --batch backup create --everywhere` writes to each.",
     ),
     EnvVar(
+        "VAULTUI_GPG",
+        "`gpg2` or `gpg` on `PATH`",
+        "The GnuPG program `vaultui --batch import --format pass` decrypts with.",
+    ),
+    EnvVar(
         "VAULTUI_SDK_WIRE_LOG",
         "off",
         "`1` lets the provider SDKs log their requests and responses at `DEBUG` (values "

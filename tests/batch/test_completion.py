@@ -76,7 +76,7 @@ def test_bash_completes_commands_flags_and_names_from_the_agent(cli, home, tmp_p
     # no agent: commands and flags, but no names (and no prompt, no error)
     spec, commands, flags, names, all_names, deleted = _bash(script, env)
     assert spec == "complete -o bashdefault -F _shtab_vaultui vaultui"
-    assert commands.split() == ["get", "grep", "git"]
+    assert sorted(commands.split()) == ["generate", "get", "git", "grep"]
     assert {"--field", "--version", "--stage", "--no-newline"} <= set(flags.split())
     assert names == "" and all_names == "" and deleted == ""
 

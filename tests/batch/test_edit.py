@@ -16,6 +16,7 @@ from core.errors import EXIT_CONFLICT, EXIT_USAGE
 from tests.batch.conftest import ROOT, run_vaultui
 from tests.batch.test_agent import pw_home, unlock  # noqa: F401  (a fixture)
 from tests.conftest import clean_env
+from tests.trail import home_events
 from vaultui.batch.private_tmp import filesystem_type, ram_base
 
 
@@ -183,15 +184,21 @@ def test_edit_through_the_agent(
 ):
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
     script = editor(tmp_path, "printf 'edited-via-agent\\n' > \"$1\"")
-    log = pw_home / "logs" / "secrets_audit.log"
-    before = len(log.read_text().splitlines())
+    before = len(_pw_events(pw_home))
     # a separate process with no key configured: only the agent can read and write
     r = run_edit(pw_home, tmp_path, script, "db/password")
     assert r.code == 0, r.err
-    events = [json.loads(x) for x in log.read_text().splitlines()[before:]]
+    events = _pw_events(pw_home)[before:]  # names and extras are sealed in the file
     assert [(e["operation"], e["secret_name"], e["source"]) for e in events] == [
         ("read", "db/password", "agent"),
         ("write", "db/password", "agent"),
     ]
     assert len({e["client_pid"] for e in events}) == 1
     assert cli("--batch", "get", "db/password", "-n").out == "edited-via-agent"
+
+
+def _pw_events(home):
+    from core.vault import KeySource
+    from tests.batch.test_agent import PASS
+
+    return home_events(home, KeySource.passphrase(PASS))

@@ -7,6 +7,7 @@ import json
 
 from core.errors import EXIT_NOT_FOUND, EXIT_USAGE
 from core.version_diff import diff_values
+from tests.trail import home_events
 
 OLD = {"host": "db.internal", "user": "app", "password": "Old-Pass-4471", "port": 5432}
 NEW = {"host": "db.internal", "user": "app", "password": "New-Pass-9902", "sslmode": "require"}
@@ -18,8 +19,7 @@ def _store(cli, name, value, kind="str"):
 
 
 def _events(home, operation):
-    lines = (home / "logs" / "secrets_audit.log").read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["operation"] == operation]
+    return [e for e in home_events(home) if e["operation"] == operation]
 
 
 def test_dict_diff_names_fields_and_masks_values(cli, home):

@@ -7,11 +7,17 @@ import os
 
 from core.errors import EXIT_CONFLICT, EXIT_NOT_FOUND
 from tests.batch.test_agent import pw_home, unlock  # noqa: F401  (a fixture)
+from tests.trail import home_events
 
 
 def _events(home, since: int = 0) -> list[dict]:
-    lines = (home / "logs" / "secrets_audit.log").read_text().splitlines()
-    return [json.loads(line) for line in lines[since:]]
+    """The trail's events from ``since`` on, opened with the home's key (or, for the
+    agent tests' passphrase home, its passphrase)."""
+    from core.vault import KeySource
+    from tests.batch.test_agent import PASS
+
+    ks = None if (home / "vault.key").exists() else KeySource.passphrase(PASS)
+    return home_events(home, ks)[since:]
 
 
 def _seed(cli) -> None:

@@ -12,6 +12,7 @@ from core.errors import EXIT_NOT_FOUND
 from core.otp import from_uri
 from tests.batch.conftest import DATA
 from tests.batch.test_agent import pw_home, unlock  # noqa: F401  (a fixture)
+from tests.trail import home_events
 
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's SHA-1 seed in base32
 URI = f"otpauth://totp/Example:alice?secret={SEED}&issuer=Example&digits=8&period=30"
@@ -94,11 +95,14 @@ def test_otp_through_the_agent(
     assert cli("--batch", "set", "site/example", stdin=URI.encode()).code == 0
     r = cli("--batch", "otp", "site/example")
     assert r.code == 0 and r.out.strip() in _expected(URI)
-    events = [
-        json.loads(x)
-        for x in (pw_home / "logs" / "secrets_audit.log").read_text().splitlines()
-        if '"otp"' in x
-    ]
+    events = [e for e in _pw_events(pw_home) if e["operation"] == "otp"]
     assert [(e["operation"], e["source"], e["client_pid"]) for e in events] == [
         ("otp", "agent", os.getpid())
     ]
+
+
+def _pw_events(home):
+    from core.vault import KeySource
+    from tests.batch.test_agent import PASS
+
+    return home_events(home, KeySource.passphrase(PASS))

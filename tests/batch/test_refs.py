@@ -8,6 +8,7 @@ import stat
 
 from core.errors import EXIT_CONFLICT, EXIT_NOT_FOUND
 from tests.batch.test_agent import pw_home, unlock  # noqa: F401  (a fixture)
+from tests.trail import home_events
 
 DB = b'{"host": "db.internal", "password": "p@ss w\\"rd", "nested": {"port": 5432}}'
 
@@ -108,8 +109,7 @@ def test_read_and_inject_through_the_agent_in_one_round_trip(
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
     assert cli("--batch", "set", "api/token", stdin=b"tok-123").code == 0
     assert cli("--batch", "read", "vaultui://db/password", "-n").out == "agent-held-value"
-    log = pw_home / "logs" / "secrets_audit.log"
-    before = log.read_text().count("\n")
+    before = len(_pw_events(pw_home))
     r = cli(
         "--batch",
         "inject",
@@ -118,11 +118,18 @@ def test_read_and_inject_through_the_agent_in_one_round_trip(
         stdin=b"{{ vaultui://db/password }}:{{ vaultui://api/token }}",
     )
     assert r.code == 0 and r.out == "agent-held-value:tok-123"
-    events = [json.loads(line) for line in log.read_text().splitlines()[before:]]
+    events = _pw_events(pw_home)[before:]
     # one read event per secret, each from the agent on behalf of this client
     assert [(e["operation"], e["secret_name"], e["source"]) for e in events] == [
         ("read", "db/password", "agent"),
         ("read", "api/token", "agent"),
     ]
     assert {e["client_pid"] for e in events} == {os.getpid()}
-    assert "agent-held-value" not in log.read_text()
+    assert "agent-held-value" not in (pw_home / "logs" / "secrets_audit.log").read_text()
+
+
+def _pw_events(home):
+    from core.vault import KeySource
+    from tests.batch.test_agent import PASS
+
+    return home_events(home, KeySource.passphrase(PASS))
