@@ -51,6 +51,7 @@ from core.vault import bulk
 from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
 from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key, xor_bytes
 from core.vault.gcpause import paused_gc
+from core.vault.kdf_bounds import MAX_KEY_SLOTS, check_slot_count
 from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
 from core.vault.names import validate_name
 from core.vault.records import Secret, SecretRecord, VersionInfo, from_ts, utcnow
@@ -251,9 +252,12 @@ class Vault:
                 conn.execute("BEGIN")
                 try:
                     header = dict(conn.execute("SELECT key, value FROM header"))
+                    # one past the bound, so a file with a million slots reads 33
                     slot_rows = conn.execute(
-                        "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
+                        "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id LIMIT ?",
+                        (MAX_KEY_SLOTS + 1,),
                     ).fetchall()
+                    check_slot_count(len(slot_rows), where=f"The vault {path.name}")
                     slots = [KeySlot(i, k, json.loads(p), w) for i, k, p, w in slot_rows]
                 finally:
                     conn.execute("COMMIT")
@@ -1194,6 +1198,11 @@ class Vault:
         """Add a way to open the vault (another passphrase, a key file); returns slot id."""
         kind, params, wrapped = make_slot(self.vault_id, self._keys.data_key, source, kdf)
         with self.transaction():
+            n = self._conn.execute("SELECT count(*) FROM key_slots").fetchone()[0]
+            if n >= MAX_KEY_SLOTS:
+                raise ValidationError(
+                    f"A vault holds at most {MAX_KEY_SLOTS} key slots: remove one first"
+                )
             cur = self._conn.execute(
                 "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)",
                 (kind, params, wrapped),
