@@ -22,7 +22,7 @@ import pytest
 
 from core.backup import container, restore_backup_file
 from core.config import Settings
-from core.errors import ConfigError, KdfBoundsError, ValidationError
+from core.errors import BackupIntegrityError, ConfigError, KdfBoundsError, ValidationError
 from core.providers.local import LocalProvider
 from core.sync.sealed import bootstrap, sync_sealed
 from core.vault import Argon2Params, KeySource, Vault, kdf_bounds, write_new_key_file
@@ -191,7 +191,7 @@ def test_a_backup_head_claiming_millions_of_slots_is_refused(tmp_path: Path) -> 
     head[48:52] = struct.pack(">I", 10_000_000)
     data[start : start + head_len] = container._mask(seed, bytes(head))
     backup.write_bytes(bytes(data))
-    with within_a_second(), pytest.raises(KdfBoundsError, match="key slots"):
+    with within_a_second(), pytest.raises(BackupIntegrityError, match="key slots"):
         restore_backup_file(backup, tmp_path / "new" / "vault.db", KeySource.passphrase(PASSPHRASE))
 
 
