@@ -8,9 +8,9 @@ file is opened and whenever another process changed it (see ``freshness.py``).
 
 Definition (format 2): for every GCM tag in ``records.meta``, ``versions.value`` and
 ``versions.info``, and every ``purged`` row, a keyed pseudo-random 128-bit value
-(AES-256 of the tag under a subkey of the data key, one subkey per column; HMAC for a
-purge marker), summed modulo 2**128, plus the number of rows of each table. A sum, not
-an XOR: a duplicated row adds its value twice instead of cancelling, and the counts
+(AES-256 of the tag under a subkey of the data key, one subkey per table; HMAC for a
+purge marker), summed modulo 2**128 - 1, plus the number of rows of each table. A sum,
+not an XOR: a duplicated row adds its value twice instead of cancelling, and the counts
 change too. The values are unknown without the data key, so no set of old rows can be
 chosen to hit the stored sum. Updating it costs O(1) per written row.
 
@@ -26,7 +26,6 @@ computes it, so an old file is checked on open and migrated on its first write.
 from __future__ import annotations
 
 import struct
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from core.errors import IntegrityError
 from core.vault.crypto import KeyedHash, hkdf
 
-MOD = 1 << 128
+MOD = (1 << 128) - 1  # a sum modulo 2**128 - 1: see _fold_sum for why this modulus
 FORMAT_2 = b"\x02"
 _ENCODED = struct.Struct(">16sQQQ")  # sum, records, versions, purged
 _Q = struct.Struct(">q").pack
@@ -47,8 +46,8 @@ _SCAN_RECORDS = (
     "SELECT count(*), CAST(group_concat(substr(meta, -16), '') AS BLOB) FROM {db}.records"
 )
 _SCAN_VERSIONS = (
-    "SELECT count(*), CAST(group_concat(substr(value, -16), '') AS BLOB),"
-    " CAST(group_concat(substr(info, -16), '') AS BLOB) FROM {db}.versions"
+    "SELECT count(*), CAST(group_concat(substr(value, -16) || substr(info, -16), '') AS BLOB)"
+    " FROM {db}.versions"
 )
 _SCAN_PURGED = "SELECT uid, seq FROM {db}.purged"
 
@@ -89,14 +88,19 @@ class Digest:
         )
 
 
-def _lanes_sum(buf: bytes) -> int:
-    """Sum modulo 2**128 of ``buf`` read as little-endian 128-bit integers."""
-    if not buf:
-        return 0
-    words = memoryview(buf).cast("Q")
-    if sys.byteorder != "little":  # pragma: no cover - every platform vaultui ships on
-        return sum(int.from_bytes(buf[i : i + 16], "little") for i in range(0, len(buf), 16))
-    return ((sum(words[1::2]) << 64) + sum(words[0::2])) % MOD
+_CHUNK = 16384  # bytes, a multiple of 16
+
+
+def _fold_sum(buf: bytes) -> int:
+    """Sum modulo 2**128 - 1 of ``buf`` read as little-endian 128-bit integers.
+
+    A run of blocks read as one integer is sum(c_i * 2**(128 i)), and 2**128 = 1 modulo
+    2**128 - 1, so it is congruent to the sum of its blocks: a 16 KiB run becomes one
+    int in C instead of 1,024 int objects (4 ms for 300,000 blocks instead of 20).
+    """
+    view = memoryview(buf)
+    total = sum(int.from_bytes(view[i : i + _CHUNK], "little") for i in range(0, len(view), _CHUNK))
+    return total % MOD
 
 
 class RowDigests:
@@ -104,9 +108,8 @@ class RowDigests:
 
     def __init__(self, data_key: bytes) -> None:
         # ECB over single blocks is a keyed PRF; one encryptor each, reused (stateless)
-        self._meta = _ecb(hkdf(data_key, b"vaultui/row-digest/2/meta"))
-        self._value = _ecb(hkdf(data_key, b"vaultui/row-digest/2/value"))
-        self._info = _ecb(hkdf(data_key, b"vaultui/row-digest/2/info"))
+        self._meta = _ecb(hkdf(data_key, b"vaultui/row-digest/2/records"))
+        self._ver = _ecb(hkdf(data_key, b"vaultui/row-digest/2/versions"))
         self._purge = KeyedHash(hkdf(data_key, b"vaultui/row-digest/2/purged"))
 
     def __repr__(self) -> str:
@@ -114,7 +117,7 @@ class RowDigests:
 
     @staticmethod
     def _sum(prf: Any, tags: bytes) -> int:
-        return _lanes_sum(prf.update(tags))
+        return _fold_sum(prf.update(tags))
 
     def records_sum(self, meta_cts: list[bytes]) -> int:
         """The summed value of many records rows (bulk writes)."""
@@ -122,8 +125,7 @@ class RowDigests:
 
     def versions_sum(self, value_cts: list[bytes], info_cts: list[bytes]) -> int:
         """The summed value of many versions rows (bulk writes)."""
-        value = self._sum(self._value, b"".join(map(_tag, value_cts)))
-        return (value + self._sum(self._info, b"".join(map(_tag, info_cts)))) % MOD
+        return self._sum(self._ver, b"".join(map(_tag, value_cts + info_cts)))
 
     def record(self, meta_ct: bytes) -> int:
         """The value of a records row (its metadata ciphertext's tag)."""
@@ -131,27 +133,23 @@ class RowDigests:
 
     def version(self, value_ct: bytes, info_ct: bytes) -> int:
         """The value of a versions row (its value and history ciphertexts' tags)."""
-        return (self._sum(self._value, _tag(value_ct)) + self._sum(self._info, _tag(info_ct))) % MOD
+        return self._sum(self._ver, _tag(value_ct) + _tag(info_ct))
 
     def purged(self, uid: bytes, seq: int) -> int:
         """The value of a purge marker."""
-        return int.from_bytes(self._purge(b"p" + bytes(uid) + _Q(seq))[:16], "little")
+        return int.from_bytes(self._purge(b"p" + bytes(uid) + _Q(seq))[:16], "little") % MOD
 
     def scan(self, conn: Any, db: str = "main") -> Digest:
         """The digest of every row of the file, computed from scratch (call inside a read
         transaction). About 60 ms for 100,000 records on one core."""
         n_rec, rec_tags = conn.execute(_SCAN_RECORDS.format(db=db)).fetchone()
-        n_ver, values, infos = conn.execute(_SCAN_VERSIONS.format(db=db)).fetchone()
-        rec_tags, values, infos = bytes(rec_tags or b""), bytes(values or b""), bytes(infos or b"")
+        n_ver, ver_tags = conn.execute(_SCAN_VERSIONS.format(db=db)).fetchone()
+        rec_tags, ver_tags = bytes(rec_tags or b""), bytes(ver_tags or b"")
         # a ciphertext shorter than a tag (or of another SQLite type) shifts the stream:
         # that file is damaged, whatever the sum would say
-        if len(rec_tags) != TAG * n_rec or len(values) != len(infos) or len(values) != TAG * n_ver:
+        if len(rec_tags) != TAG * n_rec or len(ver_tags) != 2 * TAG * n_ver:
             raise IntegrityError("A vault row is truncated or of the wrong type")
-        total = (
-            self._sum(self._meta, rec_tags)
-            + self._sum(self._value, values)
-            + self._sum(self._info, infos)
-        )
+        total = _fold_sum(self._meta.update(rec_tags) + self._ver.update(ver_tags))
         n_purged = 0
         for uid, seq in conn.execute(_SCAN_PURGED.format(db=db)):
             if not isinstance(uid, bytes) or not isinstance(seq, int):
