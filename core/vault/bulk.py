@@ -94,7 +94,7 @@ class _ReadTx:
     def __enter__(self) -> Any:
         self.vault._lock.acquire()
         # only after taking the lock: another thread's transaction holds it meanwhile
-        self.own = not self.vault._tx_depth
+        self.own = not self.vault._conn.in_transaction  # a write, or a checked read
         if self.own:
             try:
                 self.vault._conn.execute("BEGIN")

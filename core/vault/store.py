@@ -433,17 +433,26 @@ class Vault:
         """``read()``, from a file checked since it last changed on disk.
 
         ``PRAGMA data_version`` changes when another connection (another process, a
-        file-sync tool, an attacker) commits; then the file is checked in full and read
-        again. Asked after the read, so a change made during it counts too.
+        file-sync tool, an attacker) commits. Asked after the read, so a change made
+        during it counts too; then the file is checked in full and read again, both in
+        one read transaction (no writer can commit in between).
         """
-        for _ in range(5):
-            result = read()
-            with self._lock, _sql("read a secret"):
-                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            if version == self._checked_version:
+        result = read()
+        with self._lock, _sql("read a secret"):
+            if self._conn.execute("PRAGMA data_version").fetchone()[0] == self._checked_version:
                 return result
-            self._check_file()
-        raise StorageError("The vault file keeps changing while it is read: try again")
+        with self._lock:
+            own = not self._conn.in_transaction
+            if own:
+                with _sql("read a secret"):
+                    self._conn.execute("BEGIN")
+            try:
+                self._check_file()
+                return read()
+            finally:
+                if own:
+                    with _sql("read a secret"):
+                        self._conn.execute("COMMIT")
 
     @property
     def seq(self) -> int:
