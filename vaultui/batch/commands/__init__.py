@@ -8,7 +8,7 @@ Each module has ``register(subparsers, common)`` that adds its commands with
 
 from __future__ import annotations
 
-BUILTIN_MODULES = ("secrets", "keys", "search", "run", "transfer", "providers")
+BUILTIN_MODULES = ("secrets", "keys", "search", "run", "transfer", "providers", "integrity")
 
 COMMAND_MODULES = {
     **dict.fromkeys(
@@ -20,6 +20,7 @@ COMMAND_MODULES = {
     "run": "run",
     **dict.fromkeys(("export", "import"), "transfer"),
     "providers": "providers",
+    "verify": "integrity",
 }
 """Which module defines each built-in command."""
 
