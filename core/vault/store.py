@@ -11,10 +11,13 @@ Layout (every secret byte encrypted with AES-256-GCM, see ``crypto.py``)::
     local_state per-file bookkeeping of other parts (sync cursors, leases)
 
 Every ciphertext is bound by associated data to the vault id, the record uid and its
-revision/version, so moving, swapping, replaying or editing a row fails authentication
-(``IntegrityError``). ``state.digest`` is the XOR of a keyed hash of every row, updated in
-O(1) per write and checked in full by :meth:`Vault.verify`, so a deleted or replayed row
-is caught too. Writes are single ``BEGIN IMMEDIATE`` transactions with
+revision/version, so moving, swapping or editing a row fails authentication
+(``IntegrityError``). A row that was valid once (an older revision put back) still
+authenticates: ``state.digest`` (``digest.py``), a sum of a keyed value per row plus row
+counts, updated in O(1) per write, is checked against every row when the file is opened
+and before a value is read after another process changed the file, so a replayed,
+duplicated, deleted or inserted row is caught before any value is returned. The schema
+is checked on open too (``schema.py``). Writes are single ``BEGIN IMMEDIATE`` transactions with
 ``synchronous=EXTRA``: durable on return (power loss included), isolated between
 processes, O(log n).
 Reads never write.
