@@ -10,14 +10,15 @@ key is configured), ``logs/`` and ``backups/``. Folders are created 0700, files 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
 
 VAULT_FILENAME = "vault.db"
 KEY_FILENAME = "vault.key"
@@ -42,8 +43,8 @@ def default_home() -> Path:
 class Settings:
     """Everything vaultui reads from the environment.
 
-    Build it with :meth:`from_env`; fields map one-to-one to the variables documented
-    in the README.
+    Build it with :meth:`from_env`; fields map one-to-one to the variables listed in
+    :data:`core.env_vars.ENV_VARS` (the documentation's environment-variable reference).
     """
 
     home: Path
@@ -53,6 +54,7 @@ class Settings:
     passphrase_file: Path | None = None
     new_passphrase_file: Path | None = None
     log_level: str = "WARNING"
+    sdk_wire_log: bool = False  # VAULTUI_SDK_WIRE_LOG=1: let the SDKs log requests (values!)
     user: str = "unknown"
     # provider settings (the seed's variables plus each SDK's usual ones)
     vault_addr: str | None = None
@@ -74,16 +76,28 @@ class Settings:
     rotation_interval_seconds: int = 3600
     sync_interval_seconds: int = 0  # 0: no background sync
     agent_socket: Path | None = None
+    agent_max_ttl_seconds: int = 86400  # ceiling for `unlock --ttl` (VAULTUI_AGENT_MAX_TTL)
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     audit_rules_file: Path | None = None
     audit_hook: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # where ``provider`` came from, so an error blames the right place (--provider)
+    provider_origin: str = field(default="FEDZK_SECRETS_PROVIDER", compare=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from ``environ`` (default ``os.environ``)."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, provider: str | None = None
+    ) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``).
+
+        ``provider`` (a ``--provider`` option) wins over FEDZK_SECRETS_PROVIDER, and
+        errors about it then name ``--provider`` as its origin.
+        """
         env = dict(os.environ if environ is None else environ)
         home = Path(env["VAULTUI_HOME"]).expanduser() if env.get("VAULTUI_HOME") else None
+        origin = "--provider" if provider else "FEDZK_SECRETS_PROVIDER"
+        if provider:
+            env["FEDZK_SECRETS_PROVIDER"] = provider
         provider = (env.get("FEDZK_SECRETS_PROVIDER") or "local").strip()
         return cls(
             home=home or default_home(),
@@ -93,6 +107,7 @@ class Settings:
             passphrase_file=_path(env.get("VAULTUI_PASSPHRASE_FILE")),
             new_passphrase_file=_path(env.get("VAULTUI_NEW_PASSPHRASE_FILE")),
             log_level=(env.get("FEDZK_LOG_LEVEL") or "WARNING").upper(),
+            sdk_wire_log=(env.get("VAULTUI_SDK_WIRE_LOG") or "").strip() == "1",
             user=env.get("VAULTUI_USER") or env.get("USER") or env.get("LOGNAME") or _uid_name(),
             vault_addr=env.get("VAULT_ADDR") or None,
             vault_token=env.get("VAULT_TOKEN") or None,
@@ -112,10 +127,12 @@ class Settings:
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),
             agent_socket=_path(env.get("VAULTUI_AGENT_SOCKET")),
+            agent_max_ttl_seconds=_int(env, "VAULTUI_AGENT_MAX_TTL", 86400),
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
             audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,
             env=env,
+            provider_origin=origin,
         )
 
     @property
@@ -160,20 +177,47 @@ class Settings:
 
         names = provider_names()
         if self.provider not in names:
-            raise ConfigError(
-                f"Unknown secrets provider {self.provider!r} in FEDZK_SECRETS_PROVIDER",
-                hint="choose one of " + ", ".join(sorted(names)),
-            )
+            raise unknown_provider(self.provider, self.provider_origin, names)
         return self.provider
 
 
+def unknown_provider(name: str, origin: str | None, names: Iterable[str]) -> ConfigError:
+    """The error for a provider name nobody registered, naming where the value came from
+    (``--provider``, ``FEDZK_SECRETS_PROVIDER``) and every valid choice."""
+    choices = "choose one of: " + ", ".join(sorted(names))
+    where = f" (from {origin})" if origin else ""
+    return ConfigError(f"Unknown provider {name!r}{where}; {choices}", hint=choices)
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 and tighten it if it exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode != 0o700:
-        os.chmod(path, 0o700)
+    """Create ``path`` (and parents) with mode 0700 and tighten it if it exists.
+
+    Raises StorageError (with a hint) if the folder belongs to another user or cannot
+    be created, read or changed.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = path.stat()
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(path, 0o700)
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(path))
+    except OSError as exc:
+        raise folder_error(path, exc) from None
     return path
+
+
+def folder_error(path: Path, exc: OSError) -> StorageError:
+    """A clear error for a vault folder that cannot be used (owner, mode, disk)."""
+    owner = ""
+    with contextlib.suppress(OSError):
+        uid = path.stat().st_uid
+        if uid != os.geteuid():
+            owner = f"; it belongs to user id {uid}, not to you ({os.geteuid()})"
+    return StorageError(
+        f"Cannot use the folder {path}: {exc.strerror or exc}{owner}",
+        hint="use a folder you own: set VAULTUI_HOME, or fix it with chown/chmod 700",
+    )
 
 
 def ensure_home(settings: Settings) -> Path:
@@ -184,23 +228,67 @@ def ensure_home(settings: Settings) -> Path:
     return settings.home
 
 
-_SDK_LOGGERS = ("azure", "google", "botocore", "boto3", "urllib3", "hvac", "grpc")
+SDK_LOGGERS = (
+    "azure",
+    "google",
+    "google_auth_httplib2",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "requests",
+    "requests_oauthlib",
+    "oauthlib",
+    "httpx",
+    "httpcore",
+    "hvac",
+    "grpc",
+    "msal",
+)
+"""Loggers of the provider SDKs and their HTTP stacks. At DEBUG some of them log request
+and response bodies (botocore's ``"SecretString": ...``, azure-core's network trace),
+that is, secret values and tokens."""
+
+_log = logging.getLogger(__name__)
+
+
+def sdk_log_level(settings: Settings) -> int:
+    """The level the SDK loggers get: never below WARNING (no wire log, no values) unless
+    ``VAULTUI_SDK_WIRE_LOG=1``; ERROR unless ``FEDZK_LOG_LEVEL`` is DEBUG (vaultui
+    reports their errors in its own words)."""
+    level = getattr(logging, settings.log_level, logging.WARNING)
+    if not isinstance(level, int) or level > logging.DEBUG:
+        return logging.ERROR
+    return level if settings.sdk_wire_log else logging.WARNING
+
+
+def cap_sdk_loggers(settings: Settings) -> None:
+    """Set every SDK logger to :func:`sdk_log_level`, whatever the root logger says.
+
+    Called when logging is configured and again whenever a provider is built, so an
+    application that turned its root logger to DEBUG still gets no wire log.
+    """
+    sdk_level = sdk_log_level(settings)
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(sdk_level)
 
 
 def configure_logging(settings: Settings) -> None:
-    """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers."""
+    """Apply ``FEDZK_LOG_LEVEL`` to the ``core`` and ``vaultui`` loggers and cap the
+    provider SDKs' loggers (:func:`cap_sdk_loggers`): no level logs a secret value."""
     level = getattr(logging, settings.log_level, None)
     if not isinstance(level, int):
         raise ConfigError(f"FEDZK_LOG_LEVEL={settings.log_level!r} is not a logging level")
     for name in ("core", "vaultui"):
         logging.getLogger(name).setLevel(level)
-    # The provider SDKs log their own retries and parse failures as warnings, some with a
-    # traceback (azure-core on a non-JSON error body); vaultui already reports the error
-    # in its own words, so theirs appear only when debugging.
-    for name in _SDK_LOGGERS:
-        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.ERROR)
+    cap_sdk_loggers(settings)
     if level <= logging.INFO and not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.sdk_wire_log and sdk_log_level(settings) <= logging.DEBUG:
+        _log.warning(
+            "VAULTUI_SDK_WIRE_LOG=1: the provider SDKs log their requests and responses, "
+            "secret values and tokens included"
+        )
 
 
 def _path(value: str | None) -> Path | None:

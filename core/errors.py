@@ -35,7 +35,7 @@ Each class carries a ``title`` (a short headline for the app's error modal), an
 
 from __future__ import annotations
 
-# Exit codes of `vaultui --batch`, documented in the README.
+# Exit codes of `vaultui --batch`, documented in docs/batch.md.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -106,7 +106,11 @@ class IntegrityError(VaultError):
 
     title = "Integrity check failed"
     exit_code = EXIT_INTEGRITY
-    hint = "the file was modified outside vaultui or is corrupt; restore from a backup"
+    hint = (
+        "the file was modified outside vaultui or is corrupt; restore from a backup with "
+        "'vaultui --batch backup recover' (or Ctrl+R on the app's unlock screen), which "
+        "moves the damaged file aside (never deleted) and restores the latest backup"
+    )
 
 
 class BackupIntegrityError(IntegrityError):

@@ -1,6 +1,6 @@
-"""The seed-compatible facade: ``get_secrets_manager()`` and friends.
+"""The FEDzk-compatible facade: ``get_secrets_manager()`` and friends.
 
-Every call shown in the seed's SECRETS_README works here as written, with
+Every call shown in the FEDzk secrets manager's documentation works here as written, with
 ``from core.secrets_manager import ...``::
 
     secrets = get_secrets_manager()
@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from core.config import Settings, configure_logging
 from core.errors import (
     NotFoundError,
-    ProviderError,
     ValidationError,
     VaultError,
 )
@@ -132,6 +131,7 @@ class SecretsManager:
         self._provider: Provider | None = None
         self._quick_provider: Provider | None = None
         self._provider_error: str | None = None
+        self._origins = threading.local()  # per thread: the agent serves several at once
         self._rotation_manager: Any = None
         self._backup_manager: Any = None
         try:
@@ -142,6 +142,19 @@ class SecretsManager:
         self.audit_log: AuditLog = self._make_audit_log()
         if vault is None:
             self.audit_log.log("unlock", success=True)
+        self._copy_watch: Any = None
+        self.copies_absorbed = self.absorb_conflict_copies()
+        """Conflict copies merged in (or refused) when this manager opened the vault."""
+
+    def absorb_conflict_copies(self) -> Any:
+        """Merge the conflict copies file-sync services left beside the vault, move them
+        to ``merged/`` and audit each (:mod:`core.sync.copies`). One ``stat`` while the
+        vault's folder is unchanged; returns a (falsy when empty) ``Absorbed``."""
+        from core.sync.copies import CopyWatch
+
+        if self._copy_watch is None:
+            self._copy_watch = CopyWatch(self.vault, self.audit_log)
+        return self._copy_watch.check()
 
     # ------------------------------------------------------------------ wiring
 
@@ -330,7 +343,10 @@ class SecretsManager:
         if record is None:
             self.audit_log.log("read", name, success=False, error_message="secret not found")
             return None
-        self.audit_log.log("read", name, success=True, version=record.version)
+        origin = self.read_origin
+        # a value the provider did not give is audited as such
+        extra: dict[str, Any] = {"origin": origin} if origin in ("local-only", "fallback") else {}
+        self.audit_log.log("read", name, success=True, version=record.version, **extra)
         on_access = (record.rotation or {}).get("policy") == SecretRotationPolicy.ON_ACCESS.value
         if on_access and stage is None and version is None:
             self.rotation_manager.after_access(name)  # never raises; failures are audited
@@ -341,25 +357,18 @@ class SecretsManager:
     def _read(
         self, name: str, *, stage: str | None, version: int | None
     ) -> tuple[Any, SecretRecord | None]:
-        provider = self._read_provider
-        if provider is not None and stage is None and version is None:
-            try:
-                remote = provider.get(name)
-                self._provider_error = None
-                if remote is None:
-                    return None, None
-                record = self.vault.record(name)
-                if record is None:
-                    # known to the provider only: describe it from what the provider says
-                    return remote.value, _remote_record(name, remote)
-                return remote.value, record
-            except ProviderError as exc:
-                self._provider_error = str(exc)
-                self.audit_log.log("provider_fallback", name, success=False, error_message=str(exc))
-        secret = self.vault.get(name, stage=stage, version=version)
-        if secret is None:
-            return None, None
-        return secret.value, secret.record
+        from core.read_through import read_through
+
+        found = read_through(self, name, stage=stage, version=version)
+        self._origins.value = found.origin if found.record is not None else None
+        return found.value, found.record
+
+    @property
+    def read_origin(self) -> str | None:
+        """Where this thread's last ``retrieve_secret`` found its value: ``provider``,
+        ``local``, ``local-only`` (not on the provider) or ``fallback`` (the provider
+        failed), see :mod:`core.read_through`; None if it found nothing."""
+        return getattr(self._origins, "value", None)
 
     def list_secrets(self) -> dict[str, SecretMetadata]:
         """``{name: SecretMetadata}`` for every live secret."""
@@ -593,10 +602,6 @@ class SecretsManager:
                 ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]
                 status["provider_health"] = {"ok": ok, "latency_ms": latency_ms, "detail": detail}
         return status
-
-
-def _remote_record(name: str, remote: Any) -> SecretRecord:
-    return SecretRecord(name, "", 0, 1, 0, False, type(remote.value).__name__)
 
 
 _instance: SecretsManager | None = None

@@ -26,12 +26,21 @@ from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
 
 def read_passphrase_file(path: Path) -> str:
     """The passphrase in ``path`` (one trailing newline stripped)."""
+    from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            text = read_bounded(
+                f, MAX_KEY_FILE_BYTES, str(path), "a passphrase is one line"
+            ).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"VAULTUI_PASSPHRASE_FILE {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"VAULTUI_PASSPHRASE_FILE {path} cannot be read: {exc}") from None
+    except UnicodeDecodeError:  # its text would quote a byte of the passphrase
+        raise ConfigError(f"VAULTUI_PASSPHRASE_FILE {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"VAULTUI_PASSPHRASE_FILE {path} cannot be read: {exc.strerror}"
+        ) from None
     return text[:-1] if text.endswith("\n") else text
 
 
@@ -46,14 +55,24 @@ def configured_key_source(settings: Settings) -> KeySource | None:
     if settings.key_file:
         return KeySource.from_key_file(settings.key_file)
     if settings.default_key_file.exists():
-        return KeySource.from_key_file(settings.default_key_file)
+        # the home's own key file is the one vaultui generated (6 below): saying so on
+        # every later run keeps status truthful after the run that made it
+        return KeySource.from_key_file(settings.default_key_file, auto_generated=True)
     return None
 
 
 def vault_exists(settings: Settings) -> bool:
-    """True if the home already holds a vault file."""
+    """True if the home already holds a vault file; StorageError (with a hint) if the
+    home cannot be looked into (another user's folder, mode 000)."""
+    from core.config import folder_error
+
     path = settings.vault_path
-    return path.exists() and path.stat().st_size > 0
+    try:
+        return path.stat().st_size > 0
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise folder_error(path.parent, exc) from None
 
 
 def open_vault(

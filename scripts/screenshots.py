@@ -1,18 +1,19 @@
-"""Make the README's screenshots: drive the app on the demo vault, save SVG + PNG.
+"""Make the documentation's screenshots: drive the app on the demo vault, save SVG + PNG.
 
     python scripts/screenshots.py [--out screenshots] [--size 120x36]
 
 Every screen is shot from the demo vault (``vaultui --demo``: obviously fake values, fixed
 dates), so the images leak nothing and change only when a screen changes. The unlock and
 create screens use a throwaway non-demo home (a vault made with a demo passphrase, or none).
-The pane shots (audit, rotation, backups, sync) first add demo-only activity to their
-throwaway home (audit events, two backups, a diverged copy merged into a conflict, two
-configured remotes); the app itself is not changed. Temporary paths and the random vault
-id are masked. What still moves between runs: audit timestamps, backup ages and the
-rotation countdowns (they are relative to now). PNGs are made
-from the SVGs with ``cairosvg`` (pip install cairosvg; needs the system's libcairo2) or,
-if that is missing, ``rsvg-convert`` (apt install librsvg2-bin). The SVG's font is
-swapped for DejaVu Sans Mono for the PNG so columns line up without Fira Code installed.
+The pane shots (audit, rotation, backups, sync) show the demo's own activity (an audit
+trail with an alert, a backup chain, two remotes and a conflict: vaultui.demo_activity),
+exactly as ``vaultui --demo`` shows it. The throwaway home's path is shown as the default
+vault home (platformdirs) and the random vault id is masked. What still moves between
+runs: audit timestamps, backup ages and the rotation countdowns (they are relative to
+now). PNGs are made from the SVGs with ``cairosvg`` (pip install cairosvg; needs the
+system's libcairo2) or, if that is missing, ``rsvg-convert`` (apt install librsvg2-bin).
+The SVG's font is swapped for DejaVu Sans Mono for the PNG so columns line up without
+Fira Code installed. All sixteen take about 15 seconds.
 """
 
 from __future__ import annotations
@@ -160,13 +161,22 @@ def _manager(app):
     return manager.ready() if hasattr(manager, "ready") else manager
 
 
+def shown_home() -> str:
+    """The default vault home (platformdirs) as a user sees it, with ``~`` for $HOME."""
+    from core.config import default_home
+
+    home, user_home = str(default_home()), str(Path.home())
+    return "~" + home[len(user_home) :] if home.startswith(user_home + os.sep) else home
+
+
 def _masked_status(app, status: dict) -> dict:
-    """``status`` with the throwaway home's path and random vault id replaced."""
+    """``status`` with the throwaway home's path (shown as the default home) and the
+    random vault id replaced."""
     home = str(app.settings.home)
     masked = {}
     for key, value in status.items():
         if isinstance(value, str):
-            value = value.replace(home, "~/.vaultui")
+            value = value.replace(home, shown_home())
         masked[key] = value
     if "vault_id" in masked:
         masked["vault_id"] = "(random, one per vault)"
@@ -187,22 +197,9 @@ async def _status(pilot) -> None:
     await _wait(pilot, lambda: str(verify.render()).startswith("Integrity OK"))
 
 
-def _demo_activity(manager) -> None:
-    """Demo-only: a few reads, copies and failures so the audit trail has a story."""
-    log = manager.audit_log
-    for name in ("prod/db/password", "prod/db/config", "prod/stripe/api_key"):
-        manager.retrieve_secret(name)
-    log.log("copy", "prod/db/password", success=True, version=3)
-    log.log("read", "prod/aws/root", success=False, error_message="Secret not found")
-    manager.retrieve_secret("staging/redis/url")
-    log.log("unlock", success=False, error_message="Wrong passphrase", source="app")
-    log.log("copy", "dev/github/token", success=True, version=2)
-
-
 async def _audit(pilot) -> None:
     app = pilot.app
     await _browser(pilot)
-    _demo_activity(_manager(app))
     await pilot.press("a")
     await _wait(pilot, lambda: _name(app) == "AuditScreen" and app.screen.loaded)
     await _wait(pilot, lambda: app.screen.report is not None)
@@ -215,73 +212,18 @@ async def _rotation(pilot) -> None:
     await _wait(pilot, lambda: _name(app) == "RotationScreen" and app.screen._loaded)
 
 
-def _demo_backups(manager) -> None:
-    """Demo-only: a full backup, one demo change, then an incremental one."""
-    backups = manager.backup_manager
-    backups.create_backup("demo-full")
-    manager.store_secret(
-        "staging/redis/url",
-        "redis://:demo-redis-pass-2@redis.staging.demo:6379/0",
-        description=None,
-        why="password change",
-    )
-    backups.create_backup("demo-incremental", incremental=True)
-    backups.verify_backup("demo-full")
-
-
 async def _backups(pilot) -> None:
     app = pilot.app
     await _browser(pilot)
-    _demo_backups(_manager(app))
     await pilot.press("b")
     await _wait(pilot, lambda: _name(app) == "BackupsScreen" and app.screen.rows)
     title = app.screen.query_one("#backups-title")
-    title.update(str(title.render()).replace(str(app.settings.home), "~/.vaultui"))
-
-
-USB_COPY = "vault-usb-copy.db"
-"""A diverged copy of the demo vault (as if carried on a USB stick), merged in the sync shot."""
-
-
-def _demo_diverged_copy(settings) -> None:
-    """Demo-only: copy the demo vault, then change one secret differently in each copy."""
-    from datetime import timedelta
-
-    from core.vault import KeySource, Vault
-    from vaultui.demo import DEMO_EPOCH, DEMO_SECRETS
-
-    config = next(versions for name, versions, *_ in DEMO_SECRETS if name == "prod/db/config")
-    base = dict(config[-1][0])
-    key = KeySource.from_key_file(settings.default_key_file)
-    shutil.copy2(settings.vault_path, settings.home / USB_COPY)
-    edits = [
-        (settings.home / USB_COPY, "laptop", "demo-db-pass-laptop", 70),
-        (settings.vault_path, "desktop", "demo-db-pass-desktop", 71),
-    ]
-    for path, device, password, days in edits:
-        vault = Vault.open(path, key, device_id=f"demo-{device}")
-        try:
-            vault.put(
-                "prod/db/config",
-                dict(base, password=password),
-                who="demo",
-                why=f"password change on the {device}",
-                source="demo",
-                at=DEMO_EPOCH + timedelta(days=days),
-            )
-        finally:
-            vault.close()
+    title.update(str(title.render()).replace(str(app.settings.home), shown_home()))
 
 
 async def _sync(pilot) -> None:
-    from core.sync.service import Remote, add_remote
-
     app = pilot.app
     await _browser(pilot)
-    manager = _manager(app)
-    manager.merge(str(app.settings.home / USB_COPY))
-    add_remote(manager.vault, Remote("aws_secrets_manager", "native"))
-    add_remote(manager.vault, Remote("hashicorp_vault", "sealed"))
     await pilot.press("y")
     await _wait(pilot, lambda: _name(app) == "SyncScreen" and app.screen.loaded)
 
@@ -296,8 +238,6 @@ class Shot:
     panes: tuple[str, ...] = ()
     prepare: Callable[[object], None] | None = None
     """Run on the settings before the app starts (a non-demo vault to unlock)."""
-    prepare_demo: Callable[[object], None] | None = None
-    """Run on the demo home's settings before the app starts (demo-only extras)."""
 
 
 SHOTS: list[Shot] = [
@@ -316,7 +256,7 @@ SHOTS: list[Shot] = [
     Shot("audit", _audit, panes=("audit",)),
     Shot("rotation", _rotation, panes=("rotation",)),
     Shot("backups", _backups, panes=("backups",)),
-    Shot("sync", _sync, panes=("sync",), prepare_demo=_demo_diverged_copy),
+    Shot("sync", _sync, panes=("sync",)),
 ]
 
 
@@ -332,8 +272,6 @@ async def shoot(shot: Shot, out: Path, size: tuple[int, int]) -> Path:
         shot.prepare(settings)
     app = create_app(settings, demo=shot.demo, panes=shot.panes)
     app.animation_level = "none"  # the palette fades in: shoot its end state
-    if shot.prepare_demo is not None:
-        shot.prepare_demo(app.settings)
     try:
         async with app.run_test(size=size) as pilot:
             await shot.steps(pilot)

@@ -9,21 +9,30 @@ modal titled by the error class.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from textual import events, on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from core.clock import elapsed_clock
 from core.config import Settings
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
+from vaultui.clipboard import ClipboardGuard
+from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
 from vaultui.screens.unlock import UnlockScreen
@@ -33,6 +42,13 @@ IDLE_CHECK_SECONDS = 1.0
 
 RELOAD_DEBOUNCE = 0.15
 """Seconds to gather a burst of file events into one refresh."""
+
+CLEAR_ON_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the app after taking a copied secret off the clipboard (a closed
+terminal sends SIGHUP)."""
+
+SIGHUP_GRACE = 3.0
+"""Seconds a hung-up app gets to shut down cleanly before it ends itself."""
 
 
 def _vault_commands() -> type:
@@ -83,19 +99,63 @@ class VaultApp(App[int]):
         self.browser_ready = False
         self.started_at = time.perf_counter()
         self.ready_at: float | None = None
-        self.last_activity = time.monotonic()
+        self.last_activity = elapsed_clock()
         self._idle_timer: Timer | None = None
         self._reload_timer: Timer | None = None
         self._clipboard_timer: Timer | None = None
-        self._copied: str | None = None
+        self.clipboard_guard = ClipboardGuard(self)
+        self._signals: list[int] = []
         self.locks = 0
+        self._key_order = KeyOrder(self, super().on_event)
         if demo:
             self.sub_title = "demo vault (thrown away on exit)"
 
     # ------------------------------------------------------------------ start
 
     def on_mount(self) -> None:
+        self._catch_signals()
         self.push_screen(self._unlock_screen(after_lock=False))
+
+    def _catch_signals(self) -> None:
+        """On SIGTERM/SIGHUP: clear the clipboard, then quit (the app's own loop, so
+        the handler runs between events, not inside one)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in CLEAR_ON_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+
+    def _on_signal(self, signum: int) -> None:
+        self.clear_clipboard()
+        code = 128 + signum
+        self.exit(code)
+        if signum == signal.SIGHUP:
+            # the terminal is gone and restoring it can block for good; the clipboard
+            # is clear and every write is committed, so end regardless after a moment
+            stop = threading.Timer(SIGHUP_GRACE, os._exit, (code,))
+            stop.daemon = True
+            stop.start()
+
+    def _release_signals(self) -> None:
+        with contextlib.suppress(Exception):
+            loop = asyncio.get_running_loop()
+            for sig in self._signals:
+                loop.remove_signal_handler(sig)
+        self._signals.clear()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands but "Screenshot": a screenshot of a revealed value
+        would leave the secret in a file in Downloads."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Refused: screens may show revealed values (tools that need a picture of the
+        demo vault call ``save_screenshot`` directly)."""
+        self.notify("Screenshots are off: they could save a revealed secret.", timeout=4)
 
     def _unlock_screen(self, *, after_lock: bool) -> UnlockScreen:
         try:
@@ -150,7 +210,7 @@ class VaultApp(App[int]):
 
         self.manager = manager
         self.browser_ready = False
-        self.last_activity = time.monotonic()
+        self.last_activity = elapsed_clock()
         self.switch_screen(BrowserScreen(manager, names))
         self._start_watching()
         self.call_after_refresh(self._start_background)
@@ -167,19 +227,11 @@ class VaultApp(App[int]):
 
     @work(thread=True, group="background", exit_on_error=False)
     def _background_services(self, manager: Any) -> None:
-        """After unlock: offer conflict copies, start background sync and rotation."""
-        from core.sync.service import find_conflict_copies, load_config
+        """After unlock: say which conflict copies were merged, start background sync
+        and rotation."""
+        from core.sync.service import load_config
 
-        copies = find_conflict_copies(self.settings.vault_path)
-        if copies:
-            self.call_from_thread(
-                self.notify,
-                f"Found {len(copies)} conflict cop{'y' if len(copies) == 1 else 'ies'} of the "
-                f"vault beside it ({copies[0].name}). Press y, then c, to merge "
-                "(nothing is lost: both sides' histories are kept).",
-                title="Conflict copies",
-                timeout=15,
-            )
+        self._report_copies(manager.copies_absorbed)
         if self.demo or manager is not self.manager:
             return  # the demo vault's secrets stay as shipped; or locked meanwhile
         if load_config(manager.vault, self.settings).interval > 0:
@@ -226,7 +278,31 @@ class VaultApp(App[int]):
 
     def _reload_now(self) -> None:
         self._reload_timer = None
+        self._absorb_copies()
         self.refresh_browser()
+
+    @work(thread=True, group="copies", exclusive=True, exit_on_error=False)
+    def _absorb_copies(self) -> None:
+        """Merge conflict copies a file-sync service just left beside the vault."""
+        manager = self.manager
+        if manager is None:
+            return
+        done = manager.absorb_conflict_copies()
+        if done:
+            self._report_copies(done)
+            self.call_from_thread(self.refresh_browser)
+
+    def _report_copies(self, done: Any) -> None:
+        """Notify (from a worker thread) which conflict copies were merged or refused."""
+        for name, _where, changed in done.merged if done else ():
+            self.call_from_thread(
+                self.notify,
+                f"Merged the conflict copy {name} ({changed} changed); moved to merged/",
+            )
+        for name, why in done.refused if done else ():
+            self.call_from_thread(
+                self.notify, f"Left the conflict copy {name} alone: {why}", severity="warning"
+            )
 
     def browser(self) -> Any:
         """The browser screen if the vault is open, else None."""
@@ -265,28 +341,34 @@ class VaultApp(App[int]):
         """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
         from vaultui.screens.detail import value_text
 
-        text = value_text(value)
-        self.copy_to_clipboard(text)
-        self._copied = text
+        self.copy_to_clipboard(value_text(value))
         if self.manager is not None:
             extra = {"field": field} if field else {}
             self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
-        if self._clipboard_timer is not None:
-            self._clipboard_timer.stop()
         seconds = self.settings.clipboard_clear_seconds
         what = f"{name}:{field}" if field else name
         if seconds > 0:
-            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
             self.notify(f"Copied {what}. The clipboard clears in {seconds} s.", timeout=3)
         else:
             self.notify(f"Copied {what}.", timeout=3)
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Every copy clears itself later: a secret copied with ``c``, and equally text
+        selected on screen (a revealed value) and copied with ctrl+c."""
+        self.clipboard_guard.copy(text)
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
+            self._clipboard_timer = None
+        seconds = self.settings.clipboard_clear_seconds
+        if seconds > 0 and self.clipboard_guard.copied is not None:
+            self._clipboard_timer = self.set_timer(seconds, self.clear_clipboard)
+
     def clear_clipboard(self) -> None:
-        """Empty the clipboard if it still holds the value we copied."""
+        """Take the value we copied off the clipboard (and out of tmux's buffers)."""
+        if self._clipboard_timer is not None:
+            self._clipboard_timer.stop()
         self._clipboard_timer = None
-        if self._copied is not None and self.clipboard == self._copied:
-            self.copy_to_clipboard("")
-        self._copied = None
+        self.clipboard_guard.clear()
 
     # ------------------------------------------------------------------ locking
 
@@ -294,18 +376,26 @@ class VaultApp(App[int]):
         if isinstance(
             event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
         ):
-            self.last_activity = time.monotonic()
-        await super().on_event(event)
+            self.last_activity = elapsed_clock()
+        if KeyOrder.wants(event):
+            await self._key_order.handle(event)
+        else:
+            await super().on_event(event)
 
     async def _check_idle(self) -> None:
         limit = self.settings.idle_lock_seconds
-        if (
-            self.manager is not None
-            and limit > 0
-            and time.monotonic() - self.last_activity >= limit
-        ):
-            self.notify("Locked after inactivity.", timeout=4)
+        if self.manager is not None and limit > 0 and elapsed_clock() - self.last_activity >= limit:
+            # Not awaited here: this runs inside the idle timer's task, and locking stops
+            # that timer, which cancels its task halfway through the screen switch (the
+            # app then exited). Run the lock from the app's own message queue instead.
+            if self._idle_timer is not None:
+                self._idle_timer.pause()
+            self.call_later(self._lock_after_idle)
+
+    async def _lock_after_idle(self) -> None:
+        if self.manager is not None:
             await self.action_lock()
+            self.notify("Locked after inactivity.", timeout=4)
 
     async def action_lock(self) -> None:
         """Lock now: close the vault (forgetting the key) and show the unlock screen."""
@@ -366,6 +456,13 @@ class VaultApp(App[int]):
             return
         self.push_screen(screen)
 
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Textual's toast, with control characters (a name, a provider's error text, a
+        hook's output) shown as visible escapes, never sent to the terminal raw."""
+        super().notify(
+            escape_controls(message, keep_lines=True), title=escape_controls(title), **kwargs
+        )
+
     def show_error(self, error: BaseException | str, title: str | None = None) -> None:
         """Show an error modal (title from the core error class).
 
@@ -392,7 +489,10 @@ class VaultApp(App[int]):
         self.exit(0)
 
     def cleanup(self) -> None:
-        """Stop watching and background work, close the vault, remove a demo home."""
+        """Clear a copied value, stop watching and background work, close the vault,
+        remove a demo home."""
+        self.clipboard_guard.clear()
+        self._release_signals()
         self._stop_watching()
         self._stop_background()
         if self.manager is not None:
@@ -424,7 +524,9 @@ def create_app(
     if demo:
         from vaultui.demo import create_demo_home
 
-        settings = create_demo_home(settings)
+        # the demo's activity (audit trail, backups, sync state) is there for the panes;
+        # an app without them (the snapshot tests) gets the secrets alone
+        settings = create_demo_home(settings, activity=panes is None or bool(panes))
     return VaultApp(settings, demo=demo, key_source=key_source, panes=panes)
 
 

@@ -34,7 +34,9 @@ commands without touching this file. It must define::
   exit code (None counts as 0). Raise :class:`core.errors.VaultError` subclasses for
   failures: the CLI prints them and exits with their ``exit_code``.
 - ``p.set_defaults(needs_vault=False)`` makes ``manager`` None (commands that do not
-  open the vault).
+  open the vault). ``needs_vault="optional"`` unlocks when a key is at hand (agent,
+  configured key, a passphrase typed at the terminal) and otherwise passes None, with
+  the settings in ``args.settings`` (``audit`` works on a locked vault this way).
 - Parsers made with ``subparsers.add_parser`` accept ``--json`` after the command
   name automatically; sub-subcommand parsers can add
   ``parents=[vaultui.batch.runner.common_parent()]`` for the same.
@@ -64,8 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = try_fast(args, os.environ)
     if code is not None:
         return code
+    from core.vault.gcpause import allow_gc_pause
     from vaultui.batch.runner import run
 
+    allow_gc_pause()  # our own process: bulk work may pause the collector (core won't ask)
     return run(args)
 
 

@@ -1,4 +1,4 @@
-"""``vaultui --batch audit ...``: list, stats, verify, report, tail and alerts.
+"""``vaultui --batch audit ...``: list, stats, verify, report, tail, alerts and export.
 
 Wiring: the CLI's plugin contract (``add_parser`` sets ``handler=run_audit``, called
 as ``handler(args, manager)`` with an unlocked SecretsManager). :func:`handle_audit`
@@ -9,6 +9,10 @@ is the same command on a bare :class:`core.audit.AuditLog` (tests, other callers
 Every handler prints to ``out`` (stdout by default; JSON with ``--json``) and returns
 the exit code: ``audit verify`` returns 5 (``EXIT_INTEGRITY``) when the chain is broken.
 Core errors propagate so the CLI prints their title and hint.
+
+The commands also run on a locked vault (no key configured, no agent, no terminal to
+ask on): the chain is still checked line by line, and secret names, which the trail
+holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "audit",
         help="query, verify and report on the audit trail",
         description="The audit trail (logs/secrets_audit.log): one chained JSON line per "
-        "operation. Nothing here shows a secret value; the trail holds none.",
+        "operation. Nothing here shows a secret value; the trail holds none. Secret names "
+        "are sealed in the file: they show in clear when the vault is unlocked, as "
+        "<encrypted> when it is locked.",
     )
     sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
     sub.required = True
@@ -82,7 +88,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     alerts.add_argument("--since", help="only alerts newer than this (24h, 7d, a date)")
     _json(alerts)
 
-    audit.set_defaults(handler=run_audit, audit_handler=handle_audit, func=handle_audit)
+    export = sub.add_parser(
+        "export",
+        help="the filtered events as JSON lines (--plain: with secret names in clear)",
+        description="Write the filtered events as JSON lines. Without --plain: the lines "
+        "as the trail holds them (names sealed; the chain verifies). With --plain: one "
+        "JSON object per event with secret names, error messages and details decrypted, "
+        "for a SIEM; needs the vault key and is itself audited.",
+    )
+    _filters(export)
+    export.add_argument(
+        "--plain", action="store_true", help="decrypt secret names (needs the vault key)"
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, help="write to this new file (created 0600; never replaced)"
+    )
+
+    # the commands work on a locked vault too (names then show as <encrypted>)
+    audit.set_defaults(
+        handler=run_audit, audit_handler=handle_audit, func=handle_audit, needs_vault="optional"
+    )
     return audit
 
 
@@ -120,9 +145,50 @@ def run_audit(args: argparse.Namespace, manager: Any) -> int:
     """The CLI plugin contract (``handler(args, manager)``): run the command on an
     unlocked :class:`core.secrets_manager.SecretsManager`'s audit log, with its secrets
     and newest backup time for ``report``."""
+    if manager is None:
+        return _run_locked(args)
     secrets = manager.vault.list() if args.audit_command == "report" else None
     last_backup = _last_backup(manager) if args.audit_command == "report" else None
     return handle_audit(args, manager.audit_log, secrets=secrets, last_backup=last_backup)
+
+
+def _run_locked(args: argparse.Namespace) -> int:
+    """The command on the trail alone, without the vault key."""
+    from core.config import Settings
+    from core.errors import KeyMissingError
+
+    settings = getattr(args, "settings", None) or Settings.from_env()
+    opener = None
+    if args.audit_command == "export" and args.plain:
+        opener = _agent_opener(args, settings)
+        if opener is None:
+            raise KeyMissingError(
+                "export --plain needs the vault key to decrypt secret names",
+                hint="unlock with the agent, VAULTUI_PASSPHRASE_FILE, VAULTUI_KEY_FILE or a "
+                "terminal",
+            )
+    with AuditLog(settings.audit_log_path, None, source="batch", user=settings.user) as log:
+        if opener is not None:
+            from vaultui.audit_export import export_events
+
+            return export_events(args, log, _filters_of(args), sys.stdout, opener)
+        return handle_audit(args, log)
+
+
+def _agent_opener(args: argparse.Namespace, settings: Any) -> Any:
+    """Open trail lines through the unlock agent serving this vault (it never hands out
+    the key), or None when no agent serves it."""
+    from vaultui.batch.context import Context
+
+    ctx = Context(args, settings)
+    if not ctx.agent_serves_us(ctx.agent_hello()):
+        return None
+    session = ctx.session()
+
+    def opener(lines: list[str]) -> list[Any]:
+        return list(session.call("audit_open", lines=lines))
+
+    return opener
 
 
 def _last_backup(manager: Any) -> datetime | None:
@@ -155,6 +221,12 @@ def handle_audit(
     """
     out = out or sys.stdout
     command = args.audit_command
+    if audit_log.sealer is None and (getattr(args, "secret", None) or getattr(args, "name", None)):
+        # sealed names cannot be matched without the key: say why counts may be short
+        sys.stderr.write(
+            "vaultui: the vault is locked: only lines written before names were sealed "
+            "can be matched by name\n"
+        )
     if command == "list":
         return _list(args, audit_log, out)
     if command == "stats":
@@ -167,6 +239,10 @@ def handle_audit(
         return _tail(args, audit_log, out, stop)
     if command == "alerts":
         return _alerts(args, audit_log, out)
+    if command == "export":
+        from vaultui.audit_export import export_events
+
+        return export_events(args, audit_log, _filters_of(args), out)
     raise AssertionError(f"unknown audit command {command!r}")
 
 
@@ -193,8 +269,9 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
         out.write(json.dumps(events, indent=None) + "\n")
     else:
         _print_events(events, out, False)
+        word = "event" if total == 1 else "events"
         shown = f"{len(events):,} of {total:,}" if total > len(events) else f"{total:,}"
-        out.write(f"({shown} events; {view.filters.describe()})\n")
+        out.write(f"({shown} {word}; {view.filters.describe()})\n")
     return EXIT_OK
 
 
@@ -245,7 +322,7 @@ def _report(
     secrets: Iterable[Any] | None,
     last_backup: datetime | None,
 ) -> int:
-    import os
+    from core.private_file import write_private
 
     text = build(
         log,
@@ -258,9 +335,8 @@ def _report(
     if args.output is None:
         out.write(text if text.endswith("\n") else text + "\n")
         return EXIT_OK
-    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    # replaced, never written into: a file planted at the path gets nothing
+    write_private(args.output, text.encode("utf-8"), replace=True)
     out.write(f"wrote {args.output}\n")
     return EXIT_OK
 

@@ -6,6 +6,7 @@ Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
     vaultui --batch backup list [--json]
     vaultui --batch backup verify NAME
     vaultui --batch backup restore NAME [--dry-run] [--exact] [--at TIME] [--to PATH]
+    vaultui --batch backup recover [NAME] [--force]
     vaultui --batch backup cleanup --keep-days N [--keep-last N]
     vaultui --batch backup schedule [--on | --off] [--keep-days N] [--keep-last N] ...
     vaultui --batch backup run-scheduled
@@ -15,6 +16,10 @@ home; NAME may be a path to a ``.vbak`` file, and the key is the configured one
 (VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY, VAULTUI_KEY_FILE) or a passphrase
 typed at the prompt. Exit codes: 0 ok, 3 no such backup, 5 a backup failed verification
 or its chain is incomplete, 1 a restore that reported errors (nothing was written).
+
+``recover`` is the way back from a damaged vault (the integrity errors' hint names it):
+it moves the damaged file aside and rebuilds the vault from the latest (or NAMEd)
+backup chain, with the same key as ``restore --to``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_ERROR, EXIT_INTEGRITY, EXIT_OK, KeyMissingError
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -36,6 +42,7 @@ __all__ = [
     "handle_cleanup",
     "handle_create",
     "handle_list",
+    "handle_recover",
     "handle_restore",
     "handle_run_scheduled",
     "handle_schedule",
@@ -103,6 +110,20 @@ def add_parser(subparsers: Any) -> None:
     )
     _json_flag(restore)
     restore.set_defaults(handler=handle_restore, to=None)
+
+    recover = sub.add_parser(
+        "recover",
+        help="replace a damaged vault by its latest backup (the damaged file is kept aside)",
+        description="For a vault that fails its integrity checks: moves vault.db aside to "
+        "vault.db.damaged-TIMESTAMP (never deleted) and rebuilds it from the latest backup "
+        "whose chain is complete, or from NAME. Refuses an intact vault unless --force.",
+    )
+    recover.add_argument("name", nargs="?", help="backup name (default: the latest usable)")
+    recover.add_argument(
+        "--force", action="store_true", help="replace the vault even if it is not damaged"
+    )
+    _json_flag(recover)
+    recover.set_defaults(handler=handle_recover, needs_vault=False)
 
     cleanup = sub.add_parser("cleanup", help="delete old backups, keeping whole chains")
     cleanup.add_argument("--keep-days", type=float, required=True, metavar="N")
@@ -194,7 +215,7 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(str(path))
         _note(
             f"Created {info['type']} backup {info['name']} "
-            f"({info['records']} records, {human_size(info['size_bytes'])})"
+            f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
         )
     return EXIT_OK
 
@@ -244,7 +265,8 @@ def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
 def _print_restore(result: dict[str, Any]) -> None:
     verb = "Would restore" if result["dry_run"] else "Restored"
     where = f" into {result['target']}" if result.get("target") else ""
-    _out(f"{verb} {result['restored_secrets']} secrets from {result['backup']}{where}")
+    secrets = plural(result["restored_secrets"], "secret")
+    _out(f"{verb} {secrets} from {result['backup']}{where}")
     labels = {
         "added": "back (were deleted or missing)",
         "changed": "changed back",
@@ -323,6 +345,38 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
         _emit(result)
     else:
         _print_restore(result)
+    return EXIT_ERROR if result["errors"] else EXIT_OK
+
+
+def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> int:
+    """``backup recover [NAME] [--force]``: the damaged vault aside, the backup in place."""
+    from core.backup.damaged import recover_damaged
+    from core.config import Settings
+
+    settings = manager.settings if manager is not None else Settings.from_env()
+    result = recover_damaged(
+        settings.vault_path,
+        settings.backups_dir,
+        _recovery_key(settings, may_prompt=not getattr(args, "no_prompt", False)),
+        args.name,
+        force=args.force,
+        progress=_progress(),
+    )
+    if getattr(args, "json", False):
+        _emit(result)
+        return EXIT_ERROR if result["errors"] else EXIT_OK
+    for note in result["skipped"]:
+        _note(note)
+    _out(f"The vault was damaged: {result['damaged']}")
+    if result["moved_aside"]:
+        _out(f"Moved the damaged file aside to {result['moved_aside']} (kept, not deleted)")
+    _out(
+        f"Recovered {result['restored_secrets']} secrets from {result['backup']} "
+        f"(chain: {', '.join(result['chain'])}) into {result['vault']}"
+    )
+    _out("Changes made after that backup are not in the recovered vault.")
+    for message in result["errors"]:
+        _note(message)
     return EXIT_ERROR if result["errors"] else EXIT_OK
 
 

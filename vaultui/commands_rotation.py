@@ -26,9 +26,10 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
-from core.rotation.hooks import VIA_CHOICES
+from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
 from core.rotation.info import iso
-from core.rotation.manager import RotationManager, format_duration
+from core.rotation.manager import RotationManager, RotationResult, format_duration
+from core.text import plural
 
 __all__ = [
     "add_parser",
@@ -70,13 +71,19 @@ def add_parser(subparsers: Any) -> None:
         description="POLICY is NEVER, HOURLY, DAILY, WEEKLY, MONTHLY, ON_ACCESS or an "
         "interval such as 90d or 12h. Without POLICY the current settings are shown. "
         "Hook commands receive values on stdin / in the environment, never in argv; "
-        "an empty string removes a hook or the generator.",
+        "they run without a shell (split like shlex) unless written sh:COMMAND, which "
+        "runs /bin/sh -c COMMAND ($VAR, pipes, exit). "
+        "An empty string removes a hook or the generator.",
     )
     policy.add_argument("name", help="the secret")
     policy.add_argument("policy", nargs="?", help="the rotation policy")
     policy.add_argument("--generator", metavar="SPEC", help="e.g. password:length=32")
-    policy.add_argument("--apply", metavar="CMD", help="command that installs the new value")
-    policy.add_argument("--verify", metavar="CMD", help="command that tests the new value")
+    policy.add_argument(
+        "--apply", metavar="CMD", help="command that installs the new value (sh:CMD for a shell)"
+    )
+    policy.add_argument(
+        "--verify", metavar="CMD", help="command that tests the new value (sh:CMD for a shell)"
+    )
     policy.add_argument("--timeout", type=float, metavar="SECONDS", help="per-hook time limit")
     policy.add_argument("--via", choices=VIA_CHOICES, help="how hooks get values (both)")
     _json_flag(policy)
@@ -127,6 +134,7 @@ def handle_rotate(
                     out.write(f"FAILED   {r.name}: {r.error}\n")
                 else:
                     out.write(f"skipped  {r.name}: {r.skipped}\n")
+        _warn(results)
         return EXIT_ERROR if failed else EXIT_OK
     if not args.name:
         raise ValidationError("rotate needs a NAME, --due or --daemon")
@@ -138,7 +146,15 @@ def handle_rotate(
             f"Rotated {result.name}: version {result.previous_version} -> {result.version} "
             "(the old value stays readable as PREVIOUS)\n"
         )
+    _warn([result])
     return EXIT_OK
+
+
+def _warn(results: list[RotationResult]) -> None:
+    """Say on stderr, JSON or not, which rotations left the real credential unchanged."""
+    for r in results:
+        if r.warning:
+            sys.stderr.write(f"warning: {r.name}: {r.warning}\n")
 
 
 def _run_daemon(
@@ -167,8 +183,8 @@ def _run_daemon(
         _emit(out, {"cycles": cycles, **status})
     else:
         out.write(
-            f"rotation worker stopped after {cycles} checks: {status['rotated']} rotated, "
-            f"{status['failed']} failed\n"
+            f"rotation worker stopped after {plural(cycles, 'check')}: "
+            f"{status['rotated']} rotated, {status['failed']} failed\n"
         )
     return EXIT_OK
 
@@ -187,6 +203,11 @@ def handle_policy(
     if changing:
         policy = args.policy if args.policy is not None else manager.info(args.name).policy
         manager.set_policy(args.name, policy, generator=args.generator, hooks=hooks or None)
+        for step in ("apply", "verify"):
+            if needs_shell(hooks.get(step)):
+                sys.stderr.write(
+                    f"vaultui: note: the {step} hook looks like shell: {HOW_HOOKS_RUN}\n"
+                )
     status = manager.status(args.name)
     if getattr(args, "json", False):
         _emit(out, status.to_dict())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, NotFoundError, ValidationError
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -182,10 +183,7 @@ def _context(args: argparse.Namespace) -> Any:
     from core.config import Settings
     from vaultui.batch.context import Context
 
-    environ = dict(os.environ)
-    if getattr(args, "provider", None):
-        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
-    return Context(args, Settings.from_env(environ))
+    return Context(args, Settings.from_env(os.environ, provider=getattr(args, "provider", None)))
 
 
 def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None) -> int:
@@ -246,7 +244,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         for _rid, info in sorted(data["remotes"].items()):
             lines.append(
                 f"  {info['provider']} ({info['mode']}): last sync {_when(info.get('last_sync'))}, "
-                f"{info.get('pending_local', 0)} local change(s) pending"
+                f"{plural(info.get('pending_local', 0), 'local change')} pending"
                 + ("" if info.get("ok", True) else ", LAST SYNC FAILED")
             )
         if not data["remotes"]:
@@ -339,7 +337,9 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def _read_value_stdin(conflict: dict[str, Any]) -> Any:
     """The merged value, from stdin (never argv). A dict conflict takes JSON."""
-    data = sys.stdin.buffer.read()
+    from core.input_limits import MAX_VALUE_BYTES, read_bounded
+
+    data = read_bounded(sys.stdin.buffer, MAX_VALUE_BYTES + 2, "stdin")
     if not data:
         raise ValidationError("Give the merged value on stdin")
     text = data.decode("utf-8")

@@ -110,7 +110,7 @@ DEMO_SECRETS: list[
         ],
         "CI deploy user",
         {"env": "prod", "team": "platform"},
-        {"policy": "monthly", "generator": "token:urlsafe:30"},
+        {"policy": "monthly", "generator": "field:secret_access_key:token:urlsafe:30"},
     ),
     (
         "prod/tls/wildcard_cert",
@@ -213,12 +213,24 @@ def populate(vault: Vault) -> int:
     return len(DEMO_SECRETS)
 
 
-def create_demo_home(settings: Settings, parent: Path | None = None) -> Settings:
+PROVIDER_PREFIXES = ("VAULT_", "AWS_", "AZURE_", "GOOGLE_", "GCP_", "VAULTUI_GCP_")
+"""Environment variables a demo home never sees: the demo's sync remotes must not reach
+the user's real servers with demo secrets (a sync then fails at once: not configured)."""
+
+
+def create_demo_home(
+    settings: Settings, parent: Path | None = None, *, activity: bool = True
+) -> Settings:
     """Make a temporary home holding a populated demo vault; return settings for it.
+
+    With ``activity`` the home also gets an audit trail with an alert, a backup chain,
+    sync remotes and a conflict to review (:mod:`vaultui.demo_activity`), so every pane
+    of the app has something to show.
 
     The returned settings keep the user's app preferences (idle lock, clipboard) but
     point at the new home, use the local provider and the home's own key file (any
-    configured master key, key file or passphrase file is ignored).
+    configured master key, key file or passphrase file is ignored), and carry no
+    provider address or credentials and no background sync.
     """
     home = Path(tempfile.mkdtemp(prefix="vaultui-demo-", dir=parent))
     demo = dataclasses.replace(
@@ -230,6 +242,19 @@ def create_demo_home(settings: Settings, parent: Path | None = None) -> Settings
         passphrase_file=None,
         user="demo",
         agent_socket=None,
+        vault_addr=None,
+        vault_token=None,
+        vault_role_id=None,
+        vault_secret_id=None,
+        vault_namespace=None,
+        azure_vault_url=None,
+        azure_client_id=None,
+        azure_client_secret=None,
+        azure_tenant_id=None,
+        gcp_project=None,
+        gcp_endpoint=None,
+        sync_interval_seconds=0,
+        env={k: v for k, v in settings.env.items() if not k.startswith(PROVIDER_PREFIXES)},
     )
     ensure_home(demo)
     key_path = write_new_key_file(demo.default_key_file)
@@ -238,6 +263,10 @@ def create_demo_home(settings: Settings, parent: Path | None = None) -> Settings
         populate(vault)
     finally:
         vault.close()
+    if activity:
+        from vaultui.demo_activity import add_activity
+
+        add_activity(demo)
     return demo
 
 

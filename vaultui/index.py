@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from itertools import compress, repeat
 from typing import Any
 
+from core.controlchars import escape_controls
 from core.vault import SecretRecord
 
 SORT_KEYS = ("name", "type", "description", "tags", "updated", "rotation", "sync")
@@ -137,8 +138,9 @@ def tag_matches(tags: dict[str, str], term: str) -> bool:
 
 
 def format_tags(tags: dict[str, str]) -> str:
-    """Tags as shown in the browser: ``env=prod team`` (sorted by key)."""
-    return " ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
+    """Tags as shown in the browser: ``env=prod team`` (sorted by key), control
+    characters as visible escapes."""
+    return escape_controls(" ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items())))
 
 
 def format_time(ts: float | None) -> str:

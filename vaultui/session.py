@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from core.config import Settings
+from core.errors import LockedError
 from core.vault import Vault
 
 
@@ -28,6 +29,7 @@ class DeferredManager:
         self.settings = settings
         self.vault = vault
         self._manager: Any = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -37,6 +39,8 @@ class DeferredManager:
         """Build the facade now (if not yet) and return it."""
         with self._lock:
             if self._manager is None:
+                if self._closed:  # locked before the facade was ever needed
+                    raise LockedError("The vault is locked")
                 from core.secrets_manager import SecretsManager
 
                 manager = SecretsManager(self.settings, vault=self.vault, source="app")
@@ -50,9 +54,16 @@ class DeferredManager:
         return getattr(self.ready(), name)
 
     def close(self) -> None:
-        """Close the facade (which closes the vault), or just the vault if never built."""
+        """Close the facade (which closes the vault), or just the vault if never built.
+
+        A built facade stays reachable, closed: a worker finishing after the lock reads
+        its state (``rotation_manager.is_running``) instead of reopening a closed vault.
+        """
         with self._lock:
-            manager, self._manager = self._manager, None
+            if self._closed:
+                return
+            self._closed = True
+            manager = self._manager
         if manager is not None:
             manager.close()
         else:

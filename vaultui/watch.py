@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from core.sync.copies import copy_patterns
+
 log = logging.getLogger(__name__)
 
 
@@ -33,11 +35,15 @@ class VaultWatcher:
         self._observer: object | None = None
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
+        self._copy_patterns = copy_patterns(self.path)
         self.mode = "stopped"
 
     def _relevant(self, src: str) -> bool:
         name = os.path.basename(src)
-        return name in (self.path.name, self.path.name + "-journal", self.path.name + "-wal")
+        if name in (self.path.name, self.path.name + "-journal", self.path.name + "-wal"):
+            return True
+        # a file-sync service's conflict copy arriving beside the vault
+        return any(p.fullmatch(name) for p in self._copy_patterns)
 
     def start(self) -> VaultWatcher:
         """Start watching (watchdog if possible, else polling)."""

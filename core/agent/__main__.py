@@ -7,6 +7,8 @@ It reads one frame with the data key and time to live from stdin; see
 import sys
 
 from core.agent.launch import _agent_main
+from core.vault.gcpause import allow_gc_pause
 
 if __name__ == "__main__":
+    allow_gc_pause()  # vaultui's own process: bulk listings may pause the collector
     sys.exit(_agent_main())

@@ -30,12 +30,16 @@ DEFAULT_TIMEOUT = 120.0
 """Seconds to wait for any one frame from the agent (progress frames reset it)."""
 
 
-class AgentMismatch(Exception):
+class AgentMismatch(VaultError):
     """The agent is up but serves another vault file or provider; open locally instead."""
 
+    title = "Unlock agent serves another vault"
 
-class AgentUnavailable(Exception):
+
+class AgentUnavailable(VaultError):
     """No usable agent answered (none running, stale socket, or it went away)."""
+
+    title = "Unlock agent unavailable"
 
 
 class FastPaths:
@@ -189,13 +193,6 @@ class AgentClient:
             "provider": provider,
         }
         return self.request(message, on_progress)
-
-    def data_key(self) -> bytes:
-        """The data key the agent holds (to open the vault in this process)."""
-        key = self.request({"op": "key", "v": protocol.PROTOCOL_VERSION})
-        if not isinstance(key, bytes):
-            raise AgentUnavailable("the agent sent a malformed key")
-        return key
 
     def lock(self) -> None:
         """Tell the agent to forget the key and exit."""

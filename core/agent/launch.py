@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.agent import protocol
+from core.agent import expiry, protocol
 from core.agent.client import AgentClient
 from core.agent.server import check_socket_path, remove_stale_socket, socket_is_live
 from core.config import Settings
-from core.errors import ConfigError, VaultError
+from core.errors import ConfigError, ValidationError, VaultError
 
 START_TIMEOUT = 60.0
 """Seconds to wait for a new agent to report that it is ready."""
@@ -62,8 +62,11 @@ def agent_info(settings: Settings) -> dict[str, Any] | None:
 
 
 def stop_agent(settings: Settings, wait: float = 5.0) -> str:
-    """Lock the agent. Returns 'stopped', 'stale' (a dead socket was removed) or 'none'."""
+    """Lock the agent. Returns 'stopped', 'stale' (a dead socket was removed) or 'none'.
+
+    Also forgets an expired agent's note (the user has seen to it)."""
     path = Path(settings.agent_socket_path)
+    expiry.clear_note(path)
     try:
         client = AgentClient.connect(str(path), timeout=5.0)
     except protocol.PeerRejected:
@@ -80,12 +83,25 @@ def stop_agent(settings: Settings, wait: float = 5.0) -> str:
     return "stopped"
 
 
+def check_ttl(settings: Settings, ttl: float) -> None:
+    """Refuse a time to live above the ceiling (VAULTUI_AGENT_MAX_TTL, default 24h)."""
+    ceiling = float(settings.agent_max_ttl_seconds)
+    if ttl > ceiling:
+        raise ValidationError(
+            f"--ttl {expiry.describe_span(ttl)} is longer than the unlock agent's ceiling "
+            f"of {expiry.describe_span(ceiling)}",
+            hint="use a shorter --ttl, or raise VAULTUI_AGENT_MAX_TTL (seconds)",
+        )
+
+
 def start_agent(settings: Settings, data_key: bytes, ttl: float) -> dict[str, Any]:
     """Start an agent holding ``data_key`` for ``ttl`` seconds, replacing a running one.
 
     Returns its ``hello``. Raises the core error the new agent reported (for example
-    WrongKeyError) or ConfigError if it did not start.
+    WrongKeyError) or ConfigError if it did not start. ``ttl`` above
+    ``settings.agent_max_ttl_seconds`` is refused (ValidationError).
     """
+    check_ttl(settings, ttl)
     path = Path(settings.agent_socket_path)
     check_socket_path(path)
     stop_agent(settings)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from core.controlchars import check_label, check_tags
 from core.errors import ConflictError, NotFoundError, ValidationError, VaultError
 from core.vault import SecretRecord, VersionInfo, encode_value, validate_name
 
@@ -186,6 +187,11 @@ def get(
     if shown is None and record is not None:
         shown = record.stage_version(stage) if stage else record.version
     out: dict[str, Any] = {"name": name, "version": shown, "type": type_name(value)}
+    origin = manager.read_origin
+    if origin in ("local-only", "fallback"):
+        # not the provider's answer: the front end says where the value came from
+        out["origin"] = origin
+        out["provider"] = manager.provider_name
     if field is not None:
         value = extract_field(name, value, field)
         out["field"] = field
@@ -466,6 +472,18 @@ def tag(
     return record_to_dict(new)
 
 
+def _check_labels(entry: dict[str, Any]) -> None:
+    """ValidationError if an entry's description or tags hold a control character
+    (checked before anything is written, like names and values)."""
+    if entry.get("description"):
+        check_label(str(entry["description"]), "description")
+    tags = entry.get("tags")
+    if isinstance(tags, dict):
+        check_tags({str(k): "" if v is None else str(v) for k, v in tags.items()})
+    elif tags:
+        check_tags({str(t): "" for t in tags})
+
+
 @op("import")
 def import_entries(
     manager: SecretsManager,
@@ -489,6 +507,7 @@ def import_entries(
         try:
             validate_name(name)
             encode_value(entry.get("value"))
+            _check_labels(entry)
         except ValidationError as exc:
             raise ValidationError(f"Entry {i + 1} ({name!r}) cannot be imported: {exc}") from None
         if name in seen:
@@ -543,3 +562,7 @@ def import_entries(
             updated=len(plan["updated"]),
         )
     return {"dry_run": dry_run, **plan}
+
+
+# operations kept in modules of their own register themselves on import
+from core.agent import audit_ops, purge_ops  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """The unlock agent's wire protocol: framing, encoding and peer checks.
 
-Built from interpreter built-ins only (``_socket``, ``marshal``, ``os``): the ``--batch``
+Built from interpreter built-ins only (``_socket``, ``marshal``, ``os``; plus
+:mod:`core.errors`, plain classes): the ``--batch``
 client imports this module on its fast path, where importing ``socket``, ``json`` or
 ``re`` would cost more than the whole request (see docs/batch.md, "Speed").
 
@@ -19,6 +20,8 @@ import marshal
 import os
 import sys
 
+from core.errors import VaultError
+
 PROTOCOL_VERSION = 1
 MAX_FRAME = 256 * 1024 * 1024
 """Largest frame accepted (a full export of a big vault fits)."""
@@ -27,8 +30,10 @@ _ALLOWED = (type(None), bool, int, float, str, bytes)
 _UNIX_PATH_MAX = 100  # sun_path is 108 bytes; keep a margin
 
 
-class ProtocolError(Exception):
+class ProtocolError(VaultError):
     """The peer sent something that is not a valid frame, or went away mid-frame."""
+
+    title = "Unlock agent protocol error"
 
 
 class PeerRejected(ProtocolError):

@@ -1,25 +1,33 @@
 """The unlock agent's server: one process, one vault, one private socket.
 
-The agent holds the vault open with its data key and answers the requests of
-:mod:`core.agent.client`:
+The agent holds the vault open with its data key and, like ssh-agent, performs
+operations for its clients; no request ever answers key material. The requests are
+the keys of :data:`AgentServer.REQUESTS`:
 
 - ``hello``: who it is (pid, vault file, provider, start and expiry times);
 - ``call``: run one :mod:`core.agent.ops` operation through its
   :class:`~core.secrets_manager.SecretsManager` (``source='agent'`` in the audit
   trail) and answer the result, the error, or ``mismatch`` when the caller means
-  another vault file or provider;
-- ``key``: hand the data key to a ``--batch`` process that needs the whole manager
-  (plugin commands) and opens the vault itself with ``KeySource.data_key``;
-- ``lock``: forget the key and exit.
+  another vault file or provider. The operation's audit event carries the client's
+  pid and executable (``client_pid``, ``client_exe``; from ``SO_PEERCRED`` and
+  ``/proc/PID/exe``); an operation that writes no event of its own gets one;
+- ``lock``: forget the key and exit (audited with the client that asked).
+
+Commands that need a whole manager in their own process (backup, audit, rotation,
+sync) unlock themselves with the configured key or a prompt: the agent does not lend
+its key.
 
 Safety: the socket is created 0600 under a 0077 umask, bound under a temporary name
 and renamed into place, so a stale socket is replaced atomically and a live agent is
 never clobbered; a path holding anything but a socket of ours is refused. Every
-connection's peer must run as our uid (``SO_PEERCRED``). When the time is up, on
-``lock`` and on SIGTERM/SIGHUP/SIGINT the agent closes the vault, drops the key,
-removes its socket (only if the socket is still its own) and exits. If the vault file
-is replaced underneath, the agent reopens it with the data key it holds, which fails
-with WrongKeyError for another vault.
+connection's peer must run as our uid (``SO_PEERCRED``). The time to live is counted
+on :func:`core.clock.elapsed_clock`, which keeps running while the machine sleeps, and
+is capped at ``VAULTUI_AGENT_MAX_TTL``. When the time is up, on ``lock`` and on
+SIGTERM/SIGHUP/SIGINT the agent closes the vault, drops the key, removes its socket
+(only if the socket is still its own) and exits; on expiry it leaves a note
+(:mod:`core.agent.expiry`) so the next command can say why it has no key. If the
+vault file is replaced underneath, the agent reopens it with the data key it holds,
+which fails with WrongKeyError for another vault.
 """
 
 from __future__ import annotations
@@ -35,9 +43,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.agent import ops, protocol
+from core.agent import expiry, ops, protocol
+from core.clock import elapsed_clock
 from core.config import Settings, ensure_private_dir
-from core.errors import ConfigError, NotFoundError, VaultError
+from core.errors import ConfigError, LockedError, NotFoundError, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +113,23 @@ def harden_process() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
 
 
-class AgentServer:
-    """Serve one vault's operations on ``socket_path`` until ``ttl`` seconds pass,
-    ``lock`` is requested, or a termination signal arrives.
+def peer_identity(conn: socket.socket) -> dict[str, Any]:
+    """``client_pid`` and ``client_exe`` of the process at the other end (SO_PEERCRED
+    and ``/proc/PID/exe``; the executable is None where it cannot be read)."""
+    pid = protocol.peer_credentials(conn)[0]
+    try:
+        exe: str | None = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        exe = None
+    return {"client_pid": pid, "client_exe": exe}
 
-    ``data_key`` is the vault's raw data key (``Vault.data_key_for_agent()``).
+
+class AgentServer:
+    """Serve one vault's operations on ``socket_path`` until ``ttl`` seconds pass
+    (counting suspended time), ``lock`` is requested, or a termination signal arrives.
+
+    ``data_key`` is the vault's raw data key (``Vault.data_key_for_agent()``); it stays
+    in this process. ``ttl`` above ``settings.agent_max_ttl_seconds`` is capped there.
     """
 
     def __init__(
@@ -116,21 +137,31 @@ class AgentServer:
     ) -> None:
         if ttl <= 0:
             raise ConfigError("The agent's time to live must be positive")
+        ttl = min(float(ttl), float(settings.agent_max_ttl_seconds))
         self.settings = settings
         self.socket_path = Path(socket_path or settings.agent_socket_path).absolute()
         self.vault_path = Path(settings.vault_path).absolute()
+        self.ttl = ttl
         self.started_at = time.time()
         self.expires_at = self.started_at + ttl
-        self._deadline = time.monotonic() + ttl
+        self._deadline = elapsed_clock() + ttl
         self._key: bytes | None = bytes(data_key)
         self._stop = threading.Event()
         self._stop_reason = "expired"
+        self._stopped_by: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._listener: socket.socket | None = None
         self._socket_id: tuple[int, int] | None = None
         self._manager: Any = None
         self._vault_id: tuple[int, int] | None = None
         self._handlers: set[threading.Thread] = set()
+
+    REQUESTS: dict[str, str] = {
+        "hello": "_req_hello",
+        "call": "_req_call",
+        "lock": "_req_lock",
+    }
+    """Every request the agent accepts -> the method that answers it."""
 
     def __repr__(self) -> str:
         return f"AgentServer({str(self.socket_path)!r}, vault={str(self.vault_path)!r})"
@@ -202,6 +233,10 @@ class AgentServer:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, handler)
 
+    def expired(self) -> bool:
+        """True once the time to live has passed (suspended time included)."""
+        return elapsed_clock() >= self._deadline
+
     def stop(self, reason: str) -> None:
         """Ask the serve loop to finish (forgetting the key)."""
         self._stop_reason = reason
@@ -212,7 +247,7 @@ class AgentServer:
         assert self._listener is not None, "bind() first"
         try:
             while not self._stop.is_set():
-                if time.monotonic() >= self._deadline:
+                if self.expired():
                     self._stop_reason = "expired"
                     break
                 try:
@@ -255,9 +290,13 @@ class AgentServer:
             self._key = None
         if manager is not None:
             with contextlib.suppress(VaultError, OSError):
-                manager.audit_log.log("agent_stop", None, success=True, reason=self._stop_reason)
+                manager.audit_log.log(
+                    "agent_stop", None, success=True, reason=self._stop_reason, **self._stopped_by
+                )
             with contextlib.suppress(VaultError, OSError):
                 manager.close()
+        if self._stop_reason == "expired":
+            expiry.write_note(self.socket_path, self.vault_path, self.ttl)
 
     # ------------------------------------------------------------------ requests
 
@@ -273,14 +312,16 @@ class AgentServer:
             try:
                 conn.settimeout(CONNECTION_TIMEOUT)
                 protocol.check_peer(conn)
+                peer = peer_identity(conn)
                 while not self._stop.is_set():
                     try:
                         message = protocol.recv(conn)
                     except protocol.ProtocolError:
                         return
-                    reply = self._answer(conn, message)
+                    reply = self._answer(conn, message, peer)
                     protocol.send(conn, reply)
                     if isinstance(message, dict) and message.get("op") == "lock":
+                        self._stopped_by = peer
                         self.stop("locked")
                         return
             except protocol.PeerRejected as exc:
@@ -288,7 +329,8 @@ class AgentServer:
             except (OSError, protocol.ProtocolError):
                 return
 
-    def _answer(self, conn: socket.socket, message: object) -> dict[str, Any]:
+    def _answer(self, conn: socket.socket, message: object, peer: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one request (see :data:`REQUESTS`); never key material."""
         if not isinstance(message, dict):
             return error_reply(ConfigError("Malformed request"))
         if message.get("v", protocol.PROTOCOL_VERSION) != protocol.PROTOCOL_VERSION:
@@ -299,18 +341,19 @@ class AgentServer:
                 )
             )
         kind = message.get("op")
-        if kind == "hello":
-            return {"ok": self.info()}
-        if kind == "lock":
-            return {"ok": True}
-        if kind == "key":
-            with self._lock:
-                if self._key is None:
-                    return error_reply(ConfigError("The agent is locked"))
-                return {"ok": self._key}
-        if kind == "call":
-            return self._call(conn, message)
-        return error_reply(ConfigError(f"Unknown agent request {kind!r}"))
+        method = self.REQUESTS.get(kind) if isinstance(kind, str) else None
+        if method is None:
+            return error_reply(ConfigError(f"Unknown agent request {kind!r}"))
+        return getattr(self, method)(conn, message, peer)
+
+    def _req_hello(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+        return {"ok": self.info()}
+
+    def _req_lock(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+        return {"ok": True}
+
+    def _req_call(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+        return self._call(conn, message, peer)
 
     def audit(self, operation: str, **extra: Any) -> None:
         """Write an agent lifecycle event to the vault's audit trail (best effort)."""
@@ -331,7 +374,7 @@ class AgentServer:
             "protocol": protocol.PROTOCOL_VERSION,
         }
 
-    def _call(self, conn: socket.socket, message: dict) -> dict[str, Any]:
+    def _call(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict[str, Any]:
         vault = message.get("vault")
         if not isinstance(vault, str) or os.path.realpath(vault) != os.path.realpath(
             self.vault_path
@@ -343,25 +386,59 @@ class AgentServer:
         args = message.get("args") or {}
         if not isinstance(name, str) or not isinstance(args, dict):
             return error_reply(ConfigError("Malformed request"))
+        if self.expired():
+            # the accept loop may not have noticed yet (e.g. right after a resume)
+            self.stop("expired")
+            return error_reply(self.expired_error())
 
         def progress(done: int, total: int) -> None:
             protocol.send(conn, {"progress": [int(done), int(total)]})
 
         try:
             manager = self._current_manager()
-            return {"ok": ops.dispatch(manager, name, args, progress)}
         except VaultError as exc:
             return error_reply(exc)
-        except Exception as exc:
-            # Never echo an unexpected exception's text: it could quote a value.
-            log.error("agent: operation %s failed with %s", name, type(exc).__name__)
-            return error_reply(
-                VaultError(f"The agent failed running {name} ({type(exc).__name__})")
-            )
+        secret = args.get("name") if isinstance(args.get("name"), str) else None
+        with contextlib.suppress(VaultError, OSError):  # a copy never blocks the operation
+            manager.absorb_conflict_copies()
+        with manager.audit_log.context(**peer) as frame:
+            try:
+                result = ops.dispatch(manager, name, args, progress)
+            except VaultError as exc:
+                if not frame[1]:
+                    self._audit_op(manager, name, secret, exc.message)
+                return error_reply(exc)
+            except Exception as exc:
+                # Never echo an unexpected exception's text: it could quote a value.
+                log.error("agent: operation %s failed with %s", name, type(exc).__name__)
+                err = VaultError(f"The agent failed running {name} ({type(exc).__name__})")
+                if not frame[1]:
+                    self._audit_op(manager, name, secret, err.message)
+                return error_reply(err)
+            if not frame[1]:
+                self._audit_op(manager, name, secret, None)
+        return {"ok": result}
+
+    @staticmethod
+    def _audit_op(manager: Any, name: str, secret: str | None, error: str | None) -> None:
+        """The one event of an operation that wrote none itself (inside its context,
+        so it carries the client's pid and executable)."""
+        operation = name if ops.OPS.get(name) is not None else "agent_request"
+        with contextlib.suppress(VaultError, OSError):
+            manager.audit_log.log(operation, secret, success=error is None, error_message=error)
+
+    def expired_error(self) -> LockedError:
+        """What a client hears once the time to live is over."""
+        return LockedError(
+            f"The unlock agent expired after {expiry.describe_span(self.ttl)}",
+            hint="run `vaultui --batch unlock`",
+        )
 
     def _current_manager(self) -> Any:
         """The open manager, reopened if the vault file was replaced underneath."""
         with self._lock:
+            if self._key is None:
+                raise LockedError("The unlock agent is locked")
             try:
                 st = os.stat(self.vault_path)
                 same = (st.st_dev, st.st_ino) == self._vault_id

@@ -49,7 +49,7 @@ VAULT_SUBJECT = ""
 HookType = Callable[[dict[str, Any]], Any] | str | Sequence[str] | None
 
 _RULE_TEXT = re.compile(
-    r"^\s*(failures|failed|volume|accesses)\s*>\s*(\d+)\s*/\s*([0-9.]+\s*[a-z]+)\s*(?::\s*(.+))?$",
+    r"\s*(failures|failed|volume|accesses)\s*>\s*(\d+)\s*/\s*([0-9.]+\s*[a-z]+)\s*(?::\s*([^\n]+?))?\s*",
     re.IGNORECASE,
 )
 
@@ -77,7 +77,7 @@ class AlertRule:
     @classmethod
     def parse(cls, text: str, name: str | None = None) -> AlertRule:
         """Read a rule such as ``failures>10/1h`` or ``volume>1000/1h:read,reveal``."""
-        m = _RULE_TEXT.match(text or "")
+        m = _RULE_TEXT.fullmatch(text or "")
         if not m:
             raise ValidationError(
                 f"Cannot read the alert rule {text!r}",

@@ -55,7 +55,9 @@ SEED_FIELDS = (
 
 STANDARD_FIELDS = (*SEED_FIELDS, "source", "pid", "host", "version")
 TRAILER_FIELDS = ("seq", "kid", "chain")
-RESERVED = frozenset((*STANDARD_FIELDS, *TRAILER_FIELDS, "torn", "redacted"))
+RESERVED = frozenset(
+    (*STANDARD_FIELDS, *TRAILER_FIELDS, "torn", "redacted", "sealed_extra", "name_withheld")
+)
 
 FORBIDDEN_KEYS = frozenset(
     {
@@ -198,7 +200,7 @@ def to_epoch(value: datetime | date | float | int | str | None) -> float | None:
     raise ValidationError(f"Cannot use {type(value).__name__} as a time bound")
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*", re.IGNORECASE)
 _DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -206,7 +208,7 @@ def parse_duration(text: str | timedelta) -> timedelta:
     """Read '30d', '12h', '15m', '90s', '2w' (or pass a timedelta through)."""
     if isinstance(text, timedelta):
         return text
-    m = _DURATION.match(text or "")
+    m = _DURATION.fullmatch(text or "")
     if not m:
         raise ValidationError(
             f"Cannot read the duration {text!r}",

@@ -111,7 +111,7 @@ class LogFiles:
         if self.state_path == self.path:
             self.state_path = self.path.with_name(self.path.name + ".state")
         self.index_path = self.state_path.with_suffix(".idx")
-        self._rotated = re.compile(re.escape(self.path.name) + r"\.(\d+)$")
+        self._rotated = re.compile(re.escape(self.path.name) + r"\.(\d+)")
 
     def ensure_dir(self) -> None:
         """Create the log folder (0700) if needed."""

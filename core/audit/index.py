@@ -228,8 +228,15 @@ class AuditIndex:
             return 0
         sid = self._ids.get(text)
         if sid is None:
-            self._load_ids(self._conn())
-            sid = self._ids.get(text)
+            # one indexed lookup, not a reload of every string: a name asked for in
+            # both its clear and sealed forms usually misses in one of them
+            row = self._conn().execute("SELECT id FROM strs WHERE s=?", (text,)).fetchone()
+            if row is None:
+                return None
+            sid = int(row[0])
+            with self._ids_lock:
+                self._ids[text] = sid
+                self._names[sid] = text
         return sid
 
     def name_of(self, sid: int) -> str | None:

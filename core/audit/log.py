@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,9 @@ from core.audit.events import (
 )
 from core.audit.files import Head, LastLine, LogFiles
 from core.audit.index import AuditIndex, Where
+from core.audit.names import label as label_of
+from core.audit.names import name_ids, name_terms
+from core.audit.sealing import Sealer, open_event, seal_or_withhold
 from core.audit.verify import (
     CancelFn,
     ProgressFn,
@@ -62,7 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_SYNC_DELAY = 0.05
 RECENT_LIMIT = 10
-_OP = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_OP = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # fullmatch: "$" passes "op\n"
 _SEED_WINDOW_CAP = 4 * 1024 * 1024
 _LOG_ARGS = frozenset(
     {
@@ -118,6 +121,7 @@ class AuditLog:
         self.files = LogFiles(Path(path))
         self._key: bytes | None = None
         self._kid: str | None = None
+        self._sealer: Sealer | None = None
         self.set_key(key)
         self.source = source
         self.user = user if user is not None else _default_user()
@@ -133,6 +137,7 @@ class AuditLog:
         self._listeners: list[AlertListener] = []
         self._recent_alerts: list[dict[str, Any]] = []
         self._lock = threading.RLock()
+        self._context = threading.local()  # fields added by context(), per thread
         self._pid: int | None = None
         self._state_fd: int | None = None
         self._log_fd: int | None = None
@@ -159,6 +164,7 @@ class AuditLog:
             key = bytes(key)
         self._key = key
         self._kid = key_id(key) if key is not None else None
+        self._sealer = Sealer(key) if key is not None else None
 
     @property
     def keyed(self) -> bool:
@@ -169,6 +175,20 @@ class AuditLog:
     def key_id(self) -> str | None:
         """The public id of the current key (what lines carry in ``kid``)."""
         return self._kid
+
+    @property
+    def sealer(self) -> Sealer | None:
+        """Seals and opens secret names in lines (None while no key is set)."""
+        return self._sealer
+
+    def open(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An event read from the trail with its names in clear (placeholders while no
+        key is set; see :mod:`core.audit.sealing`)."""
+        return open_event(event, self._sealer)
+
+    def name_label(self, sid: int) -> str | None:
+        """The secret name an index id stands for (opened if sealed)."""
+        return label_of(sid, self.index, self._sealer)
 
     @property
     def path(self) -> Path:
@@ -197,10 +217,14 @@ class AuditLog:
         dropped and listed in ``redacted``. Raises :class:`AuditError` when the line
         cannot be written.
         """
-        if not isinstance(operation, str) or not _OP.match(operation):
+        if not isinstance(operation, str) or not _OP.fullmatch(operation):
             raise ValidationError(f"Invalid audit operation {operation!r}")
         if secret_name is not None and not isinstance(secret_name, str):
             raise ValidationError("secret_name must be a string or None")
+        context = getattr(self._context, "frame", None)
+        if context is not None:
+            context[1] += 1
+            extra = {**context[0], **extra}
         fields, redacted = clean_extra(extra)
         body: dict[str, Any] = {
             "timestamp": "",
@@ -230,6 +254,22 @@ class AuditLog:
             self._dispatch(alert)
         return written[0]
 
+    @contextlib.contextmanager
+    def context(self, **fields: Any) -> Iterator[list[Any]]:
+        """Add ``fields`` to every event :meth:`log` writes from this thread inside the
+        block (the unlock agent tags each operation's event with its client).
+
+        Yields ``[fields, count]``; ``count`` is how many events the block wrote, so a
+        caller can write one itself when the operation wrote none.
+        """
+        outer = getattr(self._context, "frame", None)
+        frame: list[Any] = [dict(fields), 0]
+        self._context.frame = frame
+        try:
+            yield frame
+        finally:
+            self._context.frame = outer
+
     def log_many(self, events: Iterable[dict[str, Any]], *, check_alerts: bool = False) -> int:
         """Append many events under one lock hold (imports, benchmarks); each is a
         mapping of :meth:`log`'s arguments (``operation`` required, ``timestamp`` an
@@ -239,7 +279,7 @@ class AuditLog:
         for item in events:
             args = dict(item)
             operation = args.pop("operation", None)
-            if not isinstance(operation, str) or not _OP.match(operation):
+            if not isinstance(operation, str) or not _OP.fullmatch(operation):
                 raise ValidationError(f"Invalid audit operation {operation!r}")
             fields, redacted = clean_extra({k: v for k, v in args.items() if k not in _LOG_ARGS})
             body: dict[str, Any] = {
@@ -308,7 +348,8 @@ class AuditLog:
             if torn:
                 body = {**body, "torn": torn}
             seq += 1
-            line, chain = build_line(body, seq, self._kid, self._key, chain)
+            on_disk = seal_or_withhold(body, self._sealer)
+            line, chain = build_line(on_disk, seq, self._kid, self._key, chain)
             data = b"\n" + line if torn else line
             n = os.write(self._log_fd, data)  # type: ignore[arg-type]
             if n != len(data):
@@ -590,6 +631,7 @@ class AuditLog:
             event = parse_event(raw)
             if event is None:
                 continue
+            event = open_event(event, self._sealer, keep_sealed=True)
             if horizon is not None:
                 ts = parse_ts(event.get("timestamp", ""))
                 if ts is None or ts < horizon:
@@ -687,6 +729,7 @@ class AuditLog:
     ) -> Where:
         """Compile query filters (after refreshing the index)."""
         self.refresh_index()
+        secret_name = name_terms(secret_name, self.index, self._sealer)
         return self.index.where(
             secret_name, operation, user, success, to_epoch(start_time), to_epoch(end_time), source
         )
@@ -712,7 +755,7 @@ class AuditLog:
             return []
         where = self.where(secret_name, operation, start_time, end_time, user, success, source)
         rows = self.index.locate(where, limit)
-        return self.index.events_at(rows)
+        return [self.open(e) for e in self.index.events_at(rows)]
 
     def count(self, **filters: Any) -> int:
         """How many events match the filters of :meth:`get_audit_events`."""
@@ -746,11 +789,18 @@ class AuditLog:
             return empty
         self.refresh_index()
         idx = self.index
+        nids: list[int] = []
+        marks = ""
         if name is not None:
-            nid = idx.str_id(name)
-            if nid is None:
+            nids = name_ids(name, idx, self._sealer)
+            if not nids:
                 return empty
-            rows = idx.execute("SELECT op, ok, cnt, last FROM agg WHERE name = ?", (nid,))
+            marks = ",".join("?" * len(nids))
+            rows = idx.execute(
+                f"SELECT op, ok, sum(cnt), max(last) FROM agg WHERE name IN ({marks}) "
+                "GROUP BY op, ok",
+                nids,
+            )
         else:
             rows = idx.execute("SELECT op, ok, sum(cnt), max(last) FROM agg GROUP BY op, ok")
         skip = {i for i in (idx.str_id(op) for op in NOT_COUNTED) if i}
@@ -773,7 +823,7 @@ class AuditLog:
             if last_ts is not None and (last is None or last_ts > last):
                 last = last_ts
         now = self.clock().timestamp()
-        cond, params = ("name = ?", [nid]) if name is not None else ("1", [])
+        cond, params = (f"name IN ({marks})", list(nids)) if name is not None else ("1", [])
         op_filter = ""
         if skip:
             op_filter = f" AND op NOT IN ({','.join('?' * len(skip))})"
@@ -795,7 +845,7 @@ class AuditLog:
             "failed_accesses": bad,
             "operations": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
             "last_access": format_ts(datetime.fromtimestamp(last, UTC)) if last else None,
-            "recent_accesses": idx.events_at(recent_rows),
+            "recent_accesses": [self.open(e) for e in idx.events_at(recent_rows)],
             "accesses_last_hour": counted("", now - 3600),
             "accesses_last_24h": counted("", now - 86400),
             "failures_last_hour": counted(" AND ok = 0", now - 3600),
@@ -827,9 +877,17 @@ class AuditLog:
         skip = params
         out: dict[str, tuple[int, datetime | None]] = {}
         for nid, cnt, last in idx.execute(sql, skip):
-            label = idx.name_of(nid)
-            if label is not None:
-                out[label] = (int(cnt), datetime.fromtimestamp(last, UTC) if last else None)
+            name = self.name_label(nid)
+            if name is None:
+                continue
+            # one secret may have clear (old) and sealed lines: add them up
+            when = datetime.fromtimestamp(last, UTC) if last else None
+            prior = out.get(name)
+            if prior is not None:
+                cnt += prior[0]
+                if prior[1] is not None and (when is None or prior[1] > when):
+                    when = prior[1]
+            out[name] = (int(cnt), when)
         return out
 
     # ------------------------------------------------------------------ verify

@@ -100,7 +100,7 @@ def collect(
         if ok == 0:
             totals["failures"] += cnt
             failures_by_op[op] = failures_by_op.get(op, 0) + cnt
-        name = idx.name_of(name_id)
+        name = log.name_label(name_id)
         if name is not None:
             _tally(per_secret.setdefault(name, _blank_row("name", name)), op, ok, cnt, last)
         user = idx.name_of(user_id) or "(unknown)"
@@ -351,9 +351,10 @@ def _not_read(
             "GROUP BY name",
             ops,
         ):
-            label = idx.name_of(name_id)
+            label = log.name_label(name_id)
             if label is not None and last is not None:
-                last_read[label] = last
+                # clear (old) and sealed lines of one secret: keep the newer read
+                last_read[label] = max(last, last_read.get(label, last))
     cutoff = now.timestamp() - STALE_READ_DAYS * 86400
     out = []
     for s in inventory:

@@ -30,6 +30,7 @@ from typing import Any
 
 from core.audit.events import GENESIS, chain_value, key_id, parse_trailer
 from core.audit.files import Head, LogFiles
+from core.text import plural
 
 MAX_ISSUES = 200
 UNKNOWN = "?"
@@ -85,10 +86,12 @@ class VerifyReport:
             return f"chain broken at {b.file} line {b.line}: {b.kind}: {b.reason}{more}"
         note = ""
         if self.warnings:
-            note = f", {len(self.warnings)} warning(s)"
+            note = f", {plural(len(self.warnings), 'warning')}"
         if not self.keyed and self.unchecked:
             note += ", MACs not checked (no key)"
-        return f"chain ok: {self.events:,} events in {len(self.files)} file(s){note}"
+        return (
+            f"chain ok: {plural(self.events, 'event')} in {plural(len(self.files), 'file')}{note}"
+        )
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> VerifyReport:
@@ -226,7 +229,7 @@ class ChainChecker:
                     file,
                     lineno,
                     "deleted",
-                    f"{seq - first} line(s) missing before this one ({span})",
+                    f"{plural(seq - first, 'line')} missing before this one ({span})",
                     seq,
                 )
             )
@@ -243,7 +246,7 @@ class ChainChecker:
             why = "hash chain mismatch on a line written without a key"
         elif self._keyless_run:
             why = (
-                f"chain mismatch: this line or the {self._keyless_run} keyless line(s) "
+                f"chain mismatch: this line or the {plural(self._keyless_run, 'keyless line')} "
                 "before it (written while locked) were altered"
             )
         else:
@@ -396,7 +399,7 @@ class ChainChecker:
                         last_line + 1,
                         "truncated",
                         f"the log ends at seq {rep.last_seq} but the head record says "
-                        f"seq {head.seq} was written: {head.seq - rep.last_seq} line(s) "
+                        f"seq {head.seq} was written: {plural(head.seq - rep.last_seq, 'line')} "
                         "cut from the end",
                         head.seq,
                     )

@@ -8,8 +8,8 @@ costs a few megabytes at most and opens in the time one index query takes.
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import io
 import json
 import threading
 from array import array
@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from core.audit.events import now_utc, parse_duration, to_epoch
 from core.audit.index import Where
+from core.audit.names import name_ids, name_terms, tokens_containing
+from core.controlchars import escape_controls
 from core.errors import ValidationError
+from core.private_file import private_file
 
 if TYPE_CHECKING:
     from core.audit.log import AuditLog
@@ -219,7 +222,7 @@ class EventView:
     def _compile(self) -> Where:
         f = self.filters
         return self.log.index.where(
-            _split(f.secret),
+            name_terms(_split(f.secret), self.log.index, self.log.sealer),
             _split(f.operation),
             _split(f.user),
             f.success,
@@ -328,7 +331,7 @@ class EventView:
                 event = json.loads(raw)
             except ValueError:
                 event = None
-            rows.append(Row(n, event if isinstance(event, dict) else None, raw))
+            rows.append(Row(n, self.log.open(event) if isinstance(event, dict) else None, raw))
         return rows
 
     def _read(self, seg: int, off: int, length: int) -> str:
@@ -377,17 +380,27 @@ class EventView:
         chunk: int = 2000,
     ) -> int | None:
         """The nearest row after (or before) ``start`` whose raw line contains ``text``
-        (case-insensitive); None when there is none (no wrap-around)."""
+        (case-insensitive); None when there is none (no wrap-around). A sealed name
+        matches when the name it stands for contains ``text`` (with the key)."""
         needle = text.lower()
         if not needle or self._count == 0:
             return None
+        needles = [
+            needle,
+            *(t.lower() for t in tokens_containing(needle, self.log.index, self.log.sealer)),
+        ]
+
+        def hit(raw: str) -> bool:
+            low = raw.lower()
+            return any(n in low for n in needles)
+
         total = self._count
         if direction >= 0:
             pos = start + 1
             while pos < total:
                 lines = self.raw_lines(pos, chunk)
                 for k, raw in enumerate(lines):
-                    if needle in raw.lower():
+                    if hit(raw):
                         return pos + k
                 pos += chunk
                 if progress is not None:
@@ -400,7 +413,7 @@ class EventView:
                 lo = max(0, pos - chunk + 1)
                 lines = self.raw_lines(lo, pos - lo + 1)
                 for k in range(len(lines) - 1, -1, -1):
-                    if needle in lines[k].lower():
+                    if hit(lines[k]):
                         return lo + k
                 pos = lo - 1
                 if progress is not None:
@@ -425,11 +438,11 @@ class EventView:
         params: list[Any] = [start, bucket_seconds, start, end]
         cond = ""
         if secret is not None:
-            sid = idx.str_id(secret)
-            if sid is None:
+            sids = name_ids(secret, idx, self.log.sealer)
+            if not sids:
                 return [0] * buckets
-            cond = " AND name = ?"
-            params.append(sid)
+            cond = f" AND name IN ({','.join('?' * len(sids))})"
+            params.extend(sids)
         rows = idx.execute(
             "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) FROM ev "
             f"WHERE ts >= ? AND ts <= ?{cond} GROUP BY b",
@@ -454,56 +467,51 @@ class EventView:
         """Write the view's events to ``path`` as ``jsonl`` (the raw chained lines),
         ``json`` (a list) or ``csv`` (chosen from the suffix when ``fmt`` is None).
         Returns the number of events written. The file is created 0600."""
-        import os
-
         path = Path(path)
         fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
         if fmt not in ("jsonl", "json", "csv"):
             raise ValidationError(f"Unknown export format {fmt!r}", hint="use jsonl, json or csv")
-        tmp = path.with_name(path.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         written = 0
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                writer = (
-                    csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
-                )
-                if writer is not None:
-                    writer.writeheader()
-                if fmt == "json":
-                    out.write("[")
-                step = 2000
-                for pos in range(0, self._count, step):
-                    for raw in self.raw_lines(pos, step):
-                        if fmt == "jsonl":
-                            out.write(raw + "\n")
+        # a random exclusive temp file renamed over the target: nothing planted at the
+        # path (or at a guessable temp name) ever receives the events
+        with private_file(path, replace=True) as dest:
+            out = io.TextIOWrapper(dest, encoding="utf-8", newline="")
+            writer = (
+                csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
+            )
+            if writer is not None:
+                writer.writeheader()
+            if fmt == "json":
+                out.write("[")
+            step = 2000
+            for pos in range(0, self._count, step):
+                for raw in self.raw_lines(pos, step):
+                    if fmt == "jsonl":
+                        out.write(raw + "\n")
+                    else:
+                        try:
+                            event = json.loads(raw)
+                        except ValueError:
+                            continue
+                        if writer is not None:
+                            writer.writerow(event)
                         else:
-                            try:
-                                event = json.loads(raw)
-                            except ValueError:
-                                continue
-                            if writer is not None:
-                                writer.writerow(event)
-                            else:
-                                out.write(("," if written else "") + "\n" + json.dumps(event))
-                        written += 1
-                    if progress is not None:
-                        progress(min(pos + step, self._count), self._count)
-                    if cancelled is not None and cancelled():
-                        raise InterruptedError("export cancelled")
-                if fmt == "json":
-                    out.write("\n]\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+                            out.write(("," if written else "") + "\n" + json.dumps(event))
+                    written += 1
+                if progress is not None:
+                    progress(min(pos + step, self._count), self._count)
+                if cancelled is not None and cancelled():
+                    raise InterruptedError("export cancelled")
+            if fmt == "json":
+                out.write("\n]\n")
+            out.detach()  # flushes; private_file syncs, closes and publishes the file
         return written
 
 
 def display_fields(event: dict[str, Any]) -> dict[str, str]:
     """Short display strings for one event (seq, time in UTC, ok mark, operation, secret,
-    user, source, error), shared by the CLI and the app's table."""
+    user, source, error), shared by the CLI and the app's table; control characters (in
+    a provider's error text, say) as visible escapes."""
     ts = str(event.get("timestamp") or "")
     time_text = ts[:19].replace("T", " ") + ("Z" if ts.endswith("+00:00") else "")
     ok = event.get("success")
@@ -512,11 +520,11 @@ def display_fields(event: dict[str, Any]) -> dict[str, str]:
         error = str(event.get("message") or "")
     return {
         "seq": str(event.get("seq", "")),
-        "time": time_text,
+        "time": escape_controls(time_text),
         "ok": "✓" if ok is True else "✗" if ok is False else "?",
-        "operation": str(event.get("operation") or ""),
-        "secret": str(event.get("secret_name") or "—"),
-        "user": str(event.get("user") or ""),
-        "source": str(event.get("source") or ""),
-        "error": str(error),
+        "operation": escape_controls(event.get("operation") or ""),
+        "secret": escape_controls(event.get("secret_name") or "—"),
+        "user": escape_controls(event.get("user") or ""),
+        "source": escape_controls(event.get("source") or ""),
+        "error": escape_controls(error),
     }

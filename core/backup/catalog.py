@@ -17,14 +17,14 @@ from typing import Any
 from core.backup.container import EXTENSION, read_manifest
 from core.errors import BackupError, BackupIntegrityError, NotFoundError, VaultError
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # fullmatch: "$" passes "x\n"
 
 
 def check_name(name: str) -> str:
     """A backup name (the file name without ``.vbak``); raises BackupError if invalid."""
     if isinstance(name, str) and name.endswith(EXTENSION):
         name = name[: -len(EXTENSION)]
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BackupError(
             f"Invalid backup name {name!r}: use 1-128 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"

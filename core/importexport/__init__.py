@@ -41,10 +41,18 @@ def guess_format(path: Path) -> str | None:
     return None
 
 
+MAX_IMPORT_BYTES = 256 * 1024 * 1024  # 100,000s of secrets; never an endless stream
+
+
 def read_text(path: Path) -> str:
-    """A text file's content (UTF-8, BOM dropped); ValidationError if unreadable."""
+    """A text file's content (UTF-8, BOM dropped); ValidationError if unreadable,
+    ValueTooLargeError past MAX_IMPORT_BYTES (read no further)."""
+    from core.input_limits import read_bounded
+
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with open(path, "rb") as f:
+            data = read_bounded(f, MAX_IMPORT_BYTES, str(path), "split the file into parts")
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ValidationError(f"{path} does not exist") from None
     except UnicodeDecodeError:

@@ -64,6 +64,11 @@ def parse(text: str, prefix: str = "") -> list[dict[str, Any]]:
             f"Not valid JSON (line {getattr(exc, 'lineno', '?')}, "
             f"column {getattr(exc, 'colno', '?')})"
         ) from None
+    except RecursionError:
+        raise ValidationError(
+            "The JSON is nested too deeply to read",
+            hint="secret values nest at most 64 levels; check the file is a vaultui export",
+        ) from None
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
         return [_from_export(i, item, prefix) for i, item in enumerate(doc.get("secrets") or [])]
     if isinstance(doc, dict):

@@ -58,6 +58,7 @@ from core.providers.retry import (
     generic_error,
     guard_malformed,
     provider_error,
+    retryable_status,
     shown_code,
 )
 
@@ -645,7 +646,8 @@ class AwsSecretsManagerProvider(Provider):
                     f"AWS Secrets Manager server error ({shown_code(code or status)})",
                     hint=CONNECT_HINT,
                     code=code or str(status),
-                    retryable=True,
+                    # 501 NotImplemented and the like fail the same way on every attempt
+                    retryable=retryable_status(status) if status else code in _SERVER_CODES,
                 )
             if code == "InvalidRequestException" and "delet" in text:
                 return provider_error(

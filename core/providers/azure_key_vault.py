@@ -52,6 +52,7 @@ from core.providers.retry import (
     error_code,
     generic_error,
     provider_error,
+    retryable_status,
     shown_code,
 )
 
@@ -425,7 +426,7 @@ class AzureKeyVaultProvider(Provider):
                     f"Azure Key Vault server error ({status})",
                     hint=CONNECT_HINT,
                     code=str(status),
-                    retryable=True,
+                    retryable=retryable_status(status),
                     retry_after=_retry_after(exc),
                 )
             if status == 400 and ("length" in message or "too large" in message):

@@ -50,6 +50,7 @@ from core.providers.retry import (
     RetryPolicy,
     call_with_retry,
 )
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -167,7 +168,7 @@ class BulkResult(Generic[T]):
         cls = type(first) if isinstance(first, ProviderError) else ProviderError
         extra = f", {len(self.not_attempted)} not attempted" if self.not_attempted else ""
         raise cls(
-            f"{first.message} ({len(self.failed)} of {self.total} secrets failed{extra}; "
+            f"{first.message} ({len(self.failed)} of {plural(self.total, 'secret')} failed{extra}; "
             f"{len(self.done)} succeeded)",
             hint=first.hint,
         )

@@ -113,7 +113,7 @@ def parse_time(value: object) -> datetime | None:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
     text = str(value).strip()
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if not match:
         return None
     base, frac, zone = match.group(1), match.group(2) or "", match.group(3) or "Z"
@@ -128,4 +128,4 @@ def parse_time(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|z|[+-]\d\d:\d\d)?$")
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|z|[+-]\d\d:\d\d)?")

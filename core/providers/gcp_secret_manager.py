@@ -45,7 +45,13 @@ from core.providers.base import (
 )
 from core.providers.codec import check_size, from_bytes, parse_time, to_bytes
 from core.providers.names import GCP_NAMES
-from core.providers.retry import RateLimits, generic_error, provider_error, shown_code
+from core.providers.retry import (
+    RateLimits,
+    generic_error,
+    provider_error,
+    retryable_status,
+    shown_code,
+)
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -442,7 +448,8 @@ class GcpSecretManagerProvider(Provider):
                     f"GCP Secret Manager server error ({shown_code(code or status)})",
                     hint=CONNECT_HINT,
                     code=str(code or status),
-                    retryable=True,
+                    # a deadline or an unavailable server passes; 501 does not
+                    retryable=not code or retryable_status(code),
                     retry_after=_retry_after(exc),
                 )
             if isinstance(exc, gx.BadRequest | gx.InvalidArgument) and "larger than" in str(

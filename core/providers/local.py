@@ -24,6 +24,7 @@ from core.providers.base import (
     ProviderVersion,
 )
 from core.providers.retry import RateLimits, provider_error
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -223,7 +224,7 @@ class LocalProvider(Provider):
         ]
 
     def _health(self) -> str:
-        return f"{self.vault.path} ({self.vault.count()} secrets)"
+        return f"{self.vault.path} ({plural(self.vault.count(), 'secret')})"
 
     def _map_error(self, exc: Exception) -> VaultError:
         return provider_error(StorageError, f"Local vault operation failed ({type(exc).__name__})")

@@ -64,10 +64,9 @@ def provider_class(name: str) -> type[Provider]:
     targets = _targets()
     target = targets.get(name)
     if target is None:
-        raise ConfigError(
-            f"Unknown secrets provider {name!r}",
-            hint="choose one of " + ", ".join(sorted(targets)),
-        )
+        from core.config import unknown_provider
+
+        raise unknown_provider(name, None, targets)
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -96,7 +95,11 @@ def get_provider(name: str, settings: Settings, **overrides: Any) -> Provider:
         ConfigError: unknown name, or missing configuration.
         ProviderNotInstalledError: the provider's SDK is missing ("install vaultui[aws]").
     """
-    return provider_class(name)(settings, **overrides)
+    from core.config import cap_sdk_loggers
+
+    cls = provider_class(name)
+    cap_sdk_loggers(settings)  # before the SDK client exists: no wire log of values
+    return cls(settings, **overrides)
 
 
 def provider_info(settings: Settings, *, probe: bool = False) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ Every SDK call a provider makes goes through :func:`call_with_retry`:
 2. the call runs with the SDK's own retries switched off and a timeout set on the client;
 3. an SDK exception is turned into a core error by the provider's mapper (see
    :func:`provider_error`); throttling (429, ``ThrottlingException``...) and transient
-   failures (5xx, connection refused or reset, timeouts) are retried with exponential
-   backoff and full jitter, bounded in attempts and in total time;
+   failures (500, 502, 503, 504, connection refused or reset, timeouts) are retried with
+   exponential backoff and full jitter, bounded in attempts and in total time. Statuses
+   that say the same request will fail again (501 Not Implemented, 505, any other 4xx)
+   are raised at once (:data:`RETRY_STATUSES`, :func:`retryable_status`);
 4. anything else, or the last failure once the budget is spent, is raised as the mapped
    core error, never as the SDK's exception (``from None``: the SDK's text, which may
    echo request data, never reaches a message or a log).
@@ -141,14 +143,44 @@ def provider_error(
     return err
 
 
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""HTTP statuses a later attempt can get past: throttling, an internal error, a bad
+gateway, an unavailable or overloaded server, a gateway timeout. Not 501 (the server
+does not implement the call) or 505 (it does not speak our HTTP): retrying those only
+delays the same answer."""
+
+
+def retryable_status(status: int | str | None) -> bool:
+    """True if an HTTP ``status`` (int or digits) is in :data:`RETRY_STATUSES`."""
+    try:
+        return int(status) in RETRY_STATUSES  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _http_status(code: object) -> int | None:
+    """``code`` as an HTTP status when it is one (three digits, 100-599), else None."""
+    text = str(code) if code is not None else ""
+    if len(text) == 3 and text.isdigit() and 100 <= int(text) <= 599:
+        return int(text)
+    return None
+
+
 def error_code(err: BaseException) -> str | None:
     """The provider error code attached by :func:`provider_error`, if any."""
     return getattr(err, "code", None)
 
 
 def is_retryable(err: BaseException) -> bool:
-    """True for mapped errors worth another attempt (throttling, 5xx, network)."""
-    return bool(getattr(err, "retryable", False))
+    """True for mapped errors worth another attempt (throttling, transient 5xx, network).
+
+    A mapper's ``retryable`` is overruled when the error's code is an HTTP status outside
+    :data:`RETRY_STATUSES`: the one rule for every provider, whatever its mapper says.
+    """
+    if not getattr(err, "retryable", False):
+        return False
+    status = _http_status(error_code(err))
+    return status is None or status in RETRY_STATUSES
 
 
 def call_with_retry(

@@ -298,7 +298,7 @@ class AlternatingGenerator:
         return new
 
 
-_KEYVAL = re.compile(r"^([a-z_]+)=(.*)$", re.DOTALL)
+_KEYVAL = re.compile(r"([a-z_]+)=(.*)", re.DOTALL)
 
 
 def parse_generator(spec: str | dict[str, Any] | Generator) -> Generator:
@@ -357,7 +357,7 @@ def _parse_password(rest: str) -> PasswordGenerator:
             if item.isdigit():
                 opts["length"] = int(item)
                 continue
-            m = _KEYVAL.match(item)
+            m = _KEYVAL.fullmatch(item)
             if not m:
                 raise ValidationError(f"Bad password option {item!r}: use key=value")
             key, value = m.group(1), m.group(2)
@@ -407,8 +407,8 @@ def _dict_to_spec(data: dict[str, Any]) -> str:
 
 
 PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd", "pass")
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_HEX_RE = re.compile(r"^(?:[0-9a-f]{2})+$")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_HEX_RE = re.compile(r"(?:[0-9a-f]{2})+")
 
 
 def guess_generator(name: str, current: SecretValue | None) -> Generator:
@@ -436,9 +436,9 @@ def guess_generator(name: str, current: SecretValue | None) -> Generator:
     if any(word in lowered for word in PASSWORD_WORDS):
         return PasswordGenerator()
     if isinstance(current, str):
-        if _UUID_RE.match(current):
+        if _UUID_RE.fullmatch(current):
             return UuidGenerator()
-        if len(current) >= 2 * MIN_TOKEN_BYTES and _HEX_RE.match(current):
+        if len(current) >= 2 * MIN_TOKEN_BYTES and _HEX_RE.fullmatch(current):
             return TokenGenerator("hex", min(len(current) // 2, MAX_TOKEN_BYTES))
     return TokenGenerator("urlsafe", 32)
 

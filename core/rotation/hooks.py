@@ -2,8 +2,11 @@
 
 Contract (also in docs/rotation.md):
 
-- The command is split like a shell would (``shlex.split``) but run WITHOUT a shell;
-  use ``sh -c '...'`` explicitly for pipes. Values never appear in its argv.
+- The command is split like a shell would (``shlex.split``) but run WITHOUT a shell,
+  so ``$VAR``, pipes, redirections and built-ins such as ``exit`` mean nothing there.
+  A command written ``sh:SCRIPT`` runs ``/bin/sh -c SCRIPT`` instead (the shell form),
+  with the same scrubbed environment. Values never appear in the hook's argv (a shell
+  script that expands ``$VAULTUI_NEW_VALUE`` into a child's argv puts it there itself).
 - Environment (``via`` 'env' or 'both'): ``VAULTUI_NEW_VALUE`` and ``VAULTUI_OLD_VALUE``
   (str as is, dict as JSON, bytes as base64); for dict secrets also
   ``VAULTUI_NEW_FIELD_<KEY>`` / ``VAULTUI_OLD_FIELD_<KEY>`` for each scalar field.
@@ -38,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.childenv import KEY_MATERIAL_ENV, key_material_values
 from core.errors import ValidationError
 
 DEFAULT_TIMEOUT = 30.0
@@ -47,13 +51,16 @@ REDACTED = "[REDACTED]"
 VIA_CHOICES = ("both", "env", "stdin")
 STEPS = ("apply", "verify")
 # Never handed to a hook: they would let it open the vault itself.
-STRIPPED_ENV = (
-    "FEDZK_ENCRYPTION_MASTER_KEY",
-    "VAULTUI_PASSPHRASE_FILE",
-    "VAULTUI_KEY_FILE",
-    "VAULTUI_AGENT_SOCKET",
-)
+STRIPPED_ENV = KEY_MATERIAL_ENV
 _ENV_PREFIXES = ("VAULTUI_NEW_", "VAULTUI_OLD_")
+SHELL_PREFIX = "sh:"
+SHELL = "/bin/sh"
+# what means something only to a shell: a hook holding one likely wants the shell form
+_SHELL_TOKENS = frozenset({"|", "||", "&&", ";", ">", ">>", "<", "&", "exit", "export", "cd"})
+HOW_HOOKS_RUN = (
+    "hooks run without a shell (the command is split like shlex.split), so $VAR, pipes "
+    "and built-ins such as exit need the shell form: write the hook as 'sh:COMMAND'"
+)
 
 
 @dataclass(frozen=True)
@@ -132,9 +139,18 @@ class HookResult:
 
 
 def split_command(command: str | list[str], step: str = "hook") -> list[str]:
-    """The argv of a hook command; ValidationError if empty or badly quoted."""
+    """The argv of a hook command; ValidationError if empty or badly quoted.
+
+    ``sh:SCRIPT`` becomes ``[/bin/sh, -c, SCRIPT, vaultui-STEP-hook]`` (the last item is
+    the shell's ``$0``, which names the hook in the shell's own error messages).
+    """
     if isinstance(command, list):
         argv = [str(a) for a in command]
+    elif command.lstrip().startswith(SHELL_PREFIX):
+        script = command.lstrip()[len(SHELL_PREFIX) :].strip()
+        if not script:
+            raise ValidationError(f"{step} hook command is empty after '{SHELL_PREFIX}'")
+        return [SHELL, "-c", script, f"vaultui-{step}-hook"]
     else:
         try:
             argv = shlex.split(command)
@@ -143,6 +159,18 @@ def split_command(command: str | list[str], step: str = "hook") -> list[str]:
     if not argv:
         raise ValidationError(f"{step} hook command is empty")
     return argv
+
+
+def needs_shell(command: str | None) -> bool:
+    """True if ``command`` (not in the shell form) holds shell syntax (``$VAR``, a pipe,
+    ``;``, a redirection, ``exit`` ...) that it would pass to the program as plain text."""
+    if not command or command.lstrip().startswith(SHELL_PREFIX):
+        return False
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return any(w in _SHELL_TOKENS or w.startswith("$") or "$(" in w for w in words)
 
 
 def encode_for_hook(value: Any) -> Any:
@@ -316,7 +344,8 @@ def run_hook(
         current_version=current_version,
         via=via,
     )
-    needles = secret_needles(new_value, old_value)
+    # the master key too: the hook can still read it from its parent's /proc environ
+    needles = secret_needles(new_value, old_value, *key_material_values(base_env))
     longest = max((len(n) for n in needles), default=0)
     window_size = tail_bytes + longest
     payload = b""
@@ -344,7 +373,10 @@ def run_hook(
             close_fds=True,
         )
     except OSError as exc:
-        return HookResult(step, False, None, False, 0.0, error=f"{exc.strerror or exc} ({argv[0]})")
+        error = f"{exc.strerror or exc} ({argv[0]})"
+        if not (isinstance(command, str) and command.lstrip().startswith(SHELL_PREFIX)):
+            error = f"{error}; {HOW_HOOKS_RUN}"
+        return HookResult(step, False, None, False, 0.0, error=error)
 
     window = bytearray()
     truncated = False

@@ -52,6 +52,7 @@ from core.rotation.policy import (
     parse_policy,
     policy_label,
 )
+from core.rotation.shape import NO_APPLY_HOOK_WARNING, check_generator_fits
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class RotationResult:
     skipped: str | None = None
     error: str | None = None
     duration: float = 0.0
+    warning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,6 +110,7 @@ class RotationResult:
             "skipped": self.skipped,
             "error": self.error,
             "duration": round(self.duration, 3),
+            "warning": self.warning,
         }
 
 
@@ -307,7 +310,17 @@ class RotationManager:
         parsed = parse_policy(policy)
         spec: str | None = None
         if generator is not None and generator != "":
-            spec = parse_generator(generator).spec
+            chosen = parse_generator(generator)
+            secret = self.vault.get(name)
+            if secret is not None:
+                try:
+                    check_generator_fits(name, chosen, secret.value)
+                except ValidationError as exc:
+                    self.audit.log(
+                        "update_metadata", name, success=False, error_message=exc.message
+                    )
+                    raise
+            spec = chosen.spec
 
         def change(current: RotationInfo) -> RotationInfo:
             new = current.with_changes(policy=parsed)
@@ -496,6 +509,7 @@ class RotationManager:
             current = secret.value
             current_version = secret.version
             generator = generator_for(name, info.generator, current)
+            check_generator_fits(name, generator, current)
             new_value = generator.generate(current)
             pending = self.vault.stage_pending(
                 name, new_value, who=self.user, why=f"rotation ({reason})", source=self.source
@@ -536,6 +550,7 @@ class RotationManager:
             version=promoted.version,
             previous_version=current_version,
             duration=time.monotonic() - started,
+            warning=None if info.hooks.apply else NO_APPLY_HOOK_WARNING,
         )
 
     def _run_hook(

@@ -33,7 +33,7 @@ _INTERVALS = {
     SecretRotationPolicy.MONTHLY: timedelta(days=30),
 }
 
-_CUSTOM = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_CUSTOM = re.compile(r"\s*(\d+)\s*([smhdw])\s*", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -52,7 +52,7 @@ def parse_policy(value: SecretRotationPolicy | str | timedelta) -> SecretRotatio
         for member in SecretRotationPolicy:
             if text.upper() == member.name or text.lower() == member.value:
                 return member
-        match = _CUSTOM.match(text)
+        match = _CUSTOM.fullmatch(text)
         if match:
             amount = int(match.group(1))
             if amount <= 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.controlchars import escape_controls
 from core.sync.clock import SYNC_KEY
 from core.sync.state import RecordState
 from core.vault.store import Vault, sync_write
@@ -82,8 +83,10 @@ def plan_write(local: RecordState | None, merged: RecordState) -> Write | None:
     deleted = merged.deleted
     meta_out = {
         "t": cur.info.get("t") or type(merged.value).__name__,
-        "d": merged.description,
-        "g": merged.tags,
+        # another copy may hold control characters (written before they were refused):
+        # they are stored as visible escapes, never raw
+        "d": escape_controls(merged.description),
+        "g": {escape_controls(k): escape_controls(v) for k, v in merged.tags.items()},
         "c": merged.created,
         "u": cur.at,
         "x": merged.deleted_ts if deleted else None,

@@ -180,12 +180,19 @@ def file_device(path: Path | str) -> str:
 
 
 def merge_file(
-    local: Vault, other_path: Path | str, *, dry_run: bool = False, record: bool = True
+    local: Vault,
+    other_path: Path | str,
+    *,
+    dry_run: bool = False,
+    record: bool = True,
+    verify_other: bool = False,
 ) -> MergeReport:
     """Merge the vault file at ``other_path`` (a copy of ``local``) into ``local``.
 
     The other file is opened with this vault's key. Raises NotFoundError if it does not
-    exist and SyncError if it is not a copy of this vault.
+    exist and SyncError if it is not a copy of this vault. With ``verify_other`` the other
+    file is checked whole first (IntegrityError if damaged, half-written or truncated),
+    for copies nobody vouches for, such as a file-sync service's conflict copies.
     """
     path = Path(other_path)
     if path.resolve() == Path(local.path).resolve():
@@ -202,6 +209,8 @@ def merge_file(
             hint="merge only joins copies of one vault",
         ) from None
     try:
+        if verify_other:
+            other.verify()
         return merge_vaults(local, other, dry_run=dry_run, record=record)
     finally:
         other.close()

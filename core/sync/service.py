@@ -12,7 +12,6 @@ Configured remotes and the background interval are kept sealed in the vault file
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,11 @@ from core.sync.report import (
     remotes_status,
     save_json,
 )
+from core.text import plural
 from core.vault import Vault
 
 CONFIG_KEY = "sync/config"
 MIN_INTERVAL = 30
-
-# Syncthing: "vault.sync-conflict-20240102-030405-ABCDEFG.db"; Dropbox: "vault (Alice's
-# conflicted copy 2024-01-02).db"; Nextcloud/ownCloud: "vault (conflicted copy ...).db".
-_COPY = re.compile(r"\.sync-conflict-\d{8}-\d{6}-[A-Z0-9]+|\(.*conflicted copy.*\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,9 @@ def run_sync(
                 "sync",
                 None,
                 success=report.ok,
-                error_message=(f"{len(report.failed)} secret(s) failed" if report.failed else None),
+                error_message=(
+                    f"{plural(len(report.failed), 'secret')} failed" if report.failed else None
+                ),
                 provider=provider_name,
                 mode=report.mode,
                 pushed=len(report.pushed),
@@ -194,21 +192,8 @@ def status(vault: Vault) -> dict[str, Any]:
 
 
 def find_conflict_copies(vault_path: Path) -> list[Path]:
-    """Conflict copies of the vault file that a file-sync tool left beside it.
+    """Conflict copies of the vault file that a file-sync service left beside it
+    (:func:`core.sync.copies.find_copies`: Syncthing, Dropbox, Nextcloud, OneDrive)."""
+    from core.sync.copies import find_copies
 
-    Syncthing (``vault.sync-conflict-YYYYMMDD-HHMMSS-ID.db``), Dropbox (``vault (X's
-    conflicted copy DATE).db``) and Nextcloud/ownCloud (``vault (conflicted copy ...)``).
-    """
-    folder = vault_path.parent
-    stem = vault_path.stem
-    out = []
-    try:
-        candidates = list(folder.iterdir())
-    except OSError:
-        return []
-    for path in candidates:
-        if path == vault_path or not path.is_file() or not path.name.startswith(stem):
-            continue
-        if _COPY.search(path.name) and not path.name.endswith(("-journal", "-wal", "-shm")):
-            out.append(path)
-    return sorted(out)
+    return find_copies(vault_path)

@@ -10,8 +10,7 @@ import json
 from typing import Any
 
 from core.errors import IntegrityError, ValidationError, ValueTooLargeError
-
-MAX_VALUE_BYTES = 1024 * 1024  # 1 MiB, after encoding
+from core.input_limits import MAX_VALUE_BYTES  # 1 MiB, after encoding
 
 SecretValue = str | bytes | dict[str, Any]
 

@@ -17,12 +17,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyError
+from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
+from core.private_file import write_private
 from core.vault.crypto import Sealer, aad, hkdf, random_key
 from core.vault.kdf_bounds import check_argon2, check_salt, check_slot_count
+
+_KEY_FILE_HINT = "make a key file with: head -c 32 /dev/urandom > FILE (chmod 600 FILE)"
 
 SLOT_PASSPHRASE = "passphrase"  # noqa: S105 - a slot kind, not a password
 SLOT_KEYFILE = "keyfile"
@@ -74,7 +79,8 @@ class KeySource:
     """What the user holds to open a vault: a passphrase, a key file, or a raw data key.
 
     ``kind`` is 'passphrase' (also used for FEDZK_ENCRYPTION_MASTER_KEY), 'keyfile' or
-    'data_key' (the unlock agent hands over the data key itself). ``label`` says where it
+    'data_key' (a data key already in this process: the unlock agent's own, which it
+    never hands out, or a merge's). ``label`` says where it
     came from, for ``get_status()['key_source']``. The secret material is never shown in
     ``repr``.
     """
@@ -101,30 +107,28 @@ class KeySource:
     def from_key_file(cls, path: Path, *, auto_generated: bool = False) -> KeySource:
         """A key file's bytes (any file; vaultui's own hold 32 random bytes, base64)."""
         try:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as f:
+                data = read_bounded(f, MAX_KEY_FILE_BYTES, f"Key file {path}", _KEY_FILE_HINT)
         except FileNotFoundError:
             raise KeyMissingError(f"Key file {path} does not exist") from None
         except OSError as exc:
             raise KeyMissingError(f"Key file {path} cannot be read: {exc.strerror}") from None
         if len(data) < 16:
-            raise ConfigError(f"Key file {path} is too short to be a key (< 16 bytes)")
+            raise ConfigError(
+                f"Key file {path} is too short to be a key (< 16 bytes)", hint=_KEY_FILE_HINT
+            )
         return cls(SLOT_KEYFILE, data, f"key file {path}", auto_generated=auto_generated)
 
     @classmethod
     def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:
-        """A raw data key (from the unlock agent)."""
+        """A raw data key held by this process (the unlock agent opening its vault)."""
         return cls("data_key", bytes(key), label)
 
 
 def write_new_key_file(path: Path) -> Path:
     """Create a key file with 32 random bytes (base64), mode 0600, never overwriting."""
-    data = base64.b64encode(random_key()) + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # exclusive, no-follow and complete-or-absent, like every file holding a secret
+    write_private(path, base64.b64encode(random_key()) + b"\n")
     return path
 
 
@@ -173,12 +177,36 @@ def _slot_aad(vault_id: bytes, kind: str, params_json: str) -> bytes:
     return aad(b"vaultui/slot", vault_id, kind, params_json)
 
 
+def weak_key_file(data: bytes) -> str | None:
+    """Why a key file's content is obviously guessable, or None.
+
+    Refused: fewer distinct byte values than a quarter of its length (capped at 12:
+    all one byte, ``abab...``, a word repeated), or text that compresses to less than
+    half its size (a pattern repeated). 32 random bytes, their base64 or hex pass.
+    """
+    body = data.rstrip(b"\r\n")
+    distinct = len(set(body))
+    if distinct < min(12, len(body) // 4):
+        return f"it has only {distinct} different byte value(s)"
+    if len(body) >= 32 and len(zlib.compress(body, 9)) < len(body) // 2:
+        return "it repeats a short pattern"
+    return None
+
+
 def make_slot(
     vault_id: bytes, data_key: bytes, source: KeySource, kdf: Argon2Params | None = None
 ) -> tuple[str, str, bytes]:
-    """Wrap ``data_key`` for ``source``; returns (kind, params_json, wrapped)."""
+    """Wrap ``data_key`` for ``source``; returns (kind, params_json, wrapped).
+
+    A key file that :func:`weak_key_file` finds guessable is refused (ConfigError) here,
+    where a vault or slot is created; opening an existing vault with it still works.
+    """
     if source.kind == "data_key":
         raise ConfigError("A raw data key cannot be stored as a key slot")
+    if source.kind == SLOT_KEYFILE and (why := weak_key_file(source.secret)) is not None:
+        raise ConfigError(
+            f"The {source.label} is too weak to protect a vault: {why}", hint=_KEY_FILE_HINT
+        )
     params: dict = {"salt": base64.b64encode(os.urandom(16)).decode(), "label": source.label}
     if source.kind == SLOT_PASSPHRASE:
         params["argon2"] = (kdf or source.kdf or Argon2Params()).to_dict()

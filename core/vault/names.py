@@ -14,7 +14,7 @@ from core.errors import InvalidNameError
 
 MAX_NAME_LENGTH = 256
 NAME_ALPHABET = "letters, digits and _ . - /"
-_ALLOWED = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+_ALLOWED = re.compile(r"[A-Za-z0-9_.\-/]+")  # used with fullmatch: "$" passes "x\n"
 
 
 def validate_name(name: object) -> str:
@@ -40,8 +40,8 @@ def _validate(name: object) -> str:
         raise InvalidNameError(
             f"A secret name is at most {MAX_NAME_LENGTH} characters (got {len(name)})"
         )
-    if not _ALLOWED.match(name):
-        bad = sorted({c for c in name if not _ALLOWED.match(c)})
+    if not _ALLOWED.fullmatch(name):
+        bad = sorted({c for c in name if not _ALLOWED.fullmatch(c)})
         shown = ", ".join(repr(c) for c in bad[:5])
         raise InvalidNameError(f"A secret name may only contain {NAME_ALPHABET} (found {shown})")
     for segment in name.split("/"):

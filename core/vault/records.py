@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from core.vault.codec import SecretValue
 
@@ -22,6 +22,25 @@ def ts(dt: datetime | None) -> float | None:
 
 def from_ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+class _ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """An empty mapping shared as a default: still a ``dict`` (JSON, ``dict(x)``,
+    ``x.get``), but mutating it raises instead of changing every record's default."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("this mapping is a shared default: copy it with dict() to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = setdefault = pop = popitem = clear = _refuse
+
+
+_NO_TAGS: dict[str, str] = _ReadOnlyDict()
+_NO_ROTATION: dict[str, Any] = _ReadOnlyDict()
+_NO_EXTRA: dict[str, Any] = _ReadOnlyDict()
+_NO_STAGES: dict[str, int] = _ReadOnlyDict()
 
 
 class SecretRecord(NamedTuple):
@@ -42,13 +61,13 @@ class SecretRecord(NamedTuple):
     deleted: bool
     type: str
     description: str = ""
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = _NO_TAGS
     created_ts: float | None = None
     updated_ts: float | None = None
     deleted_ts: float | None = None
-    rotation: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    stages: dict[str, int] = {}
+    rotation: dict[str, Any] = _NO_ROTATION
+    extra: dict[str, Any] = _NO_EXTRA
+    stages: dict[str, int] = _NO_STAGES
     size: int = 0
     max_version: int = 0
     device: str = ""

@@ -40,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.controlchars import check_label, check_tags
 from core.errors import (
     ConfigError,
     ConflictError,
@@ -50,6 +51,7 @@ from core.errors import (
     VaultError,
     WrongKeyError,
 )
+from core.private_file import check_own_file
 from core.vault import bulk
 from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
 from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key
@@ -99,7 +101,10 @@ def _sql(action: str) -> Iterator[None]:
         if "readonly" in text or "read-only" in text:
             raise StorageError(f"Cannot {action}: the vault file is read-only") from None
         if "unable to open" in text:
-            raise StorageError(f"Cannot {action}: the vault file cannot be opened") from None
+            raise StorageError(
+                f"Cannot {action}: the vault file cannot be opened",
+                hint="check that you own the vault file and its folder and can read them",
+            ) from None
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
@@ -203,6 +208,7 @@ class Vault:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        check_own_file(path)  # an empty file that was already there: not a planted one
         vault_id = vault_id or os.urandom(16)
         data_key = data_key or random_key()
         keys = _Keys(data_key)
@@ -336,8 +342,13 @@ class Vault:
         return self.vault_id.hex()
 
     def derive_key(self, purpose: str) -> bytes:
-        """A 32-byte subkey of the data key for ``purpose`` (e.g. 'audit', 'backup')."""
-        return hkdf(self._keys.data_key, b"vaultui/purpose/" + purpose.encode())
+        """A 32-byte subkey of the data key for ``purpose`` (e.g. 'audit', 'backup');
+        for the purposes a rekey keeps stable, the key it carried over (carried.py)."""
+        from core.vault.carried import carried_key
+
+        with self._lock, _sql("read the vault header"):
+            kept = carried_key(self, purpose)
+        return kept or hkdf(self._keys.data_key, b"vaultui/purpose/" + purpose.encode())
 
     def data_key_for_agent(self) -> bytes:
         """The raw data key, for handing to the unlock agent over its private socket."""
@@ -366,7 +377,8 @@ class Vault:
                 seq, stored = self._read_state()
                 digest = Digest.decode(stored) or self._migrate_digest(seq, stored)
                 self._tx_seq, self._tx_digest = seq, digest
-                yield self
+                with _sql("write to the vault"):  # e.g. a replayed row breaks a UNIQUE key
+                    yield self
                 if self._tx_seq != seq or self._tx_digest.encode() != stored:
                     self._store_state(self._tx_seq, self._tx_digest.encode())
                 with _sql("commit a write"):
@@ -1000,9 +1012,9 @@ class Vault:
     ) -> None:
         """Set the given metadata fields of ``m`` (None leaves a field as it is)."""
         if description is not None:
-            m["d"] = str(description)
+            m["d"] = check_label(str(description), "description")
         if tags is not None:
-            m["g"] = tags
+            m["g"] = check_tags(tags)
         if rotation is not None:
             m["r"] = rotation
         if extra is not None:

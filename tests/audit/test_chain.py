@@ -131,7 +131,7 @@ def test_truncated_end_is_caught(make_log, log_path: Path) -> None:
     write_lines(log_path, lines_of(log_path)[:7])
     brk = _only_break(log.verify())
     assert (brk.line, brk.kind) == (8, "truncated")
-    assert "3 line(s)" in brk.reason
+    assert "3 lines cut" in brk.reason
 
 
 def test_last_line_cut_in_the_middle_is_truncation(make_log, log_path: Path) -> None:

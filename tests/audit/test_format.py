@@ -35,7 +35,10 @@ def test_one_json_object_per_line_with_seed_fields(make_log, log_path: Path) -> 
         "error_message",
         "ip_address",
     ]
-    assert first["operation"] == "read" and first["secret_name"] == "api_key"
+    # the name is sealed on disk (deterministic token), in clear when read back
+    assert first["operation"] == "read" and first["secret_name"].startswith("enc:n1:")
+    assert b"api_key" not in log_path.read_bytes()
+    assert log.get_audit_events()[0]["secret_name"] == "api_key"
     assert first["user"] == "alice" and first["success"] is True
     assert first["ip_address"] == "10.0.0.7" and first["version"] == 3
     assert first["source"] == "api" and first["host"] == "testhost"

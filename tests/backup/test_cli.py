@@ -66,7 +66,7 @@ def test_backup_commands(
     assert code == EXIT_OK and out.startswith("OK:")
     code, out, _ = _run(capsys, "backup", "restore", "nightly", "--dry-run")
     assert code == EXIT_OK
-    assert "Would restore 1 secrets from nightly" in out
+    assert "Would restore 1 secret from nightly" in out
     assert "db/password" in out and "api/key" in out  # changed back / left alone
     code, out, _ = _run(capsys, "backup", "restore", "nightly", "--exact", "--json")
     assert code == EXIT_OK
@@ -113,7 +113,7 @@ def test_restore_to_a_new_vault_needs_no_vault_in_the_home(
     target = passphrase_home / "vault.db"
     code, out, err = _run(capsys, "backup", "restore", str(usb / "last.vbak"), "--to", str(target))
     assert code == EXIT_OK, err
-    assert "Restored 1 secrets from last into" in out
+    assert "Restored 1 secret from last into" in out
     assert sorted(p.name for p in passphrase_home.iterdir()) == ["device.id", "vault.db"]
     code, out, _ = _run(capsys, "get", "keep/me")
     assert out.strip() == "precious"

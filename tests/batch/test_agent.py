@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ import pytest
 from core.agent import protocol
 from core.agent.client import AgentClient
 from core.errors import EXIT_NOT_FOUND, EXIT_USAGE, EXIT_WRONG_KEY
+from core.vault import KeySource
 from tests.batch.conftest import pid_alive, run_vaultui, stop_agent_at
 from tests.conftest import clean_env
+from tests.trail import has_event, trail_events, vault_audit_key
 
 PASS = "correct horse battery"
 
@@ -68,7 +71,10 @@ def test_unlock_get_set_lock(cli, pw_home, monkeypatch, tmp_path, agents):
     status = json.loads(cli("--batch", "--json", "status").out)
     assert status["agent"]["pid"] == info["pid"] and status["key_source"] == "unlock agent"
 
-    log = [json.loads(x) for x in (pw_home / "logs" / "secrets_audit.log").read_text().splitlines()]
+    # names are sealed in the file; the agent's key opens them for export --plain
+    r = cli("--batch", "audit", "export", "--plain")
+    assert r.code == 0, r.err
+    log = [json.loads(x) for x in r.out.splitlines()]
     sources = {(e["operation"], e["secret_name"], e["source"]) for e in log}
     assert ("read", "db/password", "agent") in sources
     assert ("write", "new/one", "agent") in sources
@@ -96,15 +102,27 @@ def test_import_through_the_agent_reports_progress(cli, pw_home, monkeypatch, tm
     assert '"operation": "import", "secret_name": null' in log and '"source": "agent"' in log
 
 
-def test_plugin_style_manager_uses_the_agent_key(cli, pw_home, monkeypatch, tmp_path, agents):
+def test_plugin_style_manager_unlocks_itself_not_with_the_agent_key(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
     from core.config import Settings
+    from core.errors import KeyMissingError
     from vaultui.batch.context import Context
 
     ctx = Context(args=type("A", (), {"no_prompt": True})(), settings=Settings.from_env())
     try:
-        manager = ctx.manager()
-        assert manager.retrieve_secret("db/password") == "agent-held-value"
+        with pytest.raises(KeyMissingError, match="never hands out its key"):
+            ctx.manager()
+    finally:
+        ctx.close()
+    # with its own key it opens the vault as before
+    pw = tmp_path / "own-pw.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    ctx = Context(args=type("A", (), {"no_prompt": True})(), settings=Settings.from_env())
+    try:
+        assert ctx.manager().retrieve_secret("db/password") == "agent-held-value"
     finally:
         ctx.close()
 
@@ -117,9 +135,16 @@ def test_agent_forgets_the_key_when_the_ttl_ends(cli, pw_home, monkeypatch, tmp_
         time.sleep(0.05)
     assert not pid_alive(info["pid"])
     assert not (pw_home / "agent.sock").exists()
-    assert cli("--batch", "get", "db/password").code == EXIT_WRONG_KEY
-    log = (pw_home / "logs" / "secrets_audit.log").read_text()
-    assert '"reason": "expired"' in log
+    r = cli("--batch", "get", "db/password")
+    assert r.code == EXIT_WRONG_KEY
+    assert "unlock agent expired after 1s" in r.err and "vaultui --batch unlock" in r.err
+    assert "FEDZK_ENCRYPTION_MASTER_KEY" not in r.err
+    key = vault_audit_key(pw_home / "vault.db", KeySource.passphrase(PASS))
+    events = trail_events(pw_home / "logs" / "secrets_audit.log", key)
+    assert has_event(events, operation="agent_stop", reason="expired")
+    # `lock` (or a new unlock) acknowledges it: then it is an ordinary missing key
+    assert cli("--batch", "lock").code == 0
+    assert "expired" not in cli("--batch", "get", "db/password").err
 
 
 def test_unlock_replaces_a_stale_socket_and_lock_cleans_one(
@@ -173,7 +198,7 @@ def test_wrong_passphrase_never_starts_an_agent(cli, pw_home, monkeypatch, tmp_p
     assert not (pw_home / "agent.sock").exists()
 
 
-def test_agent_key_for_another_vault_is_a_wrong_key(cli, pw_home, monkeypatch, tmp_path, agents):
+def test_agent_for_another_vault_is_not_used(cli, pw_home, monkeypatch, tmp_path, agents):
     shared = tmp_path / "shared.sock"
     monkeypatch.setenv("VAULTUI_AGENT_SOCKET", str(shared))
     pw = tmp_path / "p.txt"
@@ -181,13 +206,13 @@ def test_agent_key_for_another_vault_is_a_wrong_key(cli, pw_home, monkeypatch, t
     monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
     agents.append(shared)
     assert cli("--batch", "unlock").code == 0
-    # a second vault with its own passphrase, opened while the agent holds the first's key
+    # a second vault with its own passphrase, used while the agent serves the first
     other = tmp_path / "other-home"
     monkeypatch.setenv("VAULTUI_HOME", str(other))
     assert cli("--batch", "set", "x", stdin=b"other-vault-value").code == 0
     monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
     r = cli("--batch", "get", "x")
-    assert r.code == EXIT_WRONG_KEY and "another vault" in r.err
+    assert r.code == EXIT_WRONG_KEY and "other-vault-value" not in r.out
 
 
 def test_vault_replaced_underneath_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
@@ -321,3 +346,194 @@ def test_unlock_and_get_in_real_processes(pw_home, tmp_path, agents):
     assert run_vaultui(pw_home, "--batch", "lock").code == 0
     stop_agent_at(pw_home / "agent.sock")
     assert run_vaultui(pw_home, "--batch", "get", "p/q").code == EXIT_WRONG_KEY
+
+
+# ---------------------------------------------------------------------- no key handed out
+
+
+def _key_encodings(key: bytes) -> list[bytes]:
+    import base64
+
+    return [
+        key,
+        key.hex().encode(),
+        key.hex().upper().encode(),
+        base64.b64encode(key),
+        base64.urlsafe_b64encode(key),
+        base64.b64encode(key).rstrip(b"="),
+        base64.b32encode(key),
+    ]
+
+
+def _raw_exchange(sock_path: Path, message: dict) -> list[bytes]:
+    """Send one request; return every reply frame's raw payload (progress included)."""
+    frames = []
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    with s:
+        s.connect(str(sock_path))
+        protocol.send(s, message)
+        while True:
+            head = protocol._read_exact(s, 4)
+            payload = protocol._read_exact(s, int.from_bytes(head, "big"))
+            frames.append(payload)
+            reply = protocol.decode(payload)
+            if not (isinstance(reply, dict) and "progress" in reply):
+                return frames
+
+
+# Arguments for every operation the agent runs (a new operation must be added here).
+OP_ARGS = {
+    "get": {"name": "db/password"},
+    "list": {},
+    "history": {"name": "db/password"},
+    "status": {},
+    "grep": {"pattern": "held"},
+    "scan_values": {},
+    "resolve": {"refs": [("db/password", None)]},
+    "export": {},
+    "put": {"name": "probe/new", "value": "probe-value"},
+    "tag": {"name": "probe/new", "set": {"k": "v"}},
+    "describe": {"name": "probe/new", "text": "probe"},
+    "rollback": {"name": "db/password", "version": 1},
+    "import": {"entries": [{"name": "probe/imported", "value": "x"}]},
+    "delete": {"name": "probe/new"},
+    "undelete": {"name": "probe/new"},
+    "purge": {"name": "probe/trash"},
+    "purge_deleted": {"before": "1d"},
+    "audit_open": {"lines": ['{"operation": "get", "secret_name": null}']},
+}
+
+
+def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_path, agents):
+    from core.agent import ops
+    from core.agent.server import AgentServer
+    from core.vault import KeySource, Vault
+
+    with Vault.open(pw_home / "vault.db", KeySource.passphrase(PASS)) as vault:
+        key = vault.data_key_for_agent()
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    assert cli("--batch", "set", "probe/trash", stdin=b"t").code == 0
+    assert cli("--batch", "delete", "probe/trash").code == 0  # for "purge"
+    sock = pw_home / "agent.sock"
+    vault_path = str(pw_home / "vault.db")
+
+    assert set(OP_ARGS) == set(ops.OPS), "give every agent operation arguments above"
+    calls = [
+        {"op": "call", "v": 1, "name": n, "args": a, "vault": vault_path, "provider": "local"}
+        for n, a in OP_ARGS.items()
+    ]
+    requests = {
+        "hello": [{"op": "hello", "v": 1}],
+        "call": calls,
+        "lock": [{"op": "lock", "v": 1}],
+    }
+    assert set(requests) == set(AgentServer.REQUESTS), "probe every request the agent accepts"
+    # what older clients asked for, and garbage: answered with an error, not a key
+    probes = [{"op": "key", "v": 1}, {"op": "data_key", "v": 1}, {"op": None}, ["key"]]
+    order = [*probes, *requests["hello"], *requests["call"], *requests["lock"]]
+    answered = []
+    for message in order:
+        for payload in _raw_exchange(sock, message):
+            for enc in _key_encodings(key):
+                assert enc not in payload, f"{message!r} answered key material"
+            answered.append(protocol.decode(payload))
+    assert any("error" in r for r in answered[:4]) and all("ok" not in r for r in answered[:4])
+    assert sum(1 for r in answered if "ok" in r) >= len(OP_ARGS)  # the operations ran
+
+
+def _audit_events(home: Path) -> list[dict]:
+    """The trail's events, opened with the vault's key (names and extras are sealed)."""
+    from core.vault import KeySource
+
+    key = vault_audit_key(home / "vault.db", KeySource.passphrase(PASS))
+    return trail_events(home / "logs" / "secrets_audit.log", key)
+
+
+def test_each_agent_operation_is_one_audit_event_naming_its_client(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
+    info = unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    before = len(_audit_events(pw_home))
+    r = run_vaultui(pw_home, "--batch", "get", "db/password")  # a real client process
+    assert r.code == 0
+    assert cli("--batch", "history", "db/password").code == 0  # in this process
+    new = _audit_events(pw_home)[before:]
+    reads = [e for e in new if e["operation"] == "read"]
+    assert len(reads) == 1, new
+    read = reads[0]
+    assert read["source"] == "agent" and read["pid"] == info["pid"]
+    assert read["client_pid"] not in (info["pid"], os.getpid())
+    assert read["client_exe"] == os.path.realpath(sys.executable)
+    # an operation that writes no event of its own still gets exactly one
+    hist = [e for e in new if e["operation"] == "history"]
+    assert len(hist) == 1 and hist[0]["secret_name"] == "db/password"
+    assert hist[0]["client_pid"] == os.getpid()
+    assert hist[0]["client_exe"] == os.readlink("/proc/self/exe")
+    assert "agent-held-value" not in json.dumps(new)
+    # a write through the agent: one event, the write itself, naming this process
+    before = len(_audit_events(pw_home))
+    assert cli("--batch", "set", "w/one", stdin=b"written-via-agent").code == 0
+    [write] = _audit_events(pw_home)[before:]
+    assert write["operation"] == "write" and write["client_pid"] == os.getpid()
+    # and the client that locks it is named too
+    cli("--batch", "lock")
+    stop = [e for e in _audit_events(pw_home) if e["operation"] == "agent_stop"][-1]
+    assert stop["reason"] == "locked" and stop["client_pid"] == os.getpid()
+
+
+# ---------------------------------------------------------------------- time to live
+
+
+def test_ttl_above_the_ceiling_is_refused(cli, pw_home, monkeypatch, tmp_path, agents):
+    pw = tmp_path / "p.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    agents.append(pw_home / "agent.sock")
+    r = cli("--batch", "unlock", "--ttl", "25h")
+    assert r.code == EXIT_USAGE and "ceiling of 1d" in r.err
+    monkeypatch.setenv("VAULTUI_AGENT_MAX_TTL", "60")
+    r = cli("--batch", "unlock", "--ttl", "2m")
+    assert r.code == EXIT_USAGE and "VAULTUI_AGENT_MAX_TTL" in r.err
+    assert not (pw_home / "agent.sock").exists()
+    assert cli("--batch", "unlock", "--ttl", "1m").code == 0
+
+
+def test_elapsed_clock_counts_suspended_time():
+    from core import clock
+
+    assert clock.SUSPEND_AWARE  # Linux: CLOCK_BOOTTIME
+    a = clock.elapsed_clock()
+    b = time.clock_gettime(time.CLOCK_BOOTTIME)
+    assert abs(b - a) < 1.0
+
+
+def test_agent_expires_on_the_suspend_aware_clock(pw_home, cli, monkeypatch, tmp_path):
+    """A suspend stops time.monotonic() but not CLOCK_BOOTTIME: jump only the latter,
+    as a resume after a long sleep does, and the agent must be expired."""
+    import threading
+
+    from core.agent import server as server_mod
+    from core.config import Settings
+    from core.vault import KeySource, Vault
+
+    with Vault.open(pw_home / "vault.db", KeySource.passphrase(PASS)) as vault:
+        key = vault.data_key_for_agent()
+    sock = tmp_path / "s.sock"
+    srv = server_mod.AgentServer(Settings.from_env(), key, ttl=600, socket_path=sock)
+    srv.open()
+    srv.bind()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with AgentClient.connect(str(sock)) as c:
+            assert c.hello()["pid"] == os.getpid()
+        slept = server_mod.elapsed_clock() + 3600  # an hour asleep
+        monkeypatch.setattr(server_mod, "elapsed_clock", lambda: slept)
+        thread.join(5)
+        assert not thread.is_alive() and not sock.exists()
+        note = json.loads((tmp_path / "s.sock.expired").read_text())
+        assert note["ttl"] == 600 and "key" not in note
+    finally:
+        srv.stop("test")
+        thread.join(5)

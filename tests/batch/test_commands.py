@@ -247,7 +247,9 @@ def test_audit_trail_records_batch_operations(cli, home: Path):
     cli("--batch", "get", "audited")
     cli("--batch", "get", "missing")
     cli("--batch", "list")
-    lines = [json.loads(x) for x in (home / "logs" / "secrets_audit.log").read_text().splitlines()]
+    r = cli("--batch", "audit", "export", "--plain")
+    assert r.code == 0, r.err
+    lines = [json.loads(x) for x in r.out.splitlines()]
     ops = [(e["operation"], e["secret_name"], e["success"], e["source"]) for e in lines]
     assert ("write", "audited", True, "batch") in ops
     assert ("read", "audited", True, "batch") in ops
@@ -260,7 +262,9 @@ def test_audit_trail_records_batch_operations(cli, home: Path):
 def test_export_import_round_trip(cli, tmp_path: Path, monkeypatch, fmt: str):
     values = {
         "plain": "simple-value",
-        "quotes": 'it\'s "quoted" $HOME',
+        # .env refuses a quote next to $ (no quoting reads back the same in sh and
+        # python-dotenv, see test_export_shell.py); JSON carries anything
+        "quotes": 'it\'s "quoted" $HOME' if fmt == "json" else 'it\'s "quoted" \\ here',
         "multi": "line one\nline two",
     }
     for name, value in values.items():

@@ -1,4 +1,4 @@
-"""Benchmark: sync and merge (issue 8's speed targets).
+"""Benchmark: sync and merge against their speed targets.
 
     python -m tests.bench.bench_sync            # 10,000 secrets; merge of 100,000
     python -m tests.bench.bench_sync --quick    # 2,000 secrets; merge of 20,000

@@ -1,4 +1,4 @@
-"""Vault file benchmark (issue 2 "Speed"): vaultui's vault vs the seed design and KeePassXC.
+"""Vault file benchmark: vaultui's vault vs the FEDzk secrets manager's design and KeePassXC.
 
 ``python -m tests.bench.bench_vault [--quick]`` (or ``python -m tests.bench``).
 
@@ -43,12 +43,14 @@ from tests.bench.common import (
     cache_dir,
     child_env,
     cli_main,
+    faster,
     log,
     median,
     median_of,
     median_wall_cpu,
     rate,
     run_process,
+    tie_note,
     time_runs,
 )
 from tests.bench.peers import keepassxc
@@ -544,8 +546,9 @@ def whole_process_rows(plan: Plan, work: Path, kp_version: str) -> list[Row]:
                 ms(theirs),
                 "ms",
                 target="faster than keepassxc-cli show",
-                ok=(ours < theirs) if theirs else None,
-                note=f"python -c core.vault vs show; median of {runs}, interleaved; CPU "
+                ok=faster(ours, theirs),
+                note=f"{tie_note(ours, theirs)} python -c core.vault vs show; median of {runs}, "
+                f"interleaved; CPU "
                 f"{a.cpu_ms:.0f} vs {b.cpu_ms if b else 0:.0f} ms",
             )
         )
@@ -681,8 +684,9 @@ def _batch_get_row(
     try:
         times = [run_process(argv, expect=want, env=env) for _ in range(runs + 1)]
         value = median(times[1:]) * 1000
-        ok = (value < peer_s * 1000) if peer_s else None
-        note = f"VAULTUI_PASSPHRASE_FILE, default slot; median of {runs}"
+        ok = faster(value, peer_s * 1000) if peer_s else None
+        tie = tie_note(value, peer_s * 1000) if peer_s else ""
+        note = f"{tie} VAULTUI_PASSPHRASE_FILE, default slot; median of {runs}".strip()
     except (RuntimeError, OSError) as exc:
         value, ok, note = "n/a", None, f"vaultui --batch get failed: {str(exc)[:80]}"
     return Row(

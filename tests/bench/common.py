@@ -30,7 +30,8 @@ a short run, ``--only NAME`` for one module). A module may also be run alone wit
   (printed ``ok``), False (``FAIL``) or None (no target).
 - ``note``: anything the reader needs (runs, parameters, why a figure is missing).
 
-**Helpers**: :func:`median_of` (median wall time of a callable over several runs),
+**Helpers**: :func:`faster` (a win needs a margin: a tie within :data:`TIE_BAND` is
+not one), :func:`median_of` (median wall time of a callable over several runs),
 :func:`median_wall_cpu` (wall and CPU time), :func:`time_runs`, :func:`median`,
 :func:`rate` (seconds per call of a callable, time-bounded), :func:`run_process` (one
 timed child process, output checked), :func:`child_env` (environment for timed
@@ -52,6 +53,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.vault.gcpause import allow_gc_pause
+
+# The in-process figures stand for vaultui's own processes, which allow bulk work to
+# pause the garbage collector (an application embedding core gets stock behaviour).
+allow_gc_pause()
 
 REPO = Path(__file__).resolve().parents[2]
 """The project root (where ``core/`` lives); child processes run here."""
@@ -90,6 +97,25 @@ class Row:
         if a <= 0 or b <= 0:
             return None
         return a / b if self.better_when_higher else b / a
+
+
+TIE_BAND = 0.05
+"""Two timings within 5% of each other are a tie: noise on this kind of machine, not a win."""
+
+
+def faster(ours: float | None, theirs: float | None, factor: float = 1.0) -> bool | None:
+    """Whether vaultui (``ours``, seconds or ms) beats the peer by ``factor`` with room to
+    spare: a tie (within :data:`TIE_BAND`) is not a win. None when either is missing."""
+    if not isinstance(ours, int | float) or not isinstance(theirs, int | float):
+        return None
+    return theirs >= factor * ours * (1 + TIE_BAND)
+
+
+def tie_note(ours: float | None, theirs: float | None) -> str:
+    """'tie (within 5%)' when the two timings are too close to call, else ''."""
+    if not isinstance(ours, int | float) or not isinstance(theirs, int | float) or not ours:
+        return ""
+    return "tie (within 5%)" if abs(theirs / ours - 1) < TIE_BAND else ""
 
 
 def median(values: Sequence[float]) -> float:

@@ -1,4 +1,4 @@
-"""Every call of the seed's README and of issue 2 works as written."""
+"""Every call of the FEDzk secrets manager's README works as written (FEDzk-compatible API)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,9 @@ def test_unknown_provider_is_a_clear_error(home: Path, monkeypatch: pytest.Monke
     from core.secrets_manager import SecretsManager
 
     monkeypatch.setenv("FEDZK_SECRETS_PROVIDER", "hashicorp_vualt")
-    with pytest.raises(ConfigError, match="Unknown secrets provider 'hashicorp_vualt'"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown provider 'hashicorp_vualt' \(from FEDZK_SECRETS_PROVIDER\)"
+    ):
         SecretsManager(Settings.from_env())
 
 

@@ -44,7 +44,10 @@ def test_vault_native_write_through_read_and_fallback(factory, openbao) -> None:
             assert "HashiCorp Vault" in status["provider_error"]
         finally:
             openbao.resume()
-        lines = [json.loads(x) for x in settings.audit_log_path.read_text().splitlines()]
+        lines = [
+            mgr.audit_log.open(json.loads(x))
+            for x in settings.audit_log_path.read_text().splitlines()
+        ]
         fallback = [e for e in lines if e["operation"] == "provider_fallback"]
         assert fallback and fallback[-1]["secret_name"] == "db_password"
         assert fallback[-1]["success"] is False

@@ -112,3 +112,14 @@ def test_bulk_summary_error() -> None:
         "X connection failed (2 of 3 secrets failed, 1 not attempted; 1 succeeded): check X_ADDR"
     )
     BulkResult("X", total=1, done={"a": "1"}).raise_for_errors()  # all good: no error
+
+
+@pytest.mark.parametrize(("code", "calls"), [("501", 1), ("505", 1), ("404", 1), ("503", 3)])
+def test_an_http_status_code_decides_over_a_mapper_that_says_retry(code, calls) -> None:
+    def eager_mapper(exc: Exception) -> VaultError:
+        return provider_error(ProviderUnavailableError, "X failed", code=code, retryable=True)
+
+    fn = Flaky(100, TimeoutError("boom"))
+    with pytest.raises(ProviderUnavailableError):
+        call_with_retry(fn, eager_mapper, policy=RetryPolicy(attempts=3), sleep=lambda _s: None)
+    assert fn.calls == calls

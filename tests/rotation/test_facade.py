@@ -64,7 +64,11 @@ def test_a_failed_rotation_is_in_the_audit_log(secrets, settings):
         assert "verify hook exited with status 1" in str(exc)
     assert ok is False
     assert secrets.retrieve_secret("k") == "current-value"
-    lines = [json.loads(x) for x in settings.audit_log_path.read_text().splitlines() if x]
+    lines = [
+        secrets.audit_log.open(json.loads(x))
+        for x in settings.audit_log_path.read_text().splitlines()
+        if x
+    ]
     rotate = [e for e in lines if e["operation"] == "rotate"]
     assert rotate and rotate[-1]["success"] is False
     assert "verify hook exited with status 1" in rotate[-1]["error_message"]

@@ -234,3 +234,54 @@ def test_hook_config_validation_and_round_trip():
     ):
         with pytest.raises(ValidationError):
             HookConfig(**bad)
+
+
+def test_the_shell_form_runs_shell_syntax_with_the_scrubbed_environment(tmp_path):
+    seen = tmp_path / "seen"
+    result = run(
+        f"sh:printenv VAULTUI_NEW_VALUE > {seen}; env >> {seen}; "
+        'echo "step=$VAULTUI_ROTATION_STEP" | tr a-z A-Z; exit 1',
+        base_env={
+            "PATH": os.environ.get("PATH", ""),
+            "FEDZK_ENCRYPTION_MASTER_KEY": "master-key-material",
+            "VAULTUI_KEY_FILE": "/somewhere/vault.key",
+        },
+    )
+    # exit 1 is the script's own status, and the pipe ran: a shell did this
+    assert not result.ok and result.exit_code == 1 and not result.error
+    assert "STEP=APPLY" in result.output_tail
+    written = seen.read_text()
+    assert written.splitlines()[0] == NEW
+    assert "master-key-material" not in written and "VAULTUI_KEY_FILE" not in written
+
+
+def test_shell_syntax_without_the_shell_form_says_how_hooks_run():
+    result = run("exit 1")
+    assert not result.ok
+    assert "could not start" in result.reason
+    assert "without a shell" in result.reason and "sh:COMMAND" in result.reason
+
+
+def test_needs_shell_spots_shell_syntax_outside_the_shell_form():
+    from core.rotation.hooks import needs_shell
+
+    for command in ("exit 1", "echo $HOME", "cat x | grep y", "a && b", "run > log"):
+        assert needs_shell(command), command
+    for command in ("sh:exit 1", "psql -c 'select 1'", "/usr/bin/true", None):
+        assert not needs_shell(command), command
+    with pytest.raises(ValidationError):
+        HookConfig(apply="sh:   ")
+
+
+def test_the_master_key_is_redacted_from_a_failing_hooks_output():
+    master = "master-Key-Value-For-Hooks-77"
+    result = run_hook(
+        ["sh", "-c", f"echo found {master} in my parent; exit 3"],
+        step="apply",
+        name="n",
+        new_value=NEW,
+        old_value=OLD,
+        base_env={"PATH": os.environ["PATH"], "FEDZK_ENCRYPTION_MASTER_KEY": master},
+    )
+    assert not result.ok and result.exit_code == 3
+    assert master not in result.reason and f"found {REDACTED} in my parent" in result.reason

@@ -84,8 +84,9 @@ def initial_secret(pg: PgServer) -> dict:
     }
 
 
-def audit_events(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def audit_events(path: Path, audit: AuditLog) -> list[dict]:
+    """The trail's events with names opened (lines hold them sealed)."""
+    return [audit.open(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def setup(pg, vault_and_key, tmp_path):
 
 @pytest.mark.slow
 def test_rotations_under_load_never_fail_a_client(pg, setup, tmp_path):
-    vault, key, manager, _audit, audit_path = setup
+    vault, key, manager, audit, audit_path = setup
     manager.set_policy(
         NAME,
         "DAILY",
@@ -144,13 +145,13 @@ def test_rotations_under_load_never_fail_a_client(pg, setup, tmp_path):
     assert {current["username"], previous["username"]} == {"app_a", "app_b"}
     connect(current)
     connect(previous)  # the previous credentials keep working until the next rotation
-    rotations = [e for e in audit_events(audit_path) if e["operation"] == "rotate"]
+    rotations = [e for e in audit_events(audit_path, audit) if e["operation"] == "rotate"]
     assert [e["success"] for e in rotations] == [True] * 6
 
 
 @pytest.mark.slow
 def test_a_failing_verify_hook_keeps_current_working_and_is_audited(pg, setup):
-    vault, _key, manager, _audit, audit_path = setup
+    vault, _key, manager, audit, audit_path = setup
     # a broken apply hook: the new password never reaches the server, so verify fails
     manager.set_policy(
         NAME,
@@ -168,7 +169,7 @@ def test_a_failing_verify_hook_keeps_current_working_and_is_audited(pg, setup):
     connect(after)  # CURRENT still works
     record = vault.record(NAME)
     assert record.version == 1 and "PENDING" not in record.stages
-    failed = [e for e in audit_events(audit_path) if e["operation"] == "rotate"]
+    failed = [e for e in audit_events(audit_path, audit) if e["operation"] == "rotate"]
     assert len(failed) == 1 and failed[0]["success"] is False
     assert failed[0]["secret_name"] == NAME
     assert "password authentication failed" in failed[0]["error_message"]

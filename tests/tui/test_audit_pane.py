@@ -308,3 +308,23 @@ def test_snapshot(trail: AuditLog, snap_compare) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(PaneApp(trail), terminal_size=SIZE, run_before=run_before)
+
+
+@sync
+async def test_names_show_in_clear_with_the_key_and_as_a_placeholder_without(
+    trail: AuditLog,
+) -> None:
+    assert b"db/password" not in trail.path.read_bytes()  # sealed on disk
+    async with PaneApp(trail).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("home", "down")
+        assert screen.table.current.event["secret_name"] == "db/password"
+    locked = AuditLog(trail.path, None, durable=False, alert_rules=[])
+    async with PaneApp(locked).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert "Chain intact · 44 events" in chain_text(screen)  # verified without the key
+        await pilot.press("home", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, EventDetails))
+        body = str(pilot.app.screen.query_one("#audit-details-body", Static).render())
+        assert '"secret_name": "<encrypted>"' in body and "db/password" not in body
+    locked.close()

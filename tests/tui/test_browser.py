@@ -10,7 +10,9 @@ import time
 import pytest
 
 from core.config import Settings
+from core.vault import KeySource, Vault
 from tests.conftest import clean_env
+from tests.trail import has_event, trail_events
 from tests.tui.conftest import (
     SIZE,
     filter_to,
@@ -166,8 +168,11 @@ def test_copy_from_the_list_is_audited_and_the_clipboard_clears(demo_app) -> Non
             await pilot.press("c")
             await wait_for(pilot, lambda: app.clipboard.startswith("demo0000"))
             log = (app.settings.audit_log_path).read_text()
-            assert '"operation": "copy", "secret_name": "api/jwt_signing_key"' in log
-            assert "demo0000" not in log
+            events = trail_events(
+                app.settings.audit_log_path, app.manager.vault.derive_key("audit")
+            )
+            assert has_event(events, operation="copy", secret_name="api/jwt_signing_key")
+            assert "demo0000" not in log and "api/jwt_signing_key" not in log
             await wait_for(pilot, lambda: app.clipboard == "", timeout=3)
 
     run(go())
@@ -568,5 +573,35 @@ def test_a_new_sort_keeps_the_cursor_and_is_prepared_for_typing(demo_app) -> Non
             # the cursor is found by position now; moving keeps working as before
             await filter_to(pilot, current.split("/")[0])
             assert browser.table.current == current
+
+    run(go())
+
+
+def test_a_conflict_copy_arriving_is_merged_into_the_open_app(key_file_vault: Settings) -> None:
+    """A file-sync service drops another machine's copy beside the vault while the app
+    runs: its secrets appear in the list and the copy moves to merged/."""
+    import shutil
+
+    home = key_file_vault.home
+    other = home.parent / "other-machine"
+    other.mkdir()
+    shutil.copy(key_file_vault.vault_path, other / "vault.db")
+    copy_vault = Vault.open(
+        other / "vault.db", KeySource.from_key_file(key_file_vault.default_key_file), device_id="b"
+    )
+    copy_vault.put("zzz/from-laptop", "laptop-value")
+    copy_vault.close()
+
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            table = app.browser().table
+            name = "vault.sync-conflict-20261204-101112-LAPTOP1.db"
+            shutil.copy(other / "vault.db", home / name)
+            await wait_for(pilot, lambda: "zzz/from-laptop" in table.rows, timeout=5)
+            assert (home / "merged" / name).exists()
+            assert not (home / name).exists()
+        app.cleanup()
 
     run(go())

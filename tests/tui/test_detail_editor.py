@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from core.config import Settings
+from tests.trail import has_event, trail_events
 from tests.tui.conftest import (
     SIZE,
     filter_to,
@@ -43,13 +44,15 @@ def test_value_is_masked_until_revealed_and_reveal_is_audited(demo_app) -> None:
             meta = shown(app, "#detail-meta")
             assert "Postgres password for the orders service" in meta
             assert "monthly" in meta and "3  (PREVIOUS v2)" in meta
-            log = app.settings.audit_log_path.read_text()
-            assert '"secret_name": "prod/db/password"' not in log  # opening reads nothing
+            key = app.manager.vault.derive_key("audit")
+            events = trail_events(app.settings.audit_log_path, key)
+            assert not has_event(events, secret_name="prod/db/password")  # opening reads nothing
             await pilot.press("r")
             await wait_for(pilot, lambda: "demo-password-not-real" in shown(app, "#detail-value"))
             log = app.settings.audit_log_path.read_text()
-            assert '"operation": "reveal", "secret_name": "prod/db/password"' in log
-            assert "demo-password-not-real" not in log
+            events = trail_events(app.settings.audit_log_path, key)
+            assert has_event(events, operation="reveal", secret_name="prod/db/password")
+            assert "demo-password-not-real" not in log and "prod/db/password" not in log
             await pilot.press("r")  # hide again
             assert MASK in shown(app, "#detail-value")
             await pilot.press("escape")
@@ -73,9 +76,11 @@ def test_dict_secret_shows_fields_and_copies_one_field(demo_app) -> None:
             await pilot.press("c")  # whole value as JSON
             await wait_for(pilot, lambda: app.clipboard.startswith("{"))
             assert json.loads(app.clipboard)["password"] == "demo-db-pass-2"
-            log = app.settings.audit_log_path.read_text()
-            assert '"operation": "copy", "secret_name": "prod/db/config"' in log
-            assert '"field": "host"' in log
+            events = trail_events(
+                app.settings.audit_log_path, app.manager.vault.derive_key("audit")
+            )
+            assert has_event(events, operation="copy", secret_name="prod/db/config", field="host")
+            assert "prod/db/config" not in app.settings.audit_log_path.read_text()
 
     run(go())
 

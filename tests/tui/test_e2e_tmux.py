@@ -19,6 +19,7 @@ import pytest
 
 from core.vault import KeySource, Vault
 from tests.conftest import clean_env
+from tests.trail import has_event, trail_events
 
 pytestmark = pytest.mark.slow
 
@@ -124,8 +125,11 @@ def test_create_add_filter_reveal_quit_in_a_real_terminal(tmp_path: Path) -> Non
     try:
         assert vault.get("e2e/api_token").value == "e2e-visible-value"
         assert vault.names() == ["e2e/api_token", "other/thing"]
+        audit_key = vault.derive_key("audit")
     finally:
         vault.close()
     log = (home / "logs" / "secrets_audit.log").read_text()
-    assert '"operation": "reveal", "secret_name": "e2e/api_token"' in log
+    events = trail_events(home / "logs" / "secrets_audit.log", audit_key)
+    assert has_event(events, operation="reveal", secret_name="e2e/api_token")
+    assert "e2e/api_token" not in log  # names are sealed in the file
     assert "e2e-visible-value" not in log and passphrase not in log

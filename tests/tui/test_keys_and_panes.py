@@ -187,3 +187,43 @@ def test_installed_panes_open_from_the_browser(demo_app) -> None:
 
     assert installed, "no pane is installed yet"
     run(go())
+
+
+def test_rekey_from_the_status_screen(demo_app) -> None:
+    """R on the status screen: a confirmation, a progress bar in a worker, and the vault
+    re-encrypted under a new data key that the app keeps using."""
+    from vaultui.screens.dialogs import ProgressScreen
+
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_browser(pilot)
+            old_key = app.manager.vault.data_key_for_agent()
+            await pilot.press("i")
+            await wait_for(pilot, lambda: screen_name(app) == "StatusScreen")
+            assert "Rekey" in {c.title for c in screen_commands(app.screen)}  # palette
+            await pilot.press("R")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await pilot.press("n")  # cancel changes nothing
+            await wait_for(pilot, lambda: screen_name(app) == "StatusScreen")
+            assert app.manager.vault.data_key_for_agent() == old_key
+            seen: list[str] = []
+            real_push = app.push_screen
+
+            def spy(screen, *a, **k):
+                seen.append(type(screen).__name__)
+                return real_push(screen, *a, **k)
+
+            app.push_screen = spy  # type: ignore[method-assign]
+            await pilot.press("R")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await pilot.press("y")
+            result = app.screen.query_one("#verify-result")
+            await wait_for(pilot, lambda: "Rekeyed: 12 secrets" in str(result.render()))
+            assert ProgressScreen.__name__ in seen
+            assert app.manager.vault.data_key_for_agent() != old_key
+            assert app.manager.vault.verify()["records"] == 12
+            await pilot.press("v")
+            await wait_for(pilot, lambda: "Integrity OK: 12 records" in str(result.render()))
+
+    run(go())

@@ -16,6 +16,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from core.rotation import RotationManager
 from tests.rotation.conftest import START, FakeClock, RecordingAudit, make_vault
+from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.screens.rotation import RotationEditScreen, RotationScreen
 
 SIZE = (130, 30)
@@ -201,7 +202,7 @@ async def test_rotate_now_key(world):
         await ready(pilot)
         table = screen_of(app).query_one("#rotation-table", DataTable)
         table.move_cursor(row=table.get_row_index("api/token"))
-        await pilot.press("r")
+        await pilot.press("r", "y")  # rotate, yes
         await wait_until(pilot, lambda: table_rows(screen_of(app))["api/token"][6] == "ok")
         assert vault.record("api/token").version == 2
         assert vault.get("api/token", stage="PREVIOUS").value == "initial-value"
@@ -210,6 +211,58 @@ async def test_rotate_now_key(world):
         assert rows["api/token"][5:] == ["in 1h 00m", "ok"]
         assert audit.of("rotate", "api/token")[0]["success"] is True
         assert any("Rotated api/token to version 2" in n.message for n in app._notifications)
+
+
+@sync
+async def test_rotate_and_rotate_due_ask_first_naming_how_many(world):
+    vault, manager, clock, _audit = world
+    manager.set_policy("legacy_key", "12h", generator="token:hex:8")  # due too
+    clock.advance(hours=10)
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = screen_of(app).query_one("#rotation-table", DataTable)
+        table.move_cursor(row=table.get_row_index("api/token"))
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query_one(".dialog-body", Static).render())
+        assert "Rotate api/token now?" in question
+        await pilot.press("n")
+        assert isinstance(app.screen, RotationScreen)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Rotate 2 secrets now?" in str(app.screen.query_one(".dialog-body", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RotationScreen)
+        # nothing was rotated by either key
+        assert vault.record("api/token").version == 1 and vault.record("legacy_key").version == 1
+
+
+@sync
+async def test_rotation_without_an_apply_hook_warns_that_only_the_vault_changed(world):
+    vault, manager, _clock, _audit = world
+    manager.set_policy("legacy_key", "12h", hooks={"apply": "true"})
+    app = PaneApp(manager)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = screen_of(app).query_one("#rotation-table", DataTable)
+        table.move_cursor(row=table.get_row_index("api/token"))
+        await pilot.press("r", "y")
+        await wait_until(pilot, lambda: vault.record("api/token").version == 2)
+        await settle(pilot)
+        warned = [n for n in app._notifications if n.severity == "warning"]
+        assert len(warned) == 1
+        assert "api/token" in warned[0].message
+        assert "no apply hook: only the vault's copy changed; the real credential is unchanged" in (
+            warned[0].message
+        )
+        # with an apply hook, no such warning
+        table.move_cursor(row=table.get_row_index("legacy_key"))
+        await pilot.press("r", "y")
+        await wait_until(pilot, lambda: vault.record("legacy_key").version == 2)
+        await settle(pilot)
+        assert len([n for n in app._notifications if n.severity == "warning"]) == 1
 
 
 @sync
@@ -283,7 +336,7 @@ async def test_failed_rotation_shows_its_reason(world):
         await pilot.press("f5")
         await wait_until(pilot, lambda: table_rows(screen_of(app))["legacy_key"][3] == "apply")
         table.move_cursor(row=table.get_row_index("legacy_key"))
-        await pilot.press("r")
+        await pilot.press("r", "y")
         await wait_until(pilot, lambda: table_rows(screen_of(app))["legacy_key"][6] == "failed")
         assert vault.get("legacy_key").value == "initial-value"
         assert table_rows(screen_of(app))["legacy_key"][6] == "failed"
@@ -298,7 +351,7 @@ async def test_rotate_due_and_worker_toggle(world):
     app = PaneApp(manager)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await wait_until(pilot, lambda: table_rows(screen_of(app))["api/token"][6] == "ok")
         assert vault.record("api/token").version == 2  # the only due one (db/password failed)
         assert vault.record("legacy_key").version == 1

@@ -18,12 +18,15 @@ from core.vault import Argon2Params, KeySource, Vault, decode_value, encode_valu
 from tests.vault.strategies import values
 
 NAMES = ["a", "b/c", "d.e", "f-g"]
+LABEL_CHARS = st.characters(blacklist_categories=("Cc", "Cs"))  # labels refuse controls
 
 options = st.fixed_dictionaries(
     {},
     optional={
-        "description": st.text(max_size=10),
-        "tags": st.dictionaries(st.sampled_from(["env", "team"]), st.text(max_size=5), max_size=2),
+        "description": st.text(LABEL_CHARS, max_size=10),
+        "tags": st.dictionaries(
+            st.sampled_from(["env", "team"]), st.text(LABEL_CHARS, max_size=5), max_size=2
+        ),
         "who": st.text(max_size=5),
         "why": st.text(max_size=5),
         "source": st.sampled_from(["api", "import", "backup"]),
@@ -102,6 +105,8 @@ def test_put_many_accepts_pairs_and_returns_the_count(vault: Vault) -> None:
         (("ok2", 42), ValidationError),
         (("ok2", "x" * (2 * 1024 * 1024)), ValueTooLargeError),
         (("ok2", "v", {"colour": "red"}), ValidationError),
+        (("ok2", "v", {"description": "a\x1b]52;c;eA==\x07"}), ValidationError),
+        (("ok2", "v", {"tags": {"env": "\x9b1m"}}), ValidationError),
         (("ok2",), ValidationError),
         (("x", "v", {"expected_version": 7}), ConflictError),
     ],

@@ -4,9 +4,10 @@ A :class:`Session` runs :mod:`core.agent.ops` operations either inside the unloc
 (when one serves this vault file and provider) or in this process on a
 :class:`~core.secrets_manager.SecretsManager`; both give the same results.
 
-Keys, first match wins (docs/batch.md, "Unlocking"):
+Where operations run, first match wins (docs/batch.md, "Unlocking"):
 
-1. a running unlock agent for this vault (its data key);
+1. a running unlock agent for this vault runs them (it never hands out its key;
+   commands that need a whole manager in this process skip it);
 2. the configured key: VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY,
    VAULTUI_KEY_FILE, or the home's ``vault.key``;
 3. with a terminal (and not ``--no-prompt``) and a vault that has a passphrase slot,
@@ -201,20 +202,6 @@ class Context:
         )
         return same_vault and hello.get("provider") == self.settings.provider
 
-    def agent_key(self) -> bytes | None:
-        """The data key held by a running agent, or None."""
-        try:
-            conn = agent.AgentClient.connect(self.paths().socket, timeout=5.0)
-        except agent.protocol.PeerRejected:
-            return None
-        if conn is None:
-            return None
-        with conn:
-            try:
-                return conn.data_key()
-            except (agent.AgentUnavailable, agent.AgentMismatch):
-                return None
-
     # ------------------------------------------------------------------ unlocking
 
     def session(self, *, create: bool = False) -> Session:
@@ -229,49 +216,83 @@ class Context:
     def _local_session(self, create: bool) -> Session:
         return LocalSession(self.manager(create=create, track=False))
 
-    def manager(
-        self, *, create: bool = False, use_agent: bool = True, track: bool = True
-    ) -> SecretsManager:
+    def manager(self, *, create: bool = False, track: bool = True) -> SecretsManager:
         """An unlocked SecretsManager in this process (source 'batch').
 
+        Opens the vault with the configured key or a passphrase prompt: a running unlock
+        agent performs operations (:meth:`session`) but never hands out its key. When
+        no key is available and an agent for this vault expired, the error says so.
         ``create`` allows making a new vault (with the configured or an auto-generated
         key) when none exists; otherwise a missing vault is NotFoundError.
         """
         from core.secrets_manager import SecretsManager
-        from core.unlock import configured_key_source, vault_exists
-        from core.vault import KeySource
+        from core.unlock import vault_exists
 
         settings = self.settings
-        if use_agent and vault_exists(settings):
-            key = self.agent_key()
-            if key is not None:
-                try:
-                    mgr = SecretsManager(
-                        settings, key_source=KeySource.data_key(key), source="batch"
-                    )
-                    return self._track(mgr, track)
-                except WrongKeyError:
-                    if configured_key_source(settings) is None:
-                        raise
         if not vault_exists(settings) and not create:
             raise NotFoundError(
                 f"No vault at {settings.vault_path}",
                 hint="store a secret with `vaultui --batch set NAME` or run `vaultui`",
             )
+        fresh = not vault_exists(settings) and not settings.default_key_file.exists()
         try:
-            return self._track(SecretsManager(settings, source="batch"), track)
-        except KeyMissingError:
+            mgr = SecretsManager(settings, source="batch")
+        except KeyMissingError as exc:
             kinds = vault_slot_kinds(settings.vault_path)
             if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
-                raise
-        return self._track(self._prompt_unlock(), track)
+                raise self._explain_missing_key(exc) from None
+            return self._track(self._prompt_unlock(), track)
+        if fresh and mgr.vault.key_source.auto_generated:
+            note_new_key_file(settings.vault_path, settings.default_key_file)
+        return self._track(mgr, track)
+
+    def _explain_missing_key(self, exc: KeyMissingError) -> KeyMissingError:
+        """``exc``, or a clearer error when an unlock agent explains the missing key
+        (it expired, or it runs but this command needs the key in its own process)."""
+        from core.agent.expiry import describe_span, expired_note
+
+        paths = self.paths()
+        hello = self.agent_hello()
+        if self.agent_serves_us(hello):
+            return KeyMissingError(
+                "This command opens the vault itself, and the unlock agent never hands out its key",
+                hint="set VAULTUI_PASSPHRASE_FILE (or VAULTUI_KEY_FILE), or run it in a "
+                "terminal to be asked for the passphrase",
+            )
+        note = None if hello else expired_note(paths.socket, paths.vault)
+        if note is not None:
+            return KeyMissingError(
+                f"The unlock agent expired after {describe_span(note['ttl'])}",
+                hint="run `vaultui --batch unlock`",
+            )
+        return exc
+
+    def manager_if_available(self) -> SecretsManager | None:
+        """An unlocked manager if a key is at hand (a configured key, or a passphrase
+        typed at the terminal), else None, without recording a failed unlock for a key
+        that was never offered. A wrong configured key still raises. A running unlock
+        agent never hands out its key: such commands ask it for operations instead."""
+        from core.unlock import configured_key_source, vault_exists
+
+        settings = self.settings
+        if not vault_exists(settings):
+            return None
+        if configured_key_source(settings) is not None:
+            return self.manager()
+        kinds = vault_slot_kinds(settings.vault_path)
+        if not self.can_prompt or (kinds is not None and "passphrase" not in kinds):
+            return None
+        try:
+            return self._track(self._prompt_unlock(), True)
+        except KeyMissingError:
+            return None  # an empty passphrase: go on without the key
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
         from core.vault import KeySource
+        from vaultui.batch.output import note
 
-        last: WrongKeyError | None = None
-        for _ in range(PROMPT_TRIES):
+        for attempt in range(1, PROMPT_TRIES + 1):
             passphrase = prompt_secret(f"Passphrase for {self.settings.vault_path}: ")
             if not passphrase:
                 raise KeyMissingError("No passphrase given")
@@ -279,13 +300,13 @@ class Context:
                 return SecretsManager(
                     self.settings, key_source=KeySource.passphrase(passphrase), source="batch"
                 )
-            except WrongKeyError as exc:
-                last = exc
-                from vaultui.batch.output import note
-
-                note("Wrong passphrase, try again.")
-        assert last is not None
-        raise last
+            except WrongKeyError:
+                if attempt < PROMPT_TRIES:
+                    note(f"Wrong passphrase ({attempt} of {PROMPT_TRIES} attempts); try again.")
+        # the last answer must not read like an invitation to type once more
+        raise WrongKeyError(
+            f"Wrong passphrase ({PROMPT_TRIES} of {PROMPT_TRIES} attempts); giving up"
+        )
 
     def current_key_source(self) -> KeySource:
         """The key that opens the vault without the agent: configured, or prompted."""
@@ -303,6 +324,17 @@ class Context:
         return KeySource.passphrase(passphrase)
 
     def _track(self, manager: SecretsManager, track: bool) -> SecretsManager:
+        from vaultui.batch.output import note
+
+        copies = manager.copies_absorbed
+        for name, where, changed in copies.merged if copies else ():
+            note(
+                f"vaultui: merged the conflict copy {name} "
+                f"({changed} secret{'' if changed == 1 else 's'} changed here); "
+                f"moved it to {where}"
+            )
+        for name, why in copies.refused if copies else ():
+            note(f"vaultui: left the conflict copy {name} alone: {why}")
         if track:
             self._managers.append(manager)
         return manager
@@ -327,6 +359,19 @@ class Context:
         if self.preread_stdin is not None:
             return self.preread_stdin
         return read_value(stdin_bytes(), kind, source="stdin")
+
+
+def note_new_key_file(vault_path: Path, key_path: Path) -> None:
+    """Say on stderr that a new vault got a generated key file: without that file the
+    vault cannot be opened, and a copy beside a synced vault would give the key away."""
+    from vaultui.batch.output import note
+
+    note(
+        f"vaultui: created a new vault at {vault_path}, locked by a new random key file "
+        f"{key_path} (no passphrase). Back that key file up somewhere safe: without it the "
+        "vault cannot be opened. Never sync or commit it with the vault; add a passphrase "
+        "with `vaultui --batch passwd`."
+    )
 
 
 def parse_tags(items: list[str] | None) -> dict[str, str]:

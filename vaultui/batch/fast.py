@@ -197,10 +197,14 @@ def set_args(req: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def stdin_bytes() -> bytes:
-    """Everything on stdin."""
-    stream = getattr(sys.stdin, "buffer", sys.stdin)
-    data = stream.read()
-    return data.encode("utf-8") if isinstance(data, str) else data
+    """Everything on stdin, reading at most the value limit (plus a final CR LF) + 1
+    byte: ValueTooLargeError for more, without holding it all in memory."""
+    from core.input_limits import MAX_VALUE_BYTES, read_bounded
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text-only stand-in (tests): its text is already in memory
+        return sys.stdin.read().encode("utf-8")
+    return read_bounded(stream, MAX_VALUE_BYTES + 2, "stdin")
 
 
 def read_value(data: bytes, kind: str, *, source: str) -> Any:
@@ -228,6 +232,11 @@ def read_value(data: bytes, kind: str, *, source: str) -> Any:
             value = json.loads(text)
         except ValueError:
             raise ValidationError(f"The value on {source} is not valid JSON") from None
+        except RecursionError:
+            raise ValidationError(
+                f"The value on {source} is nested too deeply",
+                hint="a dict value nests at most 64 levels",
+            ) from None
         if not isinstance(value, dict):
             raise ValidationError(f"The value on {source} must be a JSON object for --type dict")
         return value
@@ -258,7 +267,12 @@ def write_out(data: bytes) -> None:
 
 
 def error(message: str) -> None:
-    """Print ``vaultui: message`` to stderr."""
+    """Print ``vaultui: message`` to stderr, control characters (from a provider's error
+    text, say) shown as visible escapes."""
+    if not message.isprintable():
+        from core.controlchars import escape_controls
+
+        message = escape_controls(message)
     sys.stderr.write(f"vaultui: {message}\n")
     sys.stderr.flush()
 
@@ -276,15 +290,29 @@ def to_json(obj: Any) -> str:
             return list(o)
         raise TypeError(type(o).__name__)
 
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+    # JSON escapes C0 itself; DEL and C1 (a terminal may act on them) are escaped here
+    # too, which is the same JSON (they can only occur inside strings)
+    import re  # already loaded by json
+
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def print_get(result: Mapping[str, Any], *, json_mode: bool, newline: bool = True) -> None:
     """Print a ``get`` result: the bare value, or JSON with ``--json``.
 
     Text: a str as is (plus a newline unless ``-n``), bytes raw, anything else as JSON.
+    A value read from the local vault in provider mode gets a note on stderr saying so.
     """
     value = result["value"]
+    origin = result.get("origin")
+    if origin == "local-only":
+        error(f"{result['name']}: from the local vault; not on {result.get('provider')}")
+    elif origin == "fallback":
+        error(
+            f"{result['name']}: from the local vault's copy; {result.get('provider')} "
+            "did not answer"
+        )
     if json_mode:
         doc = {k: v for k, v in result.items() if k != "value"}
         if isinstance(value, bytes | bytearray):

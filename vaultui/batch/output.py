@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.controlchars import escape_controls
 from vaultui.batch.fast import error, to_json, write_out
 
 __all__ = ["Progress", "emit", "error", "note", "table", "to_json", "write_out"]
@@ -24,21 +25,23 @@ def emit(obj: Any) -> None:
 
 
 def lines(items: Iterable[str]) -> None:
-    """Print one item per line on stdout."""
-    text = "".join(f"{item}\n" for item in items)
+    """Print one item per line on stdout (control characters as visible escapes)."""
+    text = "".join(f"{escape_controls(item)}\n" for item in items)
     if text:
         write_out(text.encode("utf-8"))
 
 
 def note(message: str) -> None:
-    """A human note on stderr."""
-    sys.stderr.write(message + "\n")
+    """A human note on stderr (control characters as visible escapes)."""
+    sys.stderr.write(escape_controls(message, keep_lines=True) + "\n")
     sys.stderr.flush()
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> None:
-    """Aligned columns on stdout (the last column is not padded); no header if None."""
+    """Aligned columns on stdout (the last column is not padded); no header if None.
+    Cells are one line each: control characters (newlines too) as visible escapes."""
     every = [header, *rows] if header else list(rows)
+    every = [[escape_controls(cell) for cell in row] for row in every]
     if not every:
         return
     widths = [0] * len(every[0])
@@ -56,10 +59,13 @@ class Progress:
     """Progress of a long command on stderr: a live counter on a terminal, otherwise
     a line at most every ``interval`` seconds, and a final line."""
 
-    def __init__(self, label: str, *, interval: float = 2.0, quiet: bool = False) -> None:
+    def __init__(
+        self, label: str, *, interval: float = 2.0, quiet: bool = False, bar: bool = False
+    ) -> None:
         self.label = label
         self.interval = interval
         self.quiet = quiet
+        self.bar = bar  # on a terminal: a bar with a percentage instead of a counter
         self._tty = sys.stderr.isatty()
         self._last = 0.0
         self._shown = False
@@ -74,6 +80,12 @@ class Progress:
             return
         self._last = now
         text = f"{self.label}: {done}" + (f"/{total}" if total else "")
+        if self.bar and self._tty and total:
+            width = 30
+            filled = min(width, width * done // total)
+            percent = min(100, 100 * done // total)
+            shown = "#" * filled + "." * (width - filled)
+            text = f"{self.label} [{shown}] {percent:3d}% {done}/{total}"
         if self._tty:
             sys.stderr.write("\r" + text + ("\n" if final else ""))
         else:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from core.errors import EXIT_ERROR, EXIT_USAGE, VaultError
+from core.text import plural
 from vaultui.batch.commands import BUILTIN_COMMANDS, BUILTIN_MODULES, COMMAND_MODULES
 from vaultui.batch.output import error
 
@@ -37,7 +38,7 @@ class Parser(argparse.ArgumentParser):
             extra = message[len(prefix) :].split()
             options = [a for a in extra if a.startswith("-")]
             hidden = len(extra) - len(options)
-            parts = options + ([f"{hidden} other argument(s), not shown"] if hidden else [])
+            parts = options + ([f"{plural(hidden, 'other argument')}, not shown"] if hidden else [])
             message = prefix + ", ".join(parts)
         super().error(message)
 
@@ -94,7 +95,39 @@ def build_parser(*, plugins: bool = True, only: str | None = None) -> argparse.A
         module.register(sub, common)
     if plugins:
         load_plugins(sub, common)
+    _groups_show_help(parser)
     return parser
+
+
+def _groups_show_help(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
+    """Make every command group's subcommand optional, so ``vaultui --batch rotation``
+    alone reaches :func:`_missing_subcommand` (help, exit 2) rather than argparse's
+    "arguments are required: rotation_command" that names an internal variable."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            if not top:
+                action.required = False
+            for child in action.choices.values():
+                _groups_show_help(child, top=False)
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
+    """If ``args`` stops at a command group (``audit``, ``backup``, ``rotation`` ...)
+    without its subcommand, print that group's help on stderr and return True."""
+    current = parser
+    while True:
+        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return False
+        chosen = getattr(args, subs[0].dest, None)
+        if chosen is None:
+            if current is parser:
+                return False  # no COMMAND at all: handled by the caller
+            current.print_help(sys.stderr)
+            name = current.prog.removeprefix("vaultui ")
+            error(f"{name} needs a subcommand: {', '.join(subs[0].choices)}")
+            return True
+        current = subs[0].choices[chosen]
 
 
 def _version() -> str:
@@ -173,6 +206,11 @@ def run(argv: Sequence[str], *, preread_stdin: Any = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_ERROR
+    except PermissionError as exc:
+        # a path the core did not guard yet: name it (paths are not secret) with a hint
+        where = f": {exc.filename}" if exc.filename else ""
+        error(f"permission denied{where}: run as the folder's owner, or set VAULTUI_HOME")
+        return EXIT_ERROR
     except Exception as exc:
         if os.environ.get("FEDZK_LOG_LEVEL", "").upper() == "DEBUG":
             import traceback
@@ -200,12 +238,11 @@ def _run(argv: list[str], preread_stdin: Any) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if _missing_subcommand(parser, args):
+        return EXIT_USAGE
     from core.config import Settings
 
-    environ = dict(os.environ)
-    if args.provider:
-        environ["FEDZK_SECRETS_PROVIDER"] = args.provider
-    settings = Settings.from_env(environ)
+    settings = Settings.from_env(os.environ, provider=args.provider)
     if args.command is None:
         if args.batch:
             parser.print_usage(sys.stderr)
@@ -264,7 +301,8 @@ def _last_backup(manager: Any) -> Any:
 
 def run_plugin(args: argparse.Namespace, settings: Any) -> int:
     """Call a plugin's ``handler(args, manager)`` with an unlocked manager (or None if
-    the command set ``needs_vault=False``); returns its exit code."""
+    the command set ``needs_vault=False``, or ``needs_vault="optional"`` and no key is
+    at hand); returns its exit code."""
     handler = getattr(args, "handler", None) or _legacy_handler(args)
     if handler is None:
         error(f"command {args.command!r} has no handler")
@@ -273,15 +311,37 @@ def run_plugin(args: argparse.Namespace, settings: Any) -> int:
 
     ctx = Context(args, settings)
     try:
-        manager = ctx.manager() if getattr(args, "needs_vault", True) else None
+        needs = getattr(args, "needs_vault", True)
+        if needs == "optional":
+            # the command can do without the key (it is told by manager None)
+            args.settings = settings
+            manager = ctx.manager_if_available()
+        else:
+            manager = ctx.manager() if needs else None
         code = handler(args, manager)
         return int(code or 0)
     finally:
         ctx.close()
 
 
+def stdio_is_terminal() -> bool:
+    """True if both stdin and stdout are terminals (the app reads keys from one and
+    draws on the other)."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
 def run_app(settings: Any, *, demo: bool) -> int:
-    """Start the Textual app (imported only now)."""
+    """Start the Textual app (imported only now); refuse (exit 2) without a terminal.
+
+    Without one, Textual would write escape codes into a file or pipe and wait for keys
+    that never come.
+    """
+    if not stdio_is_terminal():
+        error("vaultui needs a terminal; use --batch for scripts (see vaultui --help)")
+        return EXIT_USAGE
     try:
         from vaultui.app import run_app as start
     except ImportError as exc:

@@ -27,7 +27,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.audit import AuditLog, Filters, VerifyReport
 from core.audit.view import EventView, Row
+from core.controlchars import escape_controls
 from core.errors import VaultError
+from core.text import plural
 from vaultui.widgets.audit_table import AuditTable
 from vaultui.widgets.key_footer import KeyFooter
 
@@ -73,6 +75,7 @@ class EventDetails(ModalScreen[None]):
                 id="audit-details-title",
             )
             body = json.dumps(event, indent=2) if event else self.row.raw
+            body = escape_controls(body, keep_lines=True)  # JSON leaves DEL raw
             yield Static(body, id="audit-details-body", markup=False)
             yield Label("escape to close", id="audit-details-hint")
 
@@ -91,7 +94,7 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="audit-export"):
-            yield Label(f"Export {self.count:,} events to (.csv, .jsonl or .json):")
+            yield Label(f"Export {plural(self.count, 'event')} to (.csv, .jsonl or .json):")
             yield Input(str(self.default), id="audit-export-path")
             yield Label("enter to export · escape to cancel", id="audit-export-hint")
 
@@ -283,11 +286,11 @@ class AuditScreen(Screen[None]):
         assert report is not None
         if report.ok:
             widget.add_class("-ok")
-            extra = f" · {len(report.warnings)} warning(s)" if report.warnings else ""
+            extra = f" · {plural(len(report.warnings), 'warning')}" if report.warnings else ""
             keyed = "" if report.keyed else " · no key: MACs unchecked"
             widget.update(
-                f"✓ Chain intact · {report.events:,} events · "
-                f"{len(report.files)} file(s){extra}{keyed}"
+                f"✓ Chain intact · {plural(report.events, 'event')} · "
+                f"{plural(len(report.files), 'file')}{extra}{keyed}"
             )
         else:
             widget.add_class("-broken")
@@ -470,7 +473,7 @@ class AuditScreen(Screen[None]):
         self.query_one("#spark", Sparkline).data = data
         who = secret or "all secrets"
         self.query_one("#spark-label", Label).update(
-            f"{who} · {SPARK_DAYS} days · {sum(data):,} events"
+            f"{who} · {SPARK_DAYS} days · {plural(sum(data), 'event')}"
         )
 
     # ------------------------------------------------------------------ filters
@@ -634,7 +637,9 @@ class AuditScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="audit-export", exit_on_error=False)
     def _export(self, path: Path) -> None:
         count = self.view.export(path)
-        self.call_later(self.notify, f"Exported {count:,} events to {path}", title="Audit export")
+        self.call_later(
+            self.notify, f"Exported {plural(count, 'event')} to {path}", title="Audit export"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:

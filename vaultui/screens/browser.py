@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import VaultError
+from core.text import plural
 from vaultui import name_cache
 from vaultui.index import SORT_KEYS, Query, SecretIndex
 from vaultui.name_cache import current_names
@@ -436,9 +437,10 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
     def _update_status(self) -> None:
         total = len(self.index)
         shown = len(self._rows)
-        parts = [f"{shown:,} of {total:,} secrets" if shown != total else f"{total:,} secrets"]
+        word = "secret" if total == 1 else "secrets"
+        parts = [f"{shown:,} of {total:,} {word}" if shown != total else plural(total, "secret")]
         if self._partial:
-            parts = [f"searching {total:,} secrets…"]
+            parts = [f"searching {plural(total, 'secret')}…"]
         arrow = "▼" if self.index.reverse else "▲"
         parts.append(f"sorted by {self.index.sort_key} {arrow}")
         if self.tag:
@@ -643,7 +645,10 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
                 request.path, request.fmt, prefix=request.prefix, password=request.password
             )
             self.app.call_from_thread(
-                progress.update_progress, 0, max(len(entries), 1), f"{len(entries):,} entries read"
+                progress.update_progress,
+                0,
+                max(len(entries), 1),
+                f"{plural(len(entries), 'entry', 'entries')} read",
             )
             result = import_entries(
                 self.manager, entries, on_conflict=request.on_conflict, progress=report
@@ -675,10 +680,9 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _export(self, request: Any, names: list[str] | None, progress: ProgressScreen) -> None:
-        import os
-
         from core.agent.ops import export
         from core.importexport import render
+        from core.private_file import write_private
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
@@ -688,17 +692,11 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
         try:
             entries = export(self.manager, names=names or None, progress=report)
             text = render(entries, request.fmt).encode("utf-8")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-            if not request.overwrite:
-                flags |= os.O_EXCL
-            fd = os.open(request.path, flags, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(text)
-            os.chmod(request.path, 0o600)
+            write_private(request.path, text, replace=request.overwrite)
         finally:
             self.app.call_from_thread(progress.dismiss)
         self.app.call_from_thread(
-            self._transferred, f"Exported {len(entries):,} secrets to {request.path}."
+            self._transferred, f"Exported {plural(len(entries), 'secret')} to {request.path}."
         )
 
     def _transferred(self, message: str) -> None:

@@ -18,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from core.controlchars import escape_controls
 from core.vault import SecretRecord
 from vaultui.index import format_tags, format_time, rotation_label, sync_label
 from vaultui.screens.base import ShowsWorkerErrors
@@ -56,7 +57,7 @@ def describe_record(rec: SecretRecord) -> list[tuple[str, str]]:
     return [
         ("Type", rec.type),
         ("Version", str(rec.version) + (f"  ({stages})" if stages else "")),
-        ("Description", rec.description or "—"),
+        ("Description", escape_controls(rec.description) or "—"),
         ("Tags", format_tags(rec.tags) or "—"),
         ("Created", format_time(rec.created_ts) + " UTC"),
         ("Updated", format_time(rec.updated_ts) + " UTC"),

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from core.controlchars import escape_controls
 from core.errors import VaultError
 
 
@@ -60,6 +61,21 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
+def confirm_rotation(names: list[str]) -> ConfirmScreen:
+    """The yes/no question before rotating ``names`` (each gets a new CURRENT value)."""
+    if len(names) == 1:
+        question = (
+            f"Rotate {names[0]} now? It gets a new value; the old one stays readable as PREVIOUS."
+        )
+    else:
+        question = (
+            f"Rotate {len(names)} secrets now? Each gets a new value; the old ones stay "
+            "readable as PREVIOUS."
+        )
+    title = "Rotate 1 secret" if len(names) == 1 else f"Rotate {len(names)} secrets"
+    return ConfirmScreen(title, question, "Rotate", danger=True)
+
+
 def error_title(error: BaseException) -> str:
     """The headline for an error: the core error class's title, else its class name."""
     if isinstance(error, VaultError):
@@ -78,10 +94,11 @@ class ErrorScreen(ModalScreen[None]):
         super().__init__()
         if isinstance(error, str):
             self.title_text = title or "Error"
-            self.message = error
+            self.message = escape_controls(error, keep_lines=True)
         else:
             self.title_text = title or error_title(error)
-            self.message = str(error) or type(error).__name__
+            # provider error text may carry anything a server sent: never raw
+            self.message = escape_controls(str(error) or type(error).__name__, keep_lines=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):

@@ -1,6 +1,7 @@
 """The editor: a new secret, or a new version of an existing one.
 
-- ``str`` values in a masked input (or a text area for multi-line values);
+- ``str`` values in a masked input, or a masked text area for values of several lines
+  (Ctrl+B switches; pasting several lines into the input switches by itself);
 - ``dict`` values field by field (masked value inputs) and as JSON (validated on save
   and when switching tabs);
 - description, tags (``key=value`` words) and rotation policy;
@@ -31,79 +32,22 @@ from textual.widgets import (
     TextArea,
 )
 
+from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
 from core.rotation.policy import SecretRotationPolicy
 from core.vault import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
+from vaultui.screens.editor_form import FieldRow, parse_json_object, parse_tags
 from vaultui.widgets.key_footer import KeyFooter
+from vaultui.widgets.secret_text import MaskedTextArea, ValueInput
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
     from vaultui.app import VaultApp
 
 POLICIES = [(p.name.replace("_", " ").lower(), p.value) for p in SecretRotationPolicy]
-
-
-def parse_tags(text: str) -> dict[str, str]:
-    """``"env=prod team=payments pci"`` -> ``{"env": "prod", "team": "payments", "pci": ""}``."""
-    tags: dict[str, str] = {}
-    for word in text.replace(",", " ").split():
-        key, _, value = word.partition("=")
-        if not key:
-            raise ValidationError(f"Tag {word!r} has no name", hint="write tags as key=value")
-        tags[key] = value
-    return tags
-
-
-def parse_json_object(text: str) -> dict[str, Any]:
-    """Parse the JSON tab: a JSON object, or ValidationError saying what is wrong."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ValidationError("The JSON must be an object ({...}) of fields")
-    return data
-
-
-class FieldRow(Horizontal):
-    """One field of a dict secret: name, masked value, remove button."""
-
-    DEFAULT_CSS = """
-    FieldRow { height: auto; }
-    FieldRow .field-key { width: 1fr; }
-    FieldRow .field-value { width: 2fr; }
-    FieldRow Button { min-width: 5; width: 5; }
-    """
-
-    def __init__(self, key: str = "", value: str = "", *, masked: bool = True) -> None:
-        super().__init__(classes="field-row")
-        self._key = key
-        self._value = value
-        self._masked = masked
-
-    def compose(self) -> ComposeResult:
-        yield Input(self._key, placeholder="field", classes="field-key")
-        yield Input(self._value, placeholder="value", password=self._masked, classes="field-value")
-        yield Button("✕", classes="field-remove", tooltip="Remove this field")
-
-    @property
-    def key(self) -> str:
-        """The field name as typed (stripped)."""
-        return self.query_one(".field-key", Input).value.strip()
-
-    @property
-    def value(self) -> str:
-        """The field value as typed."""
-        return self.query_one(".field-value", Input).value
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.remove()
 
 
 class EditorScreen(ShowsWorkerErrors, Screen[None]):
@@ -133,6 +77,14 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             "Reveal",
             id="editor.reveal",
             tooltip="Show or hide the value while editing",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+b",
+            "multiline",
+            "Multi-line",
+            id="editor.multiline",
+            tooltip="Switch the value between one line and several lines",
             priority=True,
         ),
         Binding(
@@ -209,10 +161,12 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             with Vertical(id="value-str"):
                 with Horizontal(classes="form-row"):
                     yield Label("Value", classes="form-label")
-                    yield Input(
-                        placeholder="value (Ctrl+G generates one)", password=True, id="editor-value"
+                    yield ValueInput(
+                        placeholder="value (Ctrl+G generates one, Ctrl+B for several lines)",
+                        password=True,
+                        id="editor-value",
                     )
-                yield TextArea("", id="editor-multiline", soft_wrap=True)
+                yield MaskedTextArea("", id="editor-multiline", soft_wrap=True)
             with TabbedContent(id="value-dict"):
                 with TabPane("Fields", id="tab-fields"):
                     yield Vertical(id="fields")
@@ -251,6 +205,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             return self.value_type == "dict"
         if action == "reload":
             return not self.is_new
+        if action == "multiline":
+            return self.value_type == "str" and not isinstance(self.original, bytes)
         return True
 
     # ------------------------------------------------------------------ loading
@@ -285,7 +241,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.loaded_rev = rec.rev
         self.conflict = False
         self.query_one("#editor-conflict").display = False
-        self.query_one("#editor-description", Input).value = rec.description
+        # text stored before control characters were refused: shown (and saved) escaped
+        self.query_one("#editor-description", Input).value = escape_controls(rec.description)
         self.query_one("#editor-tags", Input).value = format_tags(rec.tags)
         policy = (rec.rotation or {}).get("policy") or "never"
         rotation = self.query_one("#editor-rotation", Select)
@@ -319,13 +276,44 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             inp.focus()
             break
 
-    def _set_str(self, text: str) -> None:
-        self.multiline = "\n" in text
+    def _set_str(self, text: str, *, multiline: bool | None = None) -> None:
+        """Put ``text`` in the value box: the text area if it has several lines."""
+        self.multiline = "\n" in text if multiline is None else multiline
         self.query_one("#editor-value", Input).value = "" if self.multiline else text
         self.query_one("#editor-value").parent.display = not self.multiline  # type: ignore[union-attr]
-        area = self.query_one("#editor-multiline", TextArea)
+        area = self.query_one("#editor-multiline", MaskedTextArea)
+        area.masked = not self.revealed
         area.text = text if self.multiline else ""
         area.display = self.multiline
+        self.refresh_bindings()
+
+    @on(ValueInput.MultilinePaste, "#editor-value")
+    def _pasted_lines(self, event: ValueInput.MultilinePaste) -> None:
+        """Several lines pasted into the one-line box: keep them all, in the text area."""
+        event.stop()
+        inp = self.query_one("#editor-value", Input)
+        at = inp.cursor_position
+        self._set_str(inp.value[:at] + event.text + inp.value[at:], multiline=True)
+        area = self.query_one("#editor-multiline", MaskedTextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def action_multiline(self) -> None:
+        """Switch the value between the one-line box and the text area."""
+        if self.value_type != "str" or isinstance(self.original, bytes):
+            return
+        text = self._str_value()
+        if self.multiline and "\n" in text.rstrip("\n"):
+            self.show_message("The value has several lines: it stays in the text area.")
+            return
+        self.show_message("")
+        self._set_str(text.rstrip("\n") if self.multiline else text, multiline=not self.multiline)
+        if self.multiline:
+            area = self.query_one("#editor-multiline", MaskedTextArea)
+            area.focus()
+            area.move_cursor(area.document.end)
+        else:
+            self.query_one("#editor-value", Input).focus()
 
     def _set_fields(self, data: dict[str, Any]) -> None:
         box = self.query_one("#fields", Vertical)
@@ -430,6 +418,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         """Show or hide the value inputs."""
         self.revealed = not self.revealed
         self.query_one("#editor-value", Input).password = not self.revealed
+        self.query_one("#editor-multiline", MaskedTextArea).masked = not self.revealed
         for inp in self.query(".field-value").results(Input):
             inp.password = not self.revealed
 

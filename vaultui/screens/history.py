@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from core.controlchars import escape_controls
 from core.vault import VersionInfo
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
@@ -71,9 +72,9 @@ class HistoryScreen(ShowsWorkerErrors, Screen[None]):
                 str(v.version),
                 v.stage or "",
                 when,
-                v.who,
-                v.why,
-                v.source,
+                escape_controls(v.who),
+                escape_controls(v.why),
+                escape_controls(v.source),
                 v.type,
                 f"{v.size:,}",
                 key=str(v.version),

@@ -30,11 +30,14 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import Worker, get_current_worker
 
+from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.rotation.generators import parse_generator
 from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
 from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
 from core.rotation.policy import parse_policy, policy_label
+from core.text import plural
+from vaultui.screens.dialogs import confirm_rotation
 
 COLUMNS = (
     ("name", "Secret"),
@@ -407,7 +410,7 @@ class RotationScreen(Screen[None]):
             text = f"Worker: stopped · would check every {interval} · press w to start"
         others = len(getattr(self, "other_workers", {}))
         if others:
-            text += f" · {others} worker(s) in other processes"
+            text += f" · {plural(others, 'worker')} in other processes"
         widget = self.query_one("#worker-status", Static)
         widget.update(text)
         widget.set_class(bool(status["rotation_active"]), "running")
@@ -420,7 +423,9 @@ class RotationScreen(Screen[None]):
             reverse=True,
         )
         for row in failed[:8]:
-            lines.append(f"{_when(row.last_attempt)}  {row.name}: {row.last_error}")
+            # a hook's output tail is in the reason: shown escaped
+            error = escape_controls(row.last_error)
+            lines.append(f"{_when(row.last_attempt)}  {row.name}: {error}")
         lines += self.messages[-3:]
         self.query_one("#failures", Static).update("\n".join(lines) or "None.")
 
@@ -441,16 +446,21 @@ class RotationScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_rotate(self) -> None:
-        """Rotate the selected secret now, in a thread worker."""
+        """Ask, then rotate the selected secret now, in a thread worker."""
         name = self.selected_name()
         if name is None:
             self.notify("Select a secret first", severity="warning")
             return
         if name in self.rotating:
             return
-        self.rotating.add(name)
-        self.tick()
-        self._rotate(name)
+
+        def answered(yes: bool | None) -> None:
+            if yes and name not in self.rotating:
+                self.rotating.add(name)
+                self.tick()
+                self._rotate(name)
+
+        self.app.push_screen(confirm_rotation([name]), answered)
 
     @work(thread=True, group="rotation-rotate", exit_on_error=False)
     def _rotate(self, name: str) -> None:
@@ -463,7 +473,14 @@ class RotationScreen(Screen[None]):
     def _rotated(self, results: list[RotationResult]) -> None:
         for result in results:
             self.rotating.discard(result.name)
-            if result.rotated:
+            if result.rotated and result.warning:
+                self.notify(
+                    f"Rotated {result.name} to version {result.version}, but {result.warning}.",
+                    title="Only the vault changed",
+                    severity="warning",
+                    timeout=10,
+                )
+            elif result.rotated:
                 self.notify(f"Rotated {result.name} to version {result.version}")
             elif result.error:
                 self.notify(
@@ -484,9 +501,15 @@ class RotationScreen(Screen[None]):
         if not due:
             self.notify("Nothing is due")
             return
-        self.rotating.update(due)
-        self.tick()
-        self._rotate_due(due)
+
+        def answered(yes: bool | None) -> None:
+            todo = [n for n in due if n not in self.rotating]
+            if yes and todo:
+                self.rotating.update(todo)
+                self.tick()
+                self._rotate_due(todo)
+
+        self.app.push_screen(confirm_rotation(due), answered)
 
     @work(thread=True, group="rotation-rotate", exit_on_error=False)
     def _rotate_due(self, names: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Vault status: key source, provider, counts, paths, and an integrity check."""
+"""Vault status: key source, provider, counts, paths, an integrity check, and rekey."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, ProgressBar, Static
 
+from core.text import plural
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.widgets.key_footer import KeyFooter
 
@@ -29,6 +30,13 @@ class StatusScreen(ShowsWorkerErrors, Screen[None]):
             "Verify",
             id="status.verify",
             tooltip="Check every record of the vault file (integrity)",
+        ),
+        Binding(
+            "R",
+            "rekey",
+            "Rekey",
+            id="status.rekey",
+            tooltip="Replace the data key and re-encrypt every secret (revokes old passphrases)",
         ),
     ]
 
@@ -80,9 +88,57 @@ class StatusScreen(ShowsWorkerErrors, Screen[None]):
 
     def _verified(self, result: dict[str, Any]) -> None:
         self.query_one("#verify-result", Static).update(
-            f"Integrity OK: {result['records']:,} records, {result['versions']:,} versions, "
+            f"Integrity OK: {plural(result['records'], 'record')}, "
+            f"{plural(result['versions'], 'version')}, "
             f"change sequence {result['seq']:,}."
         )
+
+    def action_rekey(self) -> None:
+        """Ask, then replace the data key in a worker with a progress bar."""
+        from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                progress = ProgressScreen("Re-encrypting the vault under a new data key…")
+                self.app.push_screen(progress)
+                self._rekey(progress)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Rekey the vault?",
+                "A new random data key re-encrypts every secret and every version, and "
+                "every key slot whose passphrase or key file is available is rewrapped. "
+                "Old copies of the vault file and the old passphrase will read nothing "
+                "written from now on. A running unlock agent is stopped.",
+                "Rekey",
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="rekey", exit_on_error=False)
+    def _rekey(self, progress: Any) -> None:
+        from core.rekeying import rekey_manager
+
+        def report(done: int, total: int) -> None:
+            self.app.call_from_thread(
+                progress.update_progress, done, max(total, 1), f"{done:,} of {total:,} rows"
+            )
+
+        try:
+            result = rekey_manager(self.manager, self.manager.vault.key_source, progress=report)
+        finally:
+            self.app.call_from_thread(progress.dismiss)
+        self.app.call_from_thread(self._rekeyed, result)
+
+    def _rekeyed(self, result: dict[str, Any]) -> None:
+        text = (
+            f"Rekeyed: {result['records']:,} secrets and {result['versions']:,} versions "
+            f"re-encrypted in {result['seconds']:.1f}s; "
+            f"{len(result['slots_kept'])} key slot(s) rewrapped."
+        )
+        if result.get("agent_stopped"):
+            text += " The unlock agent was stopped."
+        self.query_one("#verify-result", Static).update(text)
 
     def action_back(self) -> None:
         """Back."""

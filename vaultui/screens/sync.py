@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, Static
 
+from core.text import plural
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.masked import MaskedValue
@@ -384,14 +385,14 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
                     notes.append(
                         f"{remote['provider']} ({remote['mode']}): would push "
                         f"{len(report.pushed)}, pull {len(report.pulled)}, "
-                        f"{len(report.conflicts)} conflict(s)"
+                        f"{plural(len(report.conflicts), 'conflict')}"
                     )
                 else:
                     self._plans[key] = (0, 0)
                     self._results[key] = "ok" if report.ok else f"{len(report.failed)} failed"
                     notes.append(
                         f"{remote['provider']} ({remote['mode']}): pushed {len(report.pushed)}, "
-                        f"pulled {len(report.pulled)}, {len(report.conflicts)} conflict(s)"
+                        f"pulled {len(report.pulled)}, {plural(len(report.conflicts), 'conflict')}"
                         + (f", {len(report.failed)} failed" if report.failed else "")
                     )
                     self.app.call_from_thread(self.post_message, self.Synced(report))
@@ -517,7 +518,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
             )
             notes.append(
                 f"{path.rsplit('/', 1)[-1]}: {report.changed} changed, "
-                f"{len(report.conflicts)} conflict(s)"
+                f"{plural(len(report.conflicts), 'conflict')}"
             )
         self.app.call_from_thread(self._done, "; ".join(notes))
 

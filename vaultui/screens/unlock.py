@@ -10,12 +10,14 @@ Modes:
   configured: no prompt, the vault opens at once;
 - ``locked``: the app was locked and the key is configured: Enter opens it again.
 
-Opening (Argon2 key derivation) runs in a thread worker; the screen stays live.
+Opening (Argon2 key derivation) runs in a thread worker; the screen stays live. When the
+vault file fails its integrity checks, Ctrl+R recovers it from the latest backup (the
+damaged file is moved aside, never deleted; see :mod:`core.backup.damaged`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +26,7 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, LoadingIndicator, Static
 
-from core.errors import VaultError, WrongKeyError
+from core.errors import BackupIntegrityError, IntegrityError, VaultError, WrongKeyError
 from core.vault import KeySource
 from vaultui.name_cache import current_names
 from vaultui.strength import MIN_PASSPHRASE_LENGTH
@@ -58,6 +60,15 @@ class UnlockScreen(Screen[None]):
             priority=True,
         ),
         Binding(
+            "ctrl+r",
+            "recover",
+            "Recover from backup",
+            id="unlock.recover",
+            tooltip="Replace the damaged vault by its latest backup (the damaged file is kept)",
+            priority=True,
+            show=False,  # the message under the prompt names it when the vault is damaged
+        ),
+        Binding(
             "ctrl+q", "app.quit", "Quit", id="unlock.quit", tooltip="Quit vaultui", priority=True
         ),
     ]
@@ -71,6 +82,7 @@ class UnlockScreen(Screen[None]):
         self.key_label = key_label
         self.failed_attempts = 0
         self.busy = False
+        self.damaged = False
 
     @property
     def vault_app(self) -> VaultApp:
@@ -115,6 +127,9 @@ class UnlockScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_key_file":
             return self.mode == "create"
+        if action == "recover":
+            # also after a lock: a vault that opens may still hold a damaged record
+            return self.mode != "create"
         return True
 
     # ------------------------------------------------------------------ input
@@ -127,8 +142,9 @@ class UnlockScreen(Screen[None]):
     def action_submit(self) -> None:
         """Enter: next field, or open/create the vault.
 
-        A priority binding rather than ``Input.Submitted``: the focus moves before the
-        next key is read, so a fast typist's second passphrase lands in the second field.
+        A priority binding: it acts in the app, but the app dispatches keys one at a
+        time (:mod:`vaultui.key_order`), so it sees every character typed before it and
+        the keys after it go to the field it focused, even when all arrive in one burst.
         """
         if self.mode in ("locked", "auto"):
             self.action_open_configured()
@@ -219,5 +235,78 @@ class UnlockScreen(Screen[None]):
             inp.value = ""
             inp.focus()
             return
+        if isinstance(exc, IntegrityError) and not isinstance(exc, BackupIntegrityError):
+            self.damaged = True
+            self.refresh_bindings()
+            self.show_message(
+                f"{exc.message}. Press Ctrl+R to recover the vault from its latest backup "
+                "(the damaged file is kept aside).",
+                error=True,
+            )
+        else:
+            self.show_message(exc.message, error=True)
+        self.vault_app.show_error(exc)
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recovery_key(self) -> KeySource | None:
+        if self.mode in ("locked", "auto"):
+            return self.key_source or self.vault_app.explicit_key_source
+        typed = self.query_one("#passphrase", Input).value
+        return KeySource.passphrase(typed) if typed else None
+
+    def action_recover(self) -> None:
+        """Ask, then replace the damaged vault by its latest backup and open it."""
+        if self.mode == "create" or self.busy:
+            return
+        key_source = self._recovery_key()
+        if key_source is None:
+            self.show_message("Type the passphrase first: it opens the backups.", error=True)
+            return
+        from vaultui.screens.dialogs import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes and not self.busy:
+                self._set_busy(True)
+                self.show_message("Recovering from the latest backup…")
+                self._recover(key_source)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Recover the vault",
+                "Move the damaged vault file aside (it is kept, not deleted) and rebuild "
+                "the vault from its latest backup? Changes made after that backup are lost.",
+                "Recover",
+                danger=True,
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="unlock", exit_on_error=False)
+    def _recover(self, key_source: KeySource) -> None:
+        from core.backup.damaged import recover_damaged
+
+        settings = self.vault_app.settings
+        try:
+            result = recover_damaged(settings.vault_path, settings.backups_dir, key_source)
+        except VaultError as exc:
+            self.app.call_from_thread(self._recover_failed, exc)
+            return
+        self.app.call_from_thread(self._recovered, result, key_source)
+
+    def _recover_failed(self, exc: VaultError) -> None:
+        self._set_busy(False)
         self.show_message(exc.message, error=True)
         self.vault_app.show_error(exc)
+
+    def _recovered(self, result: dict[str, Any], key_source: KeySource) -> None:
+        self._set_busy(False)
+        self.damaged = False
+        self.refresh_bindings()
+        self.app.notify(
+            f"Recovered {result['restored_secrets']} secrets from backup {result['backup']}. "
+            f"The damaged file is kept at {result['moved_aside']}.",
+            title="Vault recovered",
+            timeout=15,
+        )
+        self._start(key_source, create=False)

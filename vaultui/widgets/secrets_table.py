@@ -22,6 +22,7 @@ from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.style import Style as TextualStyle
 
+from core.controlchars import escape_controls
 from vaultui.index import SecretIndex, format_tags, format_time, rotation_label, sync_label
 from vaultui.widgets.quick_scrollbar import QuickScrollBar
 
@@ -295,7 +296,7 @@ class SecretsTable(ScrollView, can_focus=True):
         return [
             name,
             rec.type,
-            rec.description.replace("\n", " "),
+            escape_controls(rec.description),
             format_tags(rec.tags),
             format_time(rec.updated_ts),
             rotation_label(rec),

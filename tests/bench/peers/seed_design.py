@@ -1,6 +1,6 @@
 """The seed's storage design, rebuilt as a benchmark baseline.
 
-The FEDzk seed (``../shared/seed/SECRETS_README.md``: "AES-128-CBC via Fernet", "PBKDF2
+The FEDzk secrets manager (its SECRETS_README: "AES-128-CBC via Fernet", "PBKDF2
 with SHA256, 100,000 iterations") kept its local secrets like this, and this module does
 the same, step for step:
 

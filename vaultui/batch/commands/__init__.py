@@ -8,18 +8,32 @@ Each module has ``register(subparsers, common)`` that adds its commands with
 
 from __future__ import annotations
 
-BUILTIN_MODULES = ("secrets", "keys", "search", "run", "transfer", "providers", "integrity")
+BUILTIN_MODULES = (
+    "secrets",
+    "purge",
+    "keys",
+    "rekey",
+    "search",
+    "run",
+    "transfer",
+    "providers",
+    "git",
+    "integrity",
+)
 
 COMMAND_MODULES = {
     **dict.fromkeys(
         ("get", "set", "list", "delete", "undelete", "history", "rollback", "describe", "tag"),
         "secrets",
     ),
-    **dict.fromkeys(("unlock", "lock", "passwd", "status"), "keys"),
+    **dict.fromkeys(("unlock", "lock", "status"), "keys"),
+    **dict.fromkeys(("rekey", "passwd"), "rekey"),
     **dict.fromkeys(("grep", "scan"), "search"),
     "run": "run",
     **dict.fromkeys(("export", "import"), "transfer"),
     "providers": "providers",
+    "git": "git",
+    "purge": "purge",
     "verify": "integrity",
 }
 """Which module defines each built-in command."""

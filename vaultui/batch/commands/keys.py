@@ -1,4 +1,4 @@
-"""Key and agent commands: unlock, lock, passwd, status."""
+"""Key and agent commands: unlock, lock, status (passwd and rekey: rekey.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from core.errors import ConfigError, KeyMissingError, ValidationError, VaultError
-from vaultui.batch import context, output
+from core.errors import ValidationError
+from vaultui.batch import output
 from vaultui.batch.context import Context
 
 MIN_PASSPHRASE = 8
@@ -43,13 +43,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("lock", parents=[common], help="stop the unlock agent (it forgets the key)")
     p.set_defaults(command_fn=cmd_lock)
 
-    p = sub.add_parser(
-        "passwd",
-        parents=[common],
-        help="change the passphrase (prompts, or VAULTUI_NEW_PASSPHRASE_FILE without a terminal)",
-    )
-    p.set_defaults(command_fn=cmd_passwd)
-
     p = sub.add_parser("status", parents=[common], help="vault, key, agent and provider status")
     p.set_defaults(command_fn=cmd_status)
 
@@ -64,10 +57,11 @@ def _until(epoch: float) -> str:
 
 def cmd_unlock(ctx: Context) -> int:
     """Open the vault with the configured key or a prompt, then start the agent."""
-    from core.agent.launch import start_agent
+    from core.agent.launch import check_ttl, start_agent
 
     ttl = parse_ttl(ctx.args.ttl)
-    manager = ctx.manager(use_agent=False, track=False)
+    check_ttl(ctx.settings, ttl)  # before any passphrase is asked for
+    manager = ctx.manager(track=False)
     try:
         key = manager.vault.data_key_for_agent()
     finally:
@@ -101,67 +95,6 @@ def cmd_lock(ctx: Context) -> int:
     return 0
 
 
-def _new_passphrase(ctx: Context) -> str:
-    from pathlib import Path
-
-    from core.unlock import read_passphrase_file
-
-    if ctx.can_prompt:
-        first = context.prompt_secret("New passphrase: ")
-        if context.prompt_secret("New passphrase again: ") != first:
-            raise ValidationError("The two passphrases differ: nothing was changed")
-        new = first
-    else:
-        path = ctx.settings.new_passphrase_file
-        if not path:
-            raise KeyMissingError(
-                "No new passphrase",
-                hint="run in a terminal, or set VAULTUI_NEW_PASSPHRASE_FILE to a file holding it",
-            )
-        new = read_passphrase_file(Path(path).expanduser())
-    if len(new) < MIN_PASSPHRASE:
-        raise ValidationError(f"The new passphrase must have at least {MIN_PASSPHRASE} characters")
-    return new
-
-
-def cmd_passwd(ctx: Context) -> int:
-    """Replace the passphrase slot the current key opens (or add one to a key-file vault)."""
-    from core.secrets_manager import SecretsManager
-    from core.unlock import kdf_from_settings, vault_exists
-    from core.vault import KeySource
-
-    if not vault_exists(ctx.settings):
-        raise ConfigError(f"No vault at {ctx.settings.vault_path}")
-    old = ctx.current_key_source()
-    manager = SecretsManager(ctx.settings, key_source=old, source="batch")
-    try:
-        new = KeySource.passphrase(_new_passphrase(ctx))
-        kdf = kdf_from_settings(ctx.settings)
-        if old.kind == "passphrase":
-            manager.vault.change_passphrase(old, new, kdf=kdf)
-            message = "Passphrase changed."
-            if old.label == "VAULTUI_PASSPHRASE_FILE":
-                message += " Update the file VAULTUI_PASSPHRASE_FILE points to."
-            elif old.label == "FEDZK_ENCRYPTION_MASTER_KEY":
-                message += " FEDZK_ENCRYPTION_MASTER_KEY no longer opens the vault."
-            action = "changed"
-        else:
-            manager.vault.add_key_slot(new, kdf=kdf)
-            message = f"Passphrase added; the {old.label} still opens the vault."
-            action = "added"
-        manager.audit_log.log("passwd", None, success=True, action=action)
-    except VaultError as exc:
-        manager.audit_log.log("passwd", None, success=False, error_message=exc.message)
-        raise
-    finally:
-        manager.close()
-    if ctx.json:
-        output.emit({"result": action})
-    else:
-        output.note(message)
-    return 0
-
-
 def cmd_status(ctx: Context) -> int:
     """Vault, key, agent and provider status. Never prompts; a locked vault is reported,
     not an error."""
@@ -190,10 +123,13 @@ def cmd_status(ctx: Context) -> int:
     if info["vault_exists"] and (ctx.agent_serves_us(hello) or configured_key_source(s)):
         info.update(ctx.session().call("status"))
         info["unlocked"] = True
+    from core.sync.synced_folder import key_file_warnings
+
+    info["warnings"] = key_file_warnings(s.key_file or s.default_key_file)
     if ctx.json:
         output.emit(info)
         return 0
-    rows = [[k, _show(v)] for k, v in info.items() if k != "agent"]
+    rows = [[k, _show(v)] for k, v in info.items() if k not in ("agent", "warnings")]
     if hello:
         rows.append(
             [
@@ -203,6 +139,7 @@ def cmd_status(ctx: Context) -> int:
         )
     else:
         rows.append(["agent", "not running"])
+    rows += [["WARNING", w] for w in info["warnings"]]
     output.table(rows, None)
     return 0
 

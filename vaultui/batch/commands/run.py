@@ -4,10 +4,11 @@ environment, masking their values in its output (like ``op run``).
 Secrets come from ``--env VAR=NAME`` (``NAME#FIELD`` for one field of a dict secret)
 and from variables already in the environment whose value is a reference
 ``vaultui://NAME`` or ``vaultui://NAME#FIELD``. Values travel only through the child's
-environment, never its argv. Unless ``--no-mask``, the child's stdout and stderr pass
-through a filter that replaces every value (at least ``MIN_MASK`` bytes long) with
-``<concealed by vaultui>``, also when a value is split across reads. The exit code is
-the command's (128+N if a signal N killed it; 127 if it cannot be found).
+environment, never its argv, and the child never gets vaultui's own key material
+(:mod:`core.childenv`). Unless ``--no-mask``, the child's stdout and stderr pass through
+a filter that replaces every value with ``<concealed by vaultui>``
+(:mod:`vaultui.batch.masking` has the rule). The exit code is the command's (128+N if a
+signal N killed it; 127 if it cannot be found).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ import sys
 import threading
 from typing import Any
 
+from core.childenv import child_environment, key_material_values
 from core.errors import ValidationError
 from vaultui.batch.context import Context
+from vaultui.batch.masking import MASK, MIN_MASK, Masker, needles_for, pump_masked
+
+__all__ = ["MASK", "MIN_MASK", "Masker", "cmd_run", "env_text", "parse_ref", "run_masked"]
 
 REFERENCE = "vaultui://"
-MASK = b"<concealed by vaultui>"
-MIN_MASK = 4
-"""Values shorter than this are not masked: they would hide ordinary text."""
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: "$" passes "X\n"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -98,24 +100,34 @@ def cmd_run(ctx: Context) -> int:
             wanted[var] = parse_ref(value[len(REFERENCE) :])
     for item in a.env:
         var, sep, ref = item.partition("=")
-        if not sep or not _ENV_NAME.match(var):
+        if not sep or not _ENV_NAME.fullmatch(var):
             raise ValidationError(f"Bad --env {item!r}: use VAR=NAME or VAR=NAME#FIELD")
         wanted[var] = parse_ref(ref)
-    env = dict(os.environ)
-    secrets: list[bytes] = []
+    env = child_environment(os.environ)
+    injected: list[Any] = []
     if wanted:
         refs = list(wanted.values())
         values = ctx.session().call("resolve", refs=refs)
         for (var, (name, _f)), value in zip(wanted.items(), values, strict=True):
-            text = env_text(name, value)
-            env[var] = text
-            secrets.append(text.encode("utf-8"))
+            env[var] = env_text(name, value)
+            injected.append(value)
     else:
         from vaultui.batch.output import note
 
         note("vaultui: no secrets requested (use --env VAR=NAME or vaultui:// references)")
     ctx.close()  # nothing more to read: do not hold the vault while the command runs
-    return run_masked(cmd, env, [] if a.no_mask else secrets)
+    if a.no_mask:
+        return run_masked(cmd, env, [])
+    # the master key too: a child can still read it in vaultui's own /proc/PID/environ
+    needles, short = needles_for([*injected, *key_material_values(os.environ)])
+    if short:
+        from vaultui.batch.output import note
+
+        note(
+            f"vaultui: {short} value(s) shorter than {MIN_MASK} characters are not masked "
+            "in the command's output"
+        )
+    return run_masked(cmd, env, needles)
 
 
 def run_masked(cmd: list[str], env: dict[str, str], secrets: list[bytes]) -> int:
@@ -135,16 +147,15 @@ def run_masked(cmd: list[str], env: dict[str, str], secrets: list[bytes]) -> int
         return 126
     previous = _forward_signals(child)
     try:
-        pumps = []
+        pump = None
         if secrets:
             assert child.stdout is not None and child.stderr is not None
-            for src, dst in ((child.stdout, sys.stdout), (child.stderr, sys.stderr)):
-                t = threading.Thread(target=_pump, args=(src, dst, Masker(secrets)), daemon=True)
-                t.start()
-                pumps.append(t)
+            sources = [(child.stdout, sys.stdout), (child.stderr, sys.stderr)]
+            pump = threading.Thread(target=pump_masked, args=(sources, secrets), daemon=True)
+            pump.start()
         code = child.wait()
-        for t in pumps:
-            t.join()
+        if pump is not None:
+            pump.join()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -166,82 +177,3 @@ def _forward_signals(child: subprocess.Popen) -> dict[int, Any]:
         previous[sig] = signal.signal(sig, forward)
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     return previous
-
-
-def _pump(src: Any, dst: Any, masker: Masker) -> None:
-    fd = src.fileno()
-    out = getattr(dst, "buffer", None)
-
-    def write(data: bytes) -> None:
-        if not data:
-            return
-        if out is None:
-            dst.write(data.decode("utf-8", "replace"))
-        else:
-            out.write(data)
-            out.flush()
-
-    try:
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            write(masker.feed(chunk))
-        write(masker.flush())
-    except (BrokenPipeError, ValueError):
-        pass
-    finally:
-        src.close()
-
-
-class Masker:
-    """Replaces secret byte strings in a stream with :data:`MASK`.
-
-    :meth:`feed` returns what can safely be written now; it holds back only a tail that
-    could be the start of a secret, so a value split across chunks is still masked and
-    ordinary output is not delayed. :meth:`flush` returns the rest at end of stream.
-    """
-
-    def __init__(self, secrets: list[bytes], replacement: bytes = MASK) -> None:
-        values = sorted({s for s in secrets if len(s) >= MIN_MASK}, key=len, reverse=True)
-        self._values = values
-        self._replacement = replacement
-        self._rx = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
-        self._by_first: dict[int, list[bytes]] = {}
-        for v in values:
-            self._by_first.setdefault(v[0], []).append(v)
-        self._longest = len(values[0]) if values else 0
-        self._buf = b""
-
-    def _holdback(self, buf: bytes) -> int:
-        """Length of the longest tail of ``buf`` that is a proper prefix of a secret."""
-        for k in range(min(self._longest - 1, len(buf)), 0, -1):
-            tail = buf[-k:]
-            candidates = self._by_first.get(tail[0])
-            if candidates and any(len(v) > k and v.startswith(tail) for v in candidates):
-                return k
-        return 0
-
-    def feed(self, data: bytes) -> bytes:
-        """Take a chunk of output; return the masked part that is safe to write."""
-        if self._rx is None:
-            return data
-        buf = self._buf + data
-        cut = len(buf) - self._holdback(buf)
-        pieces, pos = [], 0
-        for m in self._rx.finditer(buf):
-            if m.start() >= cut:
-                break
-            pieces += [buf[pos : m.start()], self._replacement]
-            pos = m.end()
-        cut = max(cut, pos)
-        pieces.append(buf[pos:cut])
-        self._buf = buf[cut:]
-        return b"".join(pieces)
-
-    def flush(self) -> bytes:
-        """The held-back tail, masked (end of stream)."""
-        buf, self._buf = self._buf, b""
-        if self._rx is None:
-            return buf
-        return self._rx.sub(self._replacement.replace(b"\\", b"\\\\"), buf)

@@ -19,7 +19,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="names of secrets whose value matches a pattern (exit 3 if none)",
     )
-    p.add_argument("pattern", help="a Python regular expression (or text with -F)")
+    p.add_argument(
+        "pattern",
+        nargs="?",
+        help="a Python regular expression (or text with -F); visible in ps: prefer -f",
+    )
+    p.add_argument(
+        "-f",
+        "--file",
+        metavar="FILE",
+        help="read the patterns from FILE, one per line ('-' for stdin); any may match",
+    )
     p.add_argument("-F", "--fixed", action="store_true", help="the pattern is plain text")
     p.add_argument("-i", "--ignore-case", action="store_true")
     p.set_defaults(command_fn=cmd_grep)
@@ -46,11 +56,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_grep(ctx: Context) -> int:
     """Print the names (with matching fields of dict secrets) whose value matches."""
     a = ctx.args
+    pattern, fixed = _pattern(a)
     hits = ctx.session().call(
         "grep",
-        pattern=a.pattern,
+        pattern=pattern,
         ignore_case=a.ignore_case,
-        fixed=a.fixed,
+        fixed=fixed,
         progress=output.Progress("grep"),
     )
     if ctx.json:
@@ -61,6 +72,50 @@ def cmd_grep(ctx: Context) -> int:
             for h in hits
         )
     return 0 if hits else EXIT_NOT_FOUND
+
+
+def _pattern(a: argparse.Namespace) -> tuple[str, bool]:
+    """The one pattern to search for, and whether it is literal text.
+
+    ``-f FILE`` (or ``-f -``: stdin) keeps the pattern out of argv, where ``ps`` and
+    shell history would show it; its lines are alternatives, as in grep.
+    """
+    import re
+    import sys
+
+    from core.input_limits import read_bounded, read_file_bounded
+
+    if a.file is None:
+        if a.pattern is None:
+            raise ValidationError(
+                "Give a pattern", hint="use -f FILE or -f - (stdin) to keep it out of ps"
+            )
+        return a.pattern, a.fixed
+    if a.pattern is not None:
+        raise ValidationError("Give the pattern either on the command line or with -f, not both")
+    hint = "a pattern file holds at most 1 MiB"
+    if a.file == "-":
+        data = read_bounded(sys.stdin.buffer, 1 << 20, "stdin", hint)
+    else:
+        data = read_file_bounded(a.file, 1 << 20, hint)
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValidationError(f"The patterns in {a.file} are not UTF-8 text") from None
+    patterns = [line for line in lines if line]
+    if not patterns:
+        raise ValidationError(f"No pattern in {'stdin' if a.file == '-' else a.file}")
+    if not a.fixed:
+        for n, p in enumerate(patterns, 1):
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValidationError(f"Bad pattern on line {n}: {exc.msg}") from None
+    if len(patterns) == 1:
+        return patterns[0], a.fixed
+    if a.fixed:
+        return "|".join(re.escape(p) for p in patterns), False
+    return "|".join(f"(?:{p})" for p in patterns), False
 
 
 def cmd_scan(ctx: Context) -> int:

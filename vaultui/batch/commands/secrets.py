@@ -58,7 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(command_fn=cmd_list)
 
     for name, helptext in (
-        ("delete", "delete a secret (undo with undelete)"),
+        ("delete", "delete a secret (undo with undelete until purged)"),
         ("undelete", "bring back a deleted secret"),
         ("history", "show a secret's versions"),
     ):
@@ -116,13 +116,9 @@ def _value(ctx: Context) -> Any:
 
     a = ctx.args
     if a.file is not None:
-        try:
-            data = a.file.read_bytes()
-        except FileNotFoundError:
-            raise ValidationError(f"{a.file} does not exist") from None
-        except OSError as exc:
-            raise ValidationError(f"{a.file} cannot be read: {exc.strerror}") from None
-        return read_value(data, a.type, source=str(a.file))
+        from core.input_limits import read_file_bounded
+
+        return read_value(read_file_bounded(a.file), a.type, source=str(a.file))
     if ctx.preread_stdin is None and sys.stdin is not None and sys.stdin.isatty():
         if not ctx.can_prompt:
             raise ValidationError("No value: pipe it on stdin, or use --file or --generate")
@@ -161,7 +157,8 @@ def cmd_list(ctx: Context) -> int:
         ]
         output.table(rows, ["NAME", "TYPE", "VER", "UPDATED (UTC)", "TAGS", "DESCRIPTION"])
     else:
-        output.lines(r["name"] for r in records)
+        # names alone stay pipeable; with --deleted a tombstone must not pass for a secret
+        output.lines(r["name"] + ("  (deleted)" if r["deleted"] else "") for r in records)
     return 0
 
 
@@ -186,7 +183,11 @@ def cmd_simple(ctx: Context) -> int:
         output.table(rows, ["VER", "CREATED (UTC)", "WHO", "SOURCE", "STAGE", "WHY"])
     else:
         verb = "Deleted" if op == "delete" else "Restored"
-        extra = " (undo with `vaultui --batch undelete`)" if op == "delete" else ""
+        extra = (
+            " (undo with `vaultui --batch undelete` until erased with `vaultui --batch purge`)"
+            if op == "delete"
+            else ""
+        )
         output.note(f"{verb} {result['name']}{extra}")
     return 0
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from core.errors import ConfigError, ValidationError
 from core.importexport import EXPORT_FORMATS, IMPORT_FORMATS, guess_format, parse_file, render
+from core.private_file import write_private
 from vaultui.batch import context, output
 from vaultui.batch.context import Context
 
@@ -44,8 +45,10 @@ def cmd_export(ctx: Context) -> int:
     """Write the secrets in the chosen format to stdout or ``--output``."""
     a = ctx.args
     fmt = a.format or ("json" if ctx.json else "dotenv")
-    if a.output is not None and a.output.exists() and not a.force:
-        raise ValidationError(f"{a.output} exists", hint="use --force to overwrite it")
+    exists_hint = "use --force to replace it"
+    if a.output is not None and os.path.lexists(a.output) and not a.force:
+        # checked early to skip the work; the exclusive create below is the real guard
+        raise ValidationError(f"{a.output} already exists", hint=exists_hint)
     entries = ctx.session().call(
         "export",
         names=a.names or None,
@@ -56,11 +59,7 @@ def cmd_export(ctx: Context) -> int:
     if a.output is None:
         output.write_out(text)
         return 0
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(a.output, flags, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(text)
-    os.chmod(a.output, 0o600)
+    write_private(a.output, text, replace=a.force, hint=exists_hint)
     output.note(f"Exported {len(entries)} secret(s) to {a.output}")
     return 0
 
