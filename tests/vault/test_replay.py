@@ -253,3 +253,20 @@ def test_a_replayed_row_in_a_file_with_the_old_digest_is_refused(
     _put_back(path, old)
     with pytest.raises(IntegrityError, match="replayed"):
         Vault.open(path, key_source)
+
+
+def test_git_diff_of_a_file_with_a_view_shows_no_rows_from_it(path: Path) -> None:
+    """Without a key the diff driver reads record ids straight from the file: a view
+    named like a table must not feed it rows."""
+    from core.sync.gitdriver import describe
+
+    assert describe(path, None)[0].startswith("vaultui vault: 21 record(s)")
+    db = _db(path)
+    db.executescript(
+        "ALTER TABLE records RENAME TO real_records;"
+        "CREATE VIEW records AS SELECT rid, x'00' AS uid, 666 AS rev, 0 AS deleted "
+        "FROM real_records;"
+    )
+    db.close()
+    lines = describe(path, None)
+    assert lines == ["vaultui vault: unexpected schema (modified outside vaultui?)"]
