@@ -71,7 +71,8 @@ class Settings:
     gcp_project: str | None = None
     gcp_endpoint: str | None = None
     # app / worker
-    clipboard_clear_seconds: int = 30
+    clipboard_clear_seconds: int = 45  # as pass -c: the app and `get --clip` alike
+    # `--batch get --clip` clears after 45 s by default, as `pass -c` does
     idle_lock_seconds: int = 900
     rotation_interval_seconds: int = 3600
     sync_interval_seconds: int = 0  # 0: no background sync
@@ -80,6 +81,7 @@ class Settings:
     argon2: tuple[int, int, int] | None = None  # (t, m KiB, p) for new key slots
     audit_rules_file: Path | None = None
     audit_hook: str | None = None
+    backup_dirs: tuple[Path, ...] = ()  # VAULTUI_BACKUP_DIRS: more backup destinations
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # where ``provider`` came from, so an error blames the right place (--provider)
     provider_origin: str = field(default="FEDZK_SECRETS_PROVIDER", compare=False)
@@ -122,7 +124,7 @@ class Settings:
             azure_tenant_id=env.get("AZURE_TENANT_ID") or None,
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
             gcp_endpoint=env.get("VAULTUI_GCP_ENDPOINT") or None,
-            clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 30),
+            clipboard_clear_seconds=_int(env, "VAULTUI_CLIPBOARD_CLEAR", 45),
             idle_lock_seconds=_int(env, "VAULTUI_IDLE_LOCK", 900),
             rotation_interval_seconds=_int(env, "VAULTUI_ROTATION_INTERVAL", 3600),
             sync_interval_seconds=_int(env, "VAULTUI_SYNC_INTERVAL", 0),
@@ -131,6 +133,7 @@ class Settings:
             argon2=_argon2(env.get("VAULTUI_ARGON2")),
             audit_rules_file=_path(env.get("VAULTUI_AUDIT_RULES")),
             audit_hook=env.get("VAULTUI_AUDIT_HOOK") or None,
+            backup_dirs=_paths(env.get("VAULTUI_BACKUP_DIRS")),
             env=env,
             provider_origin=origin,
         )
@@ -293,6 +296,12 @@ def configure_logging(settings: Settings) -> None:
 
 def _path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _paths(value: str | None) -> tuple[Path, ...]:
+    """Folders separated by ``os.pathsep`` (``:``); empty entries skipped."""
+    parts = (value or "").split(os.pathsep)
+    return tuple(Path(p.strip()).expanduser() for p in parts if p.strip())
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -53,6 +53,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Argon2id cost for new passphrase slots, as `t=3,m=65536,p=4` (m in KiB).",
     ),
     EnvVar(
+        "VAULTUI_BACKUP_DIRS",
+        "none",
+        "More backup destinations (folders, e.g. a mounted drive, separated by `:`); "
+        "`vaultui --batch backup create --everywhere` writes to each.",
+    ),
+    EnvVar(
         "VAULTUI_SDK_WIRE_LOG",
         "off",
         "`1` lets the provider SDKs log their requests and responses at `DEBUG` (values "
@@ -92,8 +98,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "VAULTUI_CLIPBOARD_CLEAR",
-        "`30`",
-        "Seconds before a value copied in the app is cleared.",
+        "`45`",
+        "Seconds before a copied value is cleared, in the app and by "
+        "`vaultui --batch get --clip` (`0`: never).",
         "app",
     ),
     EnvVar("VAULTUI_IDLE_LOCK", "`900`", "Seconds of inactivity before the app locks.", "app"),

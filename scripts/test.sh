@@ -5,7 +5,9 @@
 # the active virtual environment, the system Python, or .venv where pip refuses that.
 # Debian packages: tmux (the end-to-end test drives the app in a real terminal), strace
 # (the durability test checks which syncs a commit makes), dash (the .env export is
-# sourced in sh, bash and dash).
+# sourced in sh, bash and dash), zsh and fish (the completion
+# scripts are parsed and driven by them), pass and gnupg (the pass import test makes a
+# real password store with a throwaway key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,10 @@ command -v dash >/dev/null 2>&1 || need_apt+=(dash)
 if externally_managed && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   need_apt+=(python3-venv)
 fi
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
+command -v fish >/dev/null 2>&1 || need_apt+=(fish)
+command -v gpg >/dev/null 2>&1 || need_apt+=(gnupg)
+command -v pass >/dev/null 2>&1 || need_apt+=(pass)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
   $apt_get update -qq

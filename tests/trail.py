@@ -34,3 +34,13 @@ def vault_audit_key(vault_path: Path, key_source: Any) -> bytes:
         return vault.derive_key("audit")
     finally:
         vault.close()
+
+
+def home_events(home: Path, key_source: Any = None) -> list[dict[str, Any]]:
+    """Every event of the trail in vault home ``home``, opened with the vault's key
+    (``key_source``, or the home's own key file when None)."""
+    from core.vault import KeySource
+
+    ks = key_source if key_source is not None else KeySource.from_key_file(home / "vault.key")
+    key = vault_audit_key(home / "vault.db", ks)
+    return trail_events(home / "logs" / "secrets_audit.log", key)

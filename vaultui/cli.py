@@ -61,6 +61,10 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``vaultui`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from vaultui.batch import complete_names
+
+    if complete_names.wanted(args):  # shell completion: agent only, never a prompt
+        return complete_names.run(args, os.environ)
     from vaultui.batch.fast import try_fast
 
     code = try_fast(args, os.environ)

@@ -2,11 +2,13 @@
 
 Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
 
-    vaultui --batch backup create [--name N] [--incremental]
-    vaultui --batch backup list [--json]
-    vaultui --batch backup verify NAME
-    vaultui --batch backup restore NAME [--dry-run] [--exact] [--at TIME] [--to PATH]
+    vaultui --batch backup create [--name N] [--incremental] [--to DIR | --everywhere]
+    vaultui --batch backup list [--from DIR] [--json]
+    vaultui --batch backup verify [--from DIR] NAME
+    vaultui --batch backup restore [--from DIR] NAME [--dry-run] [--exact] [--at TIME]
+                                   [--to PATH]
     vaultui --batch backup recover [NAME] [--force]
+    vaultui --batch backup destinations
     vaultui --batch backup cleanup --keep-days N [--keep-last N]
     vaultui --batch backup schedule [--on | --off] [--keep-days N] [--keep-last N] ...
     vaultui --batch backup run-scheduled
@@ -14,8 +16,12 @@ Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
 ``restore --to PATH`` is disaster recovery: it does not open (or create) a vault in the
 home; NAME may be a path to a ``.vbak`` file, and the key is the configured one
 (VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY, VAULTUI_KEY_FILE) or a passphrase
-typed at the prompt. Exit codes: 0 ok, 3 no such backup, 5 a backup failed verification
-or its chain is incomplete, 1 a restore that reported errors (nothing was written).
+typed at the prompt. ``--to DIR`` (create) and ``--from DIR`` use another folder
+(a mounted drive) instead of the home's ``backups/``; ``--everywhere`` writes one
+backup to the home and to every VAULTUI_BACKUP_DIRS folder. Exit codes: 0 ok, 3 no
+such backup (or no such folder), 5 a backup failed verification or its chain is
+incomplete, 1 a restore that reported errors (nothing was written) or a destination
+that could not be written.
 
 ``recover`` is the way back from a damaged vault (the integrity errors' hint names it):
 it moves the damaged file aside and rebuilds the vault from the latest (or NAMEd)
@@ -63,6 +69,25 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
 
+def _from_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="from_dir", metavar="DIR", help="the backups in this folder (a drive)"
+    )
+
+
+def _backups_at(args: argparse.Namespace, manager: SecretsManager) -> Any:
+    """The BackupManager for ``--to DIR``/``--from DIR``, else the home's."""
+    from core.backup.destinations import manager_at
+
+    to_dir = getattr(args, "to_dir", None)
+    if to_dir is not None:
+        return manager_at(manager.backup_manager, to_dir, create=True)
+    from_dir = getattr(args, "from_dir", None)
+    if from_dir is not None:
+        return manager_at(manager.backup_manager, from_dir, create=False)
+    return manager.backup_manager
+
+
 def add_parser(subparsers: Any) -> None:
     """Add the ``backup`` command and its subcommands to an argparse subparsers object."""
     backup = subparsers.add_parser(
@@ -78,15 +103,26 @@ def add_parser(subparsers: Any) -> None:
     create.add_argument(
         "--incremental", action="store_true", help="store only what changed since the last one"
     )
+    where = create.add_mutually_exclusive_group()
+    where.add_argument(
+        "--to", dest="to_dir", metavar="DIR", help="write it to this folder (created 0700)"
+    )
+    where.add_argument(
+        "--everywhere",
+        action="store_true",
+        help="to the home's backups and every VAULTUI_BACKUP_DIRS folder",
+    )
     _json_flag(create)
     create.set_defaults(handler=handle_create)
 
     listing = sub.add_parser("list", help="the backups with type, chain, age, size, state")
+    _from_flag(listing)
     _json_flag(listing)
     listing.set_defaults(handler=handle_list)
 
     verify = sub.add_parser("verify", help="check a backup and the chain it needs")
     verify.add_argument("name", help="backup name")
+    _from_flag(verify)
     _json_flag(verify)
     verify.set_defaults(handler=handle_verify)
 
@@ -108,6 +144,7 @@ def add_parser(subparsers: Any) -> None:
     restore.add_argument(
         "--to", metavar="PATH", action=_Target, help="write a NEW vault file (recovery)"
     )
+    _from_flag(restore)
     _json_flag(restore)
     restore.set_defaults(handler=handle_restore, to=None)
 
@@ -142,6 +179,12 @@ def add_parser(subparsers: Any) -> None:
     schedule.add_argument("--offsite", metavar="DIR", help="also copy each backup here ('' = off)")
     _json_flag(schedule)
     schedule.set_defaults(handler=handle_schedule)
+
+    dests = sub.add_parser(
+        "destinations", help="where backups go: the home and every VAULTUI_BACKUP_DIRS folder"
+    )
+    _json_flag(dests)
+    dests.set_defaults(handler=handle_destinations)
 
     run = sub.add_parser("run-scheduled", help="make the scheduled backup now if it is due")
     _json_flag(run)
@@ -206,7 +249,9 @@ def human_age(created_at: str, now: datetime | None = None) -> str:
 
 def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup create``: prints the new file's path (or JSON with its listing)."""
-    backups = manager.backup_manager
+    if getattr(args, "everywhere", False):
+        return _create_everywhere(args, manager)
+    backups = _backups_at(args, manager)
     path = backups.create_backup(args.name, incremental=args.incremental, progress=_progress())
     info = next(b for b in backups.list_backups() if b["name"] == path.stem)
     if getattr(args, "json", False):
@@ -220,9 +265,60 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
     return EXIT_OK
 
 
+def _create_everywhere(args: argparse.Namespace, manager: SecretsManager) -> int:
+    """One backup in every destination; a missing drive is reported, the rest go on."""
+    from core.backup.destinations import destinations, manager_at
+    from core.errors import VaultError
+
+    results = []
+    for dest in destinations(manager.settings):
+        entry: dict[str, Any] = {"destination": str(dest.path), "path": None, "error": None}
+        try:
+            backups = (
+                manager.backup_manager
+                if dest.kind == "home"
+                else manager_at(manager.backup_manager, dest.path, create=True)
+            )
+            path = backups.create_backup(args.name, incremental=args.incremental)
+            entry["path"] = str(path)
+        except VaultError as exc:
+            entry["error"] = str(exc)
+        results.append(entry)
+    if getattr(args, "json", False):
+        _emit(results)
+    else:
+        for entry in results:
+            if entry["path"]:
+                _out(entry["path"])
+            else:
+                _note(f"{entry['destination']}: not written: {entry['error']}")
+    return EXIT_OK if all(e["path"] for e in results) else EXIT_ERROR
+
+
+def handle_destinations(args: argparse.Namespace, manager: SecretsManager) -> int:
+    """``backup destinations``: each folder with its count and newest backup."""
+    from core.backup.destinations import describe, destinations
+
+    home = manager.backup_manager
+    described = [describe(home, d) for d in destinations(manager.settings)]
+    if getattr(args, "json", False):
+        _emit(described)
+        return EXIT_OK
+    for d in described:
+        if d["available"]:
+            newest = (
+                f", newest {d['newest']} ({human_age(d['newest_at'])} ago)" if d["newest"] else ""
+            )
+            state = f"{plural(d['count'], 'backup')}{newest}"
+        else:
+            state = d["error"] or "unavailable"
+        _out(f"{d['path']}  [{d['kind']}]  {state}")
+    return EXIT_OK
+
+
 def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup list``: a table, or the seed's dicts as JSON."""
-    listed = manager.backup_manager.list_backups()
+    listed = _backups_at(args, manager).list_backups()
     if getattr(args, "json", False):
         _emit(listed)
         return EXIT_OK
@@ -251,7 +347,7 @@ def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
 
 def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup verify NAME``: exit 0 if the backup and its chain are intact, else 5."""
-    report = manager.backup_manager.verify_backup(args.name, progress=_progress())
+    report = _backups_at(args, manager).verify_backup(args.name, progress=_progress())
     if getattr(args, "json", False):
         _emit(report)
     elif report["valid"]:
@@ -307,11 +403,12 @@ def _recovery_key(settings: Any, *, may_prompt: bool) -> Any:
     )
 
 
-def _backup_path(name: str, settings: Any) -> Path:
+def _backup_path(name: str, settings: Any, from_dir: str | None = None) -> Path:
     candidate = Path(name).expanduser()
     if "/" in name or (candidate.suffix == ".vbak" and candidate.exists()):
         return candidate
-    return settings.backups_dir / (name if name.endswith(".vbak") else name + ".vbak")
+    folder = Path(from_dir).expanduser() if from_dir else settings.backups_dir
+    return folder / (name if name.endswith(".vbak") else name + ".vbak")
 
 
 def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> int:
@@ -326,7 +423,7 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
             raise _usage("backup restore --to needs the NAME (or path) of a backup")
         settings = manager.settings if manager is not None else Settings.from_env()
         result = restore_backup_file(
-            _backup_path(args.name, settings),
+            _backup_path(args.name, settings, getattr(args, "from_dir", None)),
             Path(args.to).expanduser(),
             _recovery_key(settings, may_prompt=not getattr(args, "no_prompt", False)),
             dry_run=args.dry_run,
@@ -334,7 +431,7 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
         )
     else:
         assert manager is not None
-        result = manager.backup_manager.restore_backup(
+        result = _backups_at(args, manager).restore_backup(
             args.name,
             dry_run=args.dry_run,
             point_in_time=args.at,

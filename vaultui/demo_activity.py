@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.secrets_manager import SecretsManager
 
-USB_COPY = "vault-usb-copy.db"
+USB_COPY = "usb-copy-of-the-vault.db"
 """A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed."""
 
 DEMO_REMOTES = (("hashicorp_vault", "sealed"), ("hashicorp_vault", "native"))

@@ -249,6 +249,7 @@ class SecretIndex:
         when sorted by name.
         """
         changed: set[str] = set()
+        renamed: dict[str, str] = {}  # uid -> its new name
         records = dict(self.records)
         names = list(self._names)
         for rec in changes:
@@ -262,8 +263,18 @@ class SecretIndex:
             else:
                 if rec.name not in records:
                     insort(names, rec.name)
+                    renamed[rec.uid] = rec.name
+                elif getattr(records[rec.name], "uid", rec.uid) != rec.uid:
+                    renamed[rec.uid] = rec.name  # moved over another secret (mv --force)
                 records[rec.name] = rec
         gone = set(purged_uids)
+        if renamed:
+            # a record under a new name may be a renamed one: drop its old name's row
+            for name, rec in list(records.items()):
+                if rec is not None and renamed.get(rec.uid, name) != name:
+                    del records[name]
+                    names.remove(name)
+                    changed.add(name)
         if gone:
             for name, rec in list(records.items()):
                 if rec is not None and rec.uid in gone:

@@ -1,4 +1,4 @@
-"""Panes built by other parts of vaultui (audit, rotation, backups, sync), opened lazily.
+"""Panes built by other parts of vaultui (audit, rotation, backups, sync, trash), opened lazily.
 
 The app offers a key and a command for each pane whose module is installed; the module
 is imported only when the pane is opened. The screen is built from the facade's parts
@@ -74,6 +74,14 @@ PANES = (
         "SyncScreen",
         "Sync",
         "Sync with the provider and merge conflict copies",
+    ),
+    Pane(
+        "trash",
+        "D",
+        "vaultui.screens.trash",
+        "TrashScreen",
+        "Trash",
+        "Deleted secrets: undelete (u) or purge for good (p)",
     ),
 )
 

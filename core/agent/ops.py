@@ -565,4 +565,11 @@ def import_entries(
 
 
 # operations kept in modules of their own register themselves on import
-from core.agent import audit_ops, purge_ops  # noqa: E402, F401
+from core.agent import (  # noqa: E402, F401
+    audit_ops,
+    diff_ops,
+    name_ops,
+    otp_ops,
+    purge_ops,
+    rename_ops,
+)

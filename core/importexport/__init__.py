@@ -13,6 +13,7 @@ dotenv          yes       yes       KEY=value; dicts as JSON, bytes as base64
 json            yes       yes       ``vaultui-export/1`` round-trips types/tags
 keepass         yes       no        KDBX 3/4 via pykeepass (``vaultui[keepass]``)
 keepassxc-csv   yes       no        KeePassXC "Export to CSV"
+pass            yes       no        a pass/gopass store folder, decrypted by gpg
 =============== ========= ========= ============================================
 """
 
@@ -23,13 +24,17 @@ from typing import Any
 
 from core.errors import ValidationError
 
-IMPORT_FORMATS = ("dotenv", "json", "keepass", "keepassxc-csv")
+IMPORT_FORMATS = ("dotenv", "json", "keepass", "keepassxc-csv", "pass")
 EXPORT_FORMATS = ("dotenv", "json")
 
 
 def guess_format(path: Path) -> str | None:
     """The import format a file name suggests, or None."""
     name = path.name.lower()
+    if path.is_dir():
+        from core.importexport.pass_store import is_store
+
+        return "pass" if is_store(path) else None
     if name.endswith(".kdbx"):
         return "keepass"
     if name.endswith(".json"):
@@ -77,6 +82,10 @@ def parse_file(
         from core.importexport.keepass import parse_kdbx
 
         return parse_kdbx(path, password, keyfile, prefix)
+    if fmt == "pass":
+        from core.importexport.pass_store import parse_store
+
+        return parse_store(path, prefix)
     text = read_text(path)
     if fmt == "dotenv":
         from core.importexport.dotenv import parse

@@ -89,7 +89,17 @@ def parse_kdbx(
             "notes": item.notes,
             "totp": getattr(item, "otp", None),
         }
-        for key, value in (item.custom_properties or {}).items():
+        props = dict(item.custom_properties or {})
+        if not fields["totp"] and props.get("TOTP Seed"):
+            # KeePassXC before 2.6 kept TOTP in two attributes instead of an otp URI
+            from core.otp import legacy_keepassxc_uri
+
+            uri = legacy_keepassxc_uri(props["TOTP Seed"], props.get("TOTP Settings"))
+            if uri is not None:
+                fields["totp"] = uri
+                props.pop("TOTP Seed")
+                props.pop("TOTP Settings", None)
+        for key, value in props.items():
             if key.lower() not in _FIELDS and value:
                 fields[key] = value
         groups = [g for g in (group.path or []) if g]

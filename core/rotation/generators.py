@@ -4,7 +4,11 @@ Grammar (``[]`` optional, defaults shown)::
 
     password[:length=32,classes=ulds,min_per_class=1,exclude=CHARS,symbols=CHARS]
         classes: u upper, l lower, d digits, s symbols. Every class appears at least
-        ``min_per_class`` times; characters in ``exclude`` never appear.
+        ``min_per_class`` times (``min_upper``, ``min_lower``, ``min_digits``,
+        ``min_symbols`` override it per class); characters in ``exclude`` never appear.
+    passphrase[:words=6,separator=-]
+                                   words drawn uniformly from the EFF large word list
+                                   (7,776 words: 12.9 bits each)
     token[:ENCODING[:NBYTES]]      ENCODING hex | base64 | urlsafe (default) | bytes,
                                    NBYTES of randomness (default 32); 'bytes' gives a
                                    bytes value, the others a str
@@ -51,6 +55,8 @@ CLASS_CHARS = {
     "s": "!#$%&()*+,-./:;<=>?@[]^_{|}~",
 }
 CLASS_NAMES = {"u": "upper", "l": "lower", "d": "digits", "s": "symbols"}
+MIN_KEYS = {f"min_{word}": cls for cls, word in CLASS_NAMES.items()}
+"""Spec keys for a per-class minimum (``min_digits=2``) -> class letter."""
 TOKEN_ENCODINGS = ("hex", "base64", "urlsafe", "bytes")
 RSA_SIZES = (2048, 3072, 4096)
 MIN_PASSWORD_LENGTH = 4
@@ -83,8 +89,11 @@ class PasswordGenerator:
     min_per_class: int = 1
     exclude: str = ""
     symbols: str = CLASS_CHARS["s"]
+    minimums: tuple[tuple[str, int], ...] = ()
+    """Per-class minimums overriding ``min_per_class``: ``(("d", 2),)``."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "minimums", tuple(sorted(dict(self.minimums).items())))
         if not MIN_PASSWORD_LENGTH <= self.length <= MAX_PASSWORD_LENGTH:
             raise ValidationError(
                 f"password length must be {MIN_PASSWORD_LENGTH}..{MAX_PASSWORD_LENGTH}, "
@@ -99,18 +108,29 @@ class PasswordGenerator:
                 f"password classes {self.classes!r}: use each of u (upper), l (lower), "
                 "d (digits), s (symbols) at most once"
             )
-        if self.min_per_class < 0:
-            raise ValidationError("password min_per_class must be 0 or more")
-        if self.min_per_class * len(self.classes) > self.length:
+        if self.min_per_class < 0 or any(n < 0 for _, n in self.minimums):
+            raise ValidationError("password minimums must be 0 or more")
+        for cls, _ in self.minimums:
+            if cls not in self.classes:
+                raise ValidationError(
+                    f"password has a minimum for {CLASS_NAMES.get(cls, cls)!r}, "
+                    "a class it does not use"
+                )
+        needed = sum(self.minimum_of(cls) for cls in self.classes)
+        if needed > self.length:
             raise ValidationError(
-                f"password length {self.length} is too short for {self.min_per_class} "
-                f"characters from each of {len(self.classes)} classes"
+                f"password length {self.length} is too short for the {needed} characters "
+                "the class minimums ask for"
             )
         for cls in self.classes:
             if not self.alphabet_of(cls):
                 raise ValidationError(
                     f"password class {CLASS_NAMES[cls]!r} has no characters left after exclude"
                 )
+
+    def minimum_of(self, cls: str) -> int:
+        """How many characters of class ``cls`` every password has at least."""
+        return dict(self.minimums).get(cls, self.min_per_class)
 
     def alphabet_of(self, cls: str) -> str:
         """The characters class ``cls`` may use (after ``exclude``)."""
@@ -128,6 +148,7 @@ class PasswordGenerator:
         parts.append(f"min_per_class={self.min_per_class}")
         if self.symbols != CLASS_CHARS["s"]:
             parts.append(f"symbols={self.symbols}")
+        parts += [f"min_{CLASS_NAMES[cls]}={n}" for cls, n in self.minimums]
         if self.exclude:
             parts.append(f"exclude={self.exclude}")
         return "password:" + ",".join(parts)
@@ -137,7 +158,7 @@ class PasswordGenerator:
         chars = [
             secrets.choice(self.alphabet_of(cls))
             for cls in self.classes
-            for _ in range(self.min_per_class)
+            for _ in range(self.minimum_of(cls))
         ]
         alphabet = self.alphabet
         chars += [secrets.choice(alphabet) for _ in range(self.length - len(chars))]
@@ -176,6 +197,52 @@ class TokenGenerator:
         if self.encoding == "bytes":
             return raw
         return base64.b64encode(raw).decode("ascii")
+
+
+MIN_WORDS = 3
+MAX_WORDS = 64
+
+
+def wordlist() -> tuple[str, ...]:
+    """The EFF large word list shipped with the package (7,776 distinct words)."""
+    global _WORDS
+    if _WORDS is None:
+        from importlib.resources import files
+
+        text = files("core.rotation").joinpath("eff_large_wordlist.txt").read_text("utf-8")
+        _WORDS = tuple(w for w in text.split("\n") if w and not w.startswith("#"))
+    return _WORDS
+
+
+_WORDS: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PassphraseGenerator:
+    """``words`` words drawn independently and uniformly from :func:`wordlist`, joined by
+    ``separator`` (diceware: 6 words give 77 bits)."""
+
+    words: int = 6
+    separator: str = "-"
+
+    def __post_init__(self) -> None:
+        if not MIN_WORDS <= self.words <= MAX_WORDS:
+            raise ValidationError(
+                f"passphrase words must be {MIN_WORDS}..{MAX_WORDS}, not {self.words}"
+            )
+        if len(self.separator) > 8 or any(c.isalpha() or c in ",:\n" for c in self.separator):
+            raise ValidationError(
+                "passphrase separator: at most 8 characters, no letters, commas, colons or newlines"
+            )
+
+    @property
+    def spec(self) -> str:
+        return f"passphrase:words={self.words},separator={self.separator}"
+
+    def generate(self, current: SecretValue | None = None) -> str:
+        """A new passphrase."""
+        words = wordlist()
+        return self.separator.join(secrets.choice(words) for _ in range(self.words))
 
 
 @dataclass(frozen=True)
@@ -317,6 +384,8 @@ def parse_generator(spec: str | dict[str, Any] | Generator) -> Generator:
     kind = kind.lower()
     if kind == "password":
         return _parse_password(rest)
+    if kind == "passphrase":
+        return _parse_passphrase(rest)
     if kind == "token":
         parts = [p for p in rest.split(":") if p] if rest else []
         if len(parts) > 2:
@@ -345,12 +414,14 @@ def parse_generator(spec: str | dict[str, Any] | Generator) -> Generator:
         return cls(name, parse_generator(inner))
     raise ValidationError(
         f"Unknown generator {kind!r}",
-        hint="use password, token, uuid, keypair, field or alternating (see docs/rotation.md)",
+        hint="use password, passphrase, token, uuid, keypair, field or alternating "
+        "(see docs/rotation.md)",
     )
 
 
 def _parse_password(rest: str) -> PasswordGenerator:
     opts: dict[str, Any] = {}
+    minimums: dict[str, int] = {}
     if rest:
         items = _split_password_options(rest)
         for item in items:
@@ -365,12 +436,25 @@ def _parse_password(rest: str) -> PasswordGenerator:
                 opts[key] = _int(value, f"password {key}")
             elif key in ("classes", "exclude", "symbols"):
                 opts[key] = value
+            elif key in MIN_KEYS:
+                minimums[MIN_KEYS[key]] = _int(value, f"password {key}")
             else:
                 raise ValidationError(
                     f"Unknown password option {key!r}: use length, classes, min_per_class, "
-                    "exclude or symbols"
+                    "min_upper, min_lower, min_digits, min_symbols, exclude or symbols"
                 )
-    return PasswordGenerator(**opts)
+    return PasswordGenerator(**opts, minimums=tuple(minimums.items()))
+
+
+def _parse_passphrase(rest: str) -> PassphraseGenerator:
+    opts: dict[str, Any] = {}
+    for item in re.split(r",(?=[a-z_]+=)", rest) if rest else []:
+        m = _KEYVAL.match(item)
+        if not m or m.group(1) not in ("words", "separator"):
+            raise ValidationError(f"Bad passphrase option {item!r}: use words=N or separator=S")
+        key, value = m.group(1), m.group(2)
+        opts[key] = _int(value, "passphrase words") if key == "words" else value
+    return PassphraseGenerator(**opts)
 
 
 def _split_password_options(rest: str) -> list[str]:
@@ -389,13 +473,15 @@ def _int(text: str, what: str) -> int:
 def _dict_to_spec(data: dict[str, Any]) -> str:
     kind = str(data.get("kind", "")).lower()
     if kind == "password":
-        keys = ("length", "classes", "min_per_class", "symbols", "exclude")
+        keys = ("length", "classes", "min_per_class", *MIN_KEYS, "symbols", "exclude")
         opts = [f"{k}={data[k]}" for k in keys if k in data]
         return "password" + (":" + ",".join(opts) if opts else "")
     if kind == "token":
         return f"token:{data.get('encoding', 'urlsafe')}:{data.get('bytes', 32)}"
     if kind == "uuid":
         return "uuid"
+    if kind == "passphrase":
+        return f"passphrase:words={data.get('words', 6)},separator={data.get('separator', '-')}"
     if kind == "keypair":
         algorithm = str(data.get("algorithm", "ed25519")).lower()
         return f"keypair:rsa:{data.get('bits', 3072)}" if algorithm == "rsa" else "keypair:ed25519"

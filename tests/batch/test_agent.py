@@ -396,12 +396,22 @@ OP_ARGS = {
     "tag": {"name": "probe/new", "set": {"k": "v"}},
     "describe": {"name": "probe/new", "text": "probe"},
     "rollback": {"name": "db/password", "version": 1},
-    "import": {"entries": [{"name": "probe/imported", "value": "x"}]},
+    "import": {
+        "entries": [
+            {"name": "probe/imported", "value": "x"},
+            {"name": "probe/otp", "value": "otpauth://totp/p?secret=JBSWY3DPEHPK3PXP"},
+        ]
+    },
     "delete": {"name": "probe/new"},
     "undelete": {"name": "probe/new"},
+    "rename": {"name": "probe/new", "new_name": "probe/moved"},
+    "copy": {"name": "probe/moved", "new_name": "probe/copied"},
+    "otp": {"name": "probe/otp"},
     "purge": {"name": "probe/trash"},
     "purge_deleted": {"before": "1d"},
     "audit_open": {"lines": ['{"operation": "get", "secret_name": null}']},
+    "history_diff": {"name": "db/password", "a": 1, "b": 2, "reveal": True},
+    "complete_names": {"prefix": "db/"},
 }
 
 
@@ -433,13 +443,17 @@ def test_no_agent_request_returns_key_material(cli, pw_home, monkeypatch, tmp_pa
     probes = [{"op": "key", "v": 1}, {"op": "data_key", "v": 1}, {"op": None}, ["key"]]
     order = [*probes, *requests["hello"], *requests["call"], *requests["lock"]]
     answered = []
+    failed_calls = []
     for message in order:
         for payload in _raw_exchange(sock, message):
             for enc in _key_encodings(key):
                 assert enc not in payload, f"{message!r} answered key material"
             answered.append(protocol.decode(payload))
+        if message in calls and "ok" not in answered[-1]:
+            failed_calls.append((message["name"], answered[-1]))
     assert any("error" in r for r in answered[:4]) and all("ok" not in r for r in answered[:4])
     assert sum(1 for r in answered if "ok" in r) >= len(OP_ARGS)  # the operations ran
+    assert failed_calls == [], "every operation succeeds"
 
 
 def _audit_events(home: Path) -> list[dict]:

@@ -31,6 +31,10 @@ ARGVS = [
     ["--batch", "set", "a", "--type", "bytes", "--expected-version", "0"],
     ["--batch", "set", "a", "--generate", "password:length=20", "--json"],
     ["--batch", "set", "a", "--type=dict", "--description=with spaces"],
+    ["--batch", "read", "vaultui://app/db#password"],
+    ["--batch", "read", "vaultui://a", "-n", "--json"],
+    ["--batch", "otp", "site/x"],
+    ["--batch", "--json", "otp", "site/x"],
 ]
 NOT_FAST = [
     ["get", "a"],  # without --batch: full CLI
@@ -43,6 +47,13 @@ NOT_FAST = [
     ["--batch", "set", "a", "value-in-argv"],
     ["--batch", "list"],
     ["--batch", "--weird", "get", "a"],
+    ["--batch", "read", "app/db"],  # not a reference: the full CLI explains
+    ["--batch", "read", "vaultui://a#"],
+    ["--batch", "read", "vaultui://a", "--field", "x"],
+    ["--batch", "get", "a", "--clip"],  # the clipboard needs the full CLI
+    ["--batch", "get", "a", "-c"],
+    ["--batch", "otp", "a", "-n"],
+    ["--batch", "otp", "a", "--field", "x"],
 ]
 
 
@@ -131,6 +142,12 @@ def test_get_and_set_through_the_agent_import_only_builtins(home, tmp_path, agen
     assert (code, out, loaded) == (0, "value-k\n", "")
     code, out, loaded = _probe(home, "--batch", "set", "k2", "--tag", "a=b", stdin=b"v2-value")
     assert (code, loaded) == (0, "")
+    code, out, loaded = _probe(home, "--batch", "read", "vaultui://k2", "-n")
+    assert (code, out, loaded) == (0, "v2-value", "")
+    totp = b"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"
+    assert run_vaultui(home, "--batch", "set", "site/x", stdin=totp).code == 0
+    code, out, loaded = _probe(home, "--batch", "otp", "site/x")
+    assert (code, len(out.strip()), loaded) == (0, 6, "")
 
 
 SCRIPT_PROBE = PROBE.replace(

@@ -8,13 +8,13 @@ import json
 import pytest
 
 from core.errors import EXIT_NOT_FOUND, EXIT_USAGE
+from tests.trail import home_events
 
 VALUE = b"Purge-Test-Value-31337"
 
 
 def _audit_ops(home, name):
-    lines = (home / "logs" / "secrets_audit.log").read_text().splitlines()
-    events = [json.loads(line) for line in lines]
+    events = home_events(home)  # names are sealed in the file
     return [(e["operation"], e["success"]) for e in events if e.get("secret_name") == name]
 
 

@@ -18,6 +18,7 @@ import pytest
 from core.errors import EXIT_WRONG_KEY
 from tests.batch.conftest import ROOT, pid_alive
 from tests.conftest import clean_env
+from tests.trail import home_events
 
 OLD = "old passphrase 1"
 NEW = "new passphrase 2"
@@ -39,8 +40,13 @@ def pw(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, cli) -> dict
 
 
 def _events(home: Path, operation: str) -> list[dict]:
-    lines = (home / "logs" / "secrets_audit.log").read_text().splitlines()
-    return [e for e in map(json.loads, lines) if e["operation"] == operation]
+    """The trail's ``operation`` events, opened with the passphrase the test has set."""
+    from core.unlock import read_passphrase_file
+    from core.vault import KeySource
+
+    passphrase = read_passphrase_file(Path(os.environ["VAULTUI_PASSPHRASE_FILE"]))
+    events = home_events(home, KeySource.passphrase(passphrase))
+    return [e for e in events if e["operation"] == operation]
 
 
 def test_rekey_stops_the_agent_and_keeps_every_secret(cli, home, pw, agents):

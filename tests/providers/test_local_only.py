@@ -11,6 +11,7 @@ from core.secrets_manager import SecretsManager
 from tests.batch.conftest import run_vaultui
 from tests.conftest import clean_env
 from tests.servers.moto_server import ENV as AWS_ENV
+from tests.trail import home_events
 
 LOCAL_VALUE = "only-in-the-local-vault-4242"
 AWS_VALUE = "on-aws-too-9191"
@@ -76,8 +77,7 @@ def test_the_facade_reads_local_only_secrets_and_audits_where_from(factory, moto
         assert mgr.retrieve_secret("legacy_key") is None
     finally:
         mgr.close()
-    trail = Path(settings.audit_log_path).read_text()
-    reads = [json.loads(x) for x in trail.splitlines() if '"read"' in x]
+    reads = [e for e in home_events(Path(settings.home)) if e["operation"] == "read"]
     legacy = [e for e in reads if e["secret_name"] == "legacy_key" and e["success"]]
     assert legacy and legacy[0]["origin"] == "local-only"
-    assert LOCAL_VALUE not in trail
+    assert LOCAL_VALUE not in Path(settings.audit_log_path).read_text()

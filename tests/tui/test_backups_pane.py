@@ -31,13 +31,14 @@ def sync(test: Callable[..., Coroutine[object, object, None]]) -> Callable[..., 
 class PaneApp(App[None]):
     """Just enough app to host the pane; records what it posts."""
 
-    def __init__(self, manager: SecretsManager) -> None:
+    def __init__(self, manager: SecretsManager, dests: list[Any] | None = None) -> None:
         super().__init__()
         self.manager = manager
+        self.dests = dests
         self.restored: list[dict[str, Any]] = []
 
     def on_mount(self) -> None:
-        self.push_screen(BackupsScreen(self.manager.backup_manager))
+        self.push_screen(BackupsScreen(self.manager.backup_manager, self.dests))
 
     def on_backups_screen_restored(self, message: BackupsScreen.Restored) -> None:
         self.restored.append(message.result)
@@ -171,3 +172,54 @@ async def test_damage_and_errors_are_shown_not_raised(manager: SecretsManager) -
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, BackupsScreen)
+
+
+@sync
+async def test_each_destination_is_shown_and_d_switches_to_it(
+    manager: SecretsManager, tmp_path: Path
+) -> None:
+    from core.backup.destinations import Destination
+
+    manager.store_secret("db/password", "original", "db")
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    dests = [
+        Destination(manager.backup_manager.backups_dir, "home"),
+        Destination(drive / "vaultui", "configured"),
+        Destination(tmp_path / "unplugged" / "vaultui", "configured"),
+    ]
+    manager.backup_manager.create_backup("at-home")
+    app = PaneApp(manager, dests)  # a drive folder, and one on an unmounted drive
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BackupsScreen))
+        await _idle(pilot)
+        table = _pane(app).query_one("#backups-destinations", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(3)]
+        assert rows[0][0] == "▶" and rows[0][2:4] == ["home", "1"]
+        assert rows[1][1] == str(drive / "vaultui") and rows[1][3] == "0"
+        assert "mounted" in rows[2][5]
+        assert [r[0] for r in _rows(app)] == ["at-home"]
+
+        await pilot.press("d")  # the drive: not created yet, empty
+        await _idle(pilot)
+        empty = str(_pane(app).query_one("#backups-empty", Static).render())
+        assert "is not there" in empty and _rows(app) == []
+        await pilot.press("b")  # back up there: the folder is made 0700
+        await wait_for(pilot, lambda: len(_rows(app)) == 1)
+        await _idle(pilot)
+        assert (drive / "vaultui").stat().st_mode & 0o777 == 0o700
+        assert len(list((drive / "vaultui").glob("*.vbak"))) == 1
+        await wait_for(pilot, lambda: str(table.get_row_at(1)[3]) == "1")
+        assert str(table.get_row_at(1)[0]) == "▶"
+
+        await pilot.press("d")  # the unplugged one: b refuses, nothing made
+        await _idle(pilot)
+        await pilot.press("b")
+        await _idle(pilot)
+        assert "does not exist" in _pane(app).last_message
+        assert not (tmp_path / "unplugged").exists()
+
+        await pilot.press("d")  # back home
+        await _idle(pilot)
+        assert [r[0] for r in _rows(app)] == ["at-home"]

@@ -252,7 +252,19 @@ def test_history_lists_versions_and_rolls_back(demo_app) -> None:
             await pilot.press("enter")  # current: nothing to do
             assert screen_name(app) == "HistoryScreen"
             await pilot.press("down", "down", "down", "b")  # version 1
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await wait_for(pilot, lambda: screen_name(app) == "RollbackDiffScreen")
+            # what would change is shown first, masked
+            await wait_for(pilot, lambda: "~ value" in shown(app, "#rollback-diff"))
+            diff = shown(app, "#rollback-diff")
+            assert diff == "~ value: •••• (19 chars) -> •••• (19 chars)"
+            await pilot.press("r")
+            await wait_for(pilot, lambda: "demo-staging" in shown(app, "#rollback-diff"))
+            diff = shown(app, "#rollback-diff")
+            assert "-demo-staging-pass-4" in diff and "+demo-staging-pass-1" in diff
+            await pilot.press("r")  # hide again before answering
+            assert "demo-staging" not in shown(app, "#rollback-diff")
+            log = app.settings.audit_log_path.read_text()
+            assert '"operation": "history_diff"' in log and "demo-staging-pass" not in log
             await pilot.press("y")
             await wait_for(pilot, lambda: table.row_count == 5)
             secret = app.manager.vault.get("staging/db/password")

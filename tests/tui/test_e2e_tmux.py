@@ -92,7 +92,10 @@ def test_create_add_filter_reveal_quit_in_a_real_terminal(tmp_path: Path) -> Non
         tmux.keys("Enter")
         tmux.wait_for("No secrets yet")
 
-        for name, value in (("e2e/api_token", "e2e-visible-value"), ("other/thing", "x-1")):
+        for count, name, value in (
+            ("1 secret ·", "e2e/api_token", "e2e-visible-value"),
+            ("2 secrets ·", "other/thing", "x-1"),
+        ):
             tmux.keys("n")
             tmux.wait_for("New secret")
             tmux.type(name)
@@ -100,7 +103,7 @@ def test_create_add_filter_reveal_quit_in_a_real_terminal(tmp_path: Path) -> Non
             tmux.type(value)
             tmux.keys("C-s")
             tmux.wait_for(name)
-            screen = tmux.wait_for("secrets ·")
+            screen = tmux.wait_for(count)
             assert value not in screen  # never shown in the list
 
         tmux.keys("/")

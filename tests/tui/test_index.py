@@ -126,6 +126,18 @@ def test_changes_add_update_and_remove_rows() -> None:
     assert list(index.order) == ["a"]
 
 
+def test_a_renamed_record_leaves_its_old_row() -> None:
+    index = SecretIndex()
+    index.set_records([rec("a", uid="01"), rec("b", uid="02"), rec("c", uid="03")])
+    # `mv a z`: the same record (uid 01) now under another name
+    changed = index.apply_changes([rec("z", uid="01")])
+    assert changed == {"a", "z"}
+    assert list(index.order) == ["b", "c", "z"]
+    # `mv --force z b`: b's record is purged, 01 takes its name
+    changed = index.apply_changes([rec("b", uid="01")], purged_uids=["02"])
+    assert list(index.order) == ["b", "c"] and index.record("b").uid == "01"
+
+
 def test_names_first_then_records() -> None:
     index = SecretIndex(["x", "y"])
     assert index.record("x") is None and not index.metadata_loaded

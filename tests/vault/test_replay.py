@@ -270,3 +270,18 @@ def test_git_diff_of_a_file_with_a_view_shows_no_rows_from_it(path: Path) -> Non
     db.close()
     lines = describe(path, None)
     assert lines == ["vaultui vault: unexpected schema (modified outside vaultui?)"]
+
+
+def test_a_renamed_and_a_replacing_rename_keep_the_digest_sound(
+    path: Path, key_source: KeySource
+) -> None:
+    from core.vault.rename import rename
+
+    with Vault.open(path, key_source) as v:
+        rename(v, "app/other_1", "app/renamed")
+        v.delete("app/other_2")
+        rename(v, "app/other_3", "app/other_2", replace=True)
+        assert v.verify()["records"] == 20
+    with Vault.open(path, key_source) as v:  # the open-time check passes too
+        assert v.get("app/renamed").value == "value 1"
+        assert v.get("app/other_2").value == "value 3"

@@ -29,6 +29,18 @@ _SET_OPTS = {
     "--type": "type",
     "--generate": "generate",
 }
+REFERENCE = "vaultui://"
+
+
+def split_reference(text: str) -> tuple[str, str | None] | None:
+    """``vaultui://NAME`` -> (NAME, None), ``vaultui://NAME#FIELD`` -> (NAME, FIELD);
+    None if ``text`` is not such a reference."""
+    if not text.startswith(REFERENCE):
+        return None
+    name, sep, field = text[len(REFERENCE) :].partition("#")
+    if not name or (sep and not field):
+        return None
+    return name, (field if sep else None)
 
 
 def parse(argv: Sequence[str]) -> dict[str, Any] | None:
@@ -56,16 +68,24 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
         else:
             return None
         i += 1
-    if not batch or i + 1 >= n or argv[i] not in ("get", "set"):
+    if not batch or i + 1 >= n or argv[i] not in ("get", "set", "read", "otp"):
         return None
     command, name = argv[i], argv[i + 1]
     if not name or name.startswith("-"):
         return None
-    out["command"], out["name"] = command, name
-    opts = _GET_OPTS if command == "get" else _SET_OPTS
-    if command == "get":
-        out.update(field=None, version=None, stage=None, no_newline=False)
+    out["command"] = command
+    if command == "read":
+        if split_reference(name) is None:
+            return None
+        out["reference"] = name
     else:
+        out["name"] = name
+    opts = _SET_OPTS if command == "set" else _GET_OPTS if command == "get" else {}
+    if command in ("get", "read"):
+        out["no_newline"] = False
+    if command == "get":
+        out.update(field=None, version=None, stage=None)
+    elif command == "set":
         out.update(
             description=None, tag=[], expected_version=None, type="str", generate=None, file=None
         )
@@ -74,7 +94,7 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
         arg = argv[i]
         if arg == "--json":
             out["json"] = True
-        elif command == "get" and arg in ("-n", "--no-newline"):
+        elif command in ("get", "read") and arg in ("-n", "--no-newline"):
             out["no_newline"] = True
         else:
             key, sep, value = arg.partition("=")
@@ -104,7 +124,8 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
 
 
 def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
-    """Run a plain ``get``/``set`` through a running agent; None to use the full CLI.
+    """Run a plain ``get``/``set``/``read``/``otp`` through a running agent; None to
+    use the full CLI.
 
     ``set`` reads stdin before connecting (no idle connection while a pipe is slow);
     if no agent serves this vault the full CLI gets the value already read.
@@ -126,11 +147,15 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
             args = set_args(req)
             if req["generate"] is None:
                 args["value"] = read_value(stdin_bytes(), req["type"], source="stdin")
+        elif req["command"] == "read":
+            name, field = split_reference(req["reference"])  # type: ignore[misc]
+            args = {"name": name} if field is None else {"name": name, "field": field}
         else:
             args = {"name": req["name"]}
             for key in ("field", "version", "stage"):
-                if req[key] is not None:
+                if req.get(key) is not None:
                     args[key] = req[key]
+        op = "put" if is_set else "otp" if req["command"] == "otp" else "get"
         try:
             conn = agent.AgentClient.connect(paths.socket)
         except agent.protocol.PeerRejected:
@@ -139,9 +164,7 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
             return _full(argv, args) if is_set else None
         with conn:
             try:
-                result = conn.call(
-                    "put" if is_set else "get", args, vault=paths.vault, provider=paths.provider
-                )
+                result = conn.call(op, args, vault=paths.vault, provider=paths.provider)
             except agent.AgentMismatch:
                 return _full(argv, args) if is_set else None
             except agent.AgentUnavailable as exc:
@@ -154,6 +177,8 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
                 return 1
         if is_set:
             print_set(result, json_mode=req["json"])
+        elif op == "otp":
+            print_otp(result, json_mode=req["json"])
         else:
             print_get(result, json_mode=req["json"], newline=not req["no_newline"])
         return 0
@@ -334,6 +359,16 @@ def print_get(result: Mapping[str, Any], *, json_mode: bool, newline: bool = Tru
 
         text = json.dumps(value, indent=2, ensure_ascii=False)
     write_out((text + ("\n" if newline else "")).encode("utf-8"))
+
+
+def print_otp(result: Mapping[str, Any], *, json_mode: bool) -> None:
+    """Print an ``otp`` result: the code on stdout, the seconds left on stderr."""
+    if json_mode:
+        write_out(to_json(dict(result)).encode("utf-8"))
+        return
+    write_out((str(result["code"]) + "\n").encode("ascii"))
+    sys.stderr.write(f"valid for {result['remaining']} more second(s)\n")
+    sys.stderr.flush()
 
 
 def print_set(result: Mapping[str, Any], *, json_mode: bool) -> None:

@@ -2,7 +2,10 @@
 verified state; keys to back up (full or incremental), verify, restore (the dry-run
 diff first, then confirm) and clean up, with a progress bar for long work.
 
-Push it with ``app.push_screen(BackupsScreen(secrets.backup_manager))``. All work runs
+Push it with ``app.push_screen(BackupsScreen(secrets.backup_manager))``. Above the list,
+every destination (the home's folder, then each VAULTUI_BACKUP_DIRS folder from the
+app's settings) with its count and newest backup; ``d`` switches the list and every key
+to the next destination. All work runs
 in thread workers (``group="backups"``); results and progress come back with
 ``call_from_thread``. After a restore the screen posts :class:`BackupsScreen.Restored`
 (it bubbles to the app, which should reload its secrets).
@@ -24,6 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from core.backup import BackupManager
+from core.backup.destinations import Destination, describe, destinations, manager_at
 from core.errors import VaultError
 
 COLUMNS = (
@@ -214,6 +218,13 @@ class BackupsScreen(Screen[None]):
             id="backups.cleanup",
             tooltip="Delete old backups (never one a kept backup needs)",
         ),
+        Binding(
+            "d",
+            "next_destination",
+            "Destination",
+            id="backups.destination",
+            tooltip="Show and use the next backup destination (a drive, a share)",
+        ),
         Binding("f5", "reload", "Reload", id="backups.reload", tooltip="List the backups again"),
         Binding("escape", "close", "Back", id="backups.close", tooltip="Close the backups pane"),
     ]
@@ -225,9 +236,15 @@ class BackupsScreen(Screen[None]):
             super().__init__()
             self.result = result
 
-    def __init__(self, backup_manager: BackupManager) -> None:
+    def __init__(
+        self, backup_manager: BackupManager, dests: list[Destination] | None = None
+    ) -> None:
         super().__init__()
-        self.backups = backup_manager
+        self.home = backup_manager
+        self.backups = backup_manager  # the destination in use
+        self.dests = dests
+        self.dest_index = 0
+        self.described: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
         self.busy: str | None = None
         self.last_message = ""
@@ -237,6 +254,10 @@ class BackupsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(f"Backups  {self.backups.backups_dir}", id="backups-title", markup=False)
+        dest_table: DataTable[Any] = DataTable(id="backups-destinations", cursor_type="none")
+        dest_table.can_focus = False  # the keys act on the backups list below
+        dest_table.add_columns("", "Destination", "Kind", "Backups", "Newest", "State")
+        yield dest_table
         table: DataTable[Any] = DataTable(id="backups-table", cursor_type="row", zebra_stripes=True)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
@@ -248,6 +269,11 @@ class BackupsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.dests is None:
+            settings = getattr(self.app, "settings", None)
+            home = Destination(self.home.backups_dir, "home")
+            self.dests = destinations(settings) if settings is not None else [home]
+        self.query_one("#backups-destinations").display = len(self.dests) > 1
         self.query_one("#backups-progress", ProgressBar).display = False
         self.load()
         self.set_interval(60, self.load, name="backups ages")
@@ -256,9 +282,47 @@ class BackupsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="backups-load", exit_on_error=False)
     def load(self) -> None:
-        """List the backups (thread)."""
-        rows = self.backups.list_backups()
+        """List the backups of the destination in use, and describe each (thread)."""
+        rows = self.backups.list_backups() if self.backups.backups_dir.is_dir() else []
+        described = [describe(self.home, d) for d in self.dests or []]
+        self.app.call_from_thread(self._show_destinations, described)
         self.app.call_from_thread(self._show, rows)
+
+    def _show_destinations(self, described: list[dict[str, Any]]) -> None:
+        self.described = described
+        table = self.query_one("#backups-destinations", DataTable)
+        table.clear()
+        now = datetime.now(UTC)
+        for i, d in enumerate(described):
+            newest = f"{d['newest']} ({human_age(d['newest_at'], now)})" if d["newest"] else "-"
+            state = "ok" if d["available"] else (d["error"] or "unavailable")
+            if d["broken"]:
+                state = f"{d['broken']} damaged or broken"
+            table.add_row(
+                "▶" if i == self.dest_index else "",
+                d["path"],
+                d["kind"],
+                str(d["count"]),
+                newest,
+                state,
+            )
+
+    def action_next_destination(self) -> None:
+        """Use the next destination for the list and every action."""
+        if not self.dests or len(self.dests) < 2 or self.busy:
+            return
+        self.dest_index = (self.dest_index + 1) % len(self.dests)
+        dest = self.dests[self.dest_index]
+        if dest.kind == "home":
+            self.backups = self.home
+        else:
+            # not created yet: backing up creates it (if its parent exists); until then,
+            # the list is empty and says so
+            self.backups = BackupManager(
+                self.home.vault, dest.path, audit=self.home.audit, user=self.home.user
+            )
+        self.query_one("#backups-title", Static).update(f"Backups  {dest.path}")
+        self.load()
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
@@ -272,8 +336,14 @@ class BackupsScreen(Screen[None]):
         names = [r["name"] for r in rows]
         if selected in names:
             table.move_cursor(row=table.get_row_index(selected))
+        missing = not self.backups.backups_dir.is_dir()
         self.query_one("#backups-empty", Static).update(
-            "" if rows else "No backups yet: press b for a full backup."
+            ""
+            if rows
+            else f"{self.backups.backups_dir} is not there (is the drive mounted?); "
+            "b creates it if its parent folder exists."
+            if missing
+            else "No backups yet: press b for a full backup."
         )
 
     @staticmethod
@@ -349,6 +419,9 @@ class BackupsScreen(Screen[None]):
 
     @work(thread=True, group=GROUP, exit_on_error=False)
     def _create(self, incremental: bool) -> None:
+        if self.backups is not self.home:
+            # a new destination folder is made 0700, and only where its parent exists
+            self.backups = manager_at(self.home, self.backups.backups_dir, create=True)
         path = self.backups.create_backup(
             incremental=incremental, progress=self._progress_from_thread
         )

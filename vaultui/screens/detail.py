@@ -25,6 +25,7 @@ from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.masked import MASK, MaskedValue
+from vaultui.widgets.otp_code import OtpCode
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -89,6 +90,21 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             id="detail.copy_field",
             tooltip="Copy the highlighted field of a dict secret",
         ),
+        Binding(
+            "o",
+            "otp",
+            "OTP",
+            id="detail.otp",
+            tooltip="Show or hide the current one-time password (TOTP) with a countdown",
+        ),
+        Binding("m", "move('rename')", "Rename", id="detail.rename", tooltip="Give it a new name"),
+        Binding(
+            "M",
+            "move('copy')",
+            "Copy to",
+            id="detail.copy_to",
+            tooltip="Copy value, description, tags and rotation policy to a new name",
+        ),
         Binding("e", "edit", "Edit", id="detail.edit", tooltip="Edit value, description and tags"),
         Binding(
             "h", "history", "History", id="detail.history", tooltip="Version history and rollback"
@@ -122,6 +138,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             yield Label("Value", classes="section-title")
             yield MaskedValue(placeholder=MASK + "  (r reveals, c copies)", id="detail-value")
             yield DataTable(id="detail-fields", cursor_type="row", zebra_stripes=True)
+            yield OtpCode(self.manager, self.secret_name, id="detail-otp")
             yield Static("", id="detail-note")
         yield KeyFooter()
 
@@ -163,6 +180,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
             self.load_record()
 
     def _forget(self) -> None:
+        self.query_one(OtpCode).hide()
         self._value = None
         self._loaded_version = None
         self.query_one(MaskedValue).forget()
@@ -258,6 +276,20 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
         self.vault_app.copy_secret(
             self.secret_name, field_text(self._value[key]), version=self._loaded_version, field=key
         )
+
+    def action_otp(self) -> None:
+        """Show the current one-time password with a countdown, or hide it."""
+        otp = self.query_one(OtpCode)
+        if otp.showing:
+            otp.hide()
+        else:
+            otp.show()
+
+    def action_move(self, op: str) -> None:
+        """Rename this secret, or copy it to a new name."""
+        from vaultui.screens.rename import move_or_copy
+
+        move_or_copy(self, self.manager, self.secret_name, op)
 
     # ------------------------------------------------------------------ other actions
 

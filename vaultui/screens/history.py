@@ -1,6 +1,7 @@
 """A secret's version history (who, when, why, from where) with rollback.
 
-No value is decrypted here: the list comes from ``Vault.history``. Rollback asks for
+The list comes from ``Vault.history`` (no value decrypted). Rollback first shows what
+would change (:mod:`vaultui.screens.rollback_diff`, masked until revealed), asks for
 confirmation and writes the old value as a new version (the history keeps everything).
 """
 
@@ -18,6 +19,7 @@ from core.controlchars import escape_controls
 from core.vault import VersionInfo
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
+from vaultui.screens.rollback_diff import RollbackDiffScreen
 from vaultui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -107,15 +109,17 @@ class HistoryScreen(ShowsWorkerErrors, Screen[None]):
             if yes:
                 self._rollback(info.version)
 
-        self.app.push_screen(
-            ConfirmScreen(
+        current = next((v.version for v in self.versions if v.stage == "CURRENT"), None)
+        if current is None:  # no current version to compare with: plain confirmation
+            screen: Screen[bool] = ConfirmScreen(
                 "Roll back",
                 f"Make version {info.version} of {self.secret_name} current again? "
                 "It is stored as a new version; nothing is lost.",
                 "Roll back",
-            ),
-            answered,
-        )
+            )
+        else:
+            screen = RollbackDiffScreen(self.manager, self.secret_name, current, info.version)
+        self.app.push_screen(screen, answered)
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def _rollback(self, version: int) -> None:

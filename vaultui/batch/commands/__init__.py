@@ -18,6 +18,12 @@ BUILTIN_MODULES = (
     "transfer",
     "providers",
     "git",
+    "generate",
+    "refs",
+    "move",
+    "otp",
+    "edit",
+    "completion",
     "integrity",
 )
 
@@ -34,6 +40,12 @@ COMMAND_MODULES = {
     "providers": "providers",
     "git": "git",
     "purge": "purge",
+    "generate": "generate",
+    **dict.fromkeys(("read", "inject"), "refs"),
+    **dict.fromkeys(("mv", "cp"), "move"),
+    "otp": "otp",
+    "edit": "edit",
+    "completion": "completion",
     "verify": "integrity",
 }
 """Which module defines each built-in command."""

@@ -20,6 +20,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--version", type=int, help="a past version")
     p.add_argument("--stage", help="CURRENT, PREVIOUS or PENDING")
     p.add_argument("-n", "--no-newline", action="store_true", help="no newline after a text value")
+    p.add_argument(
+        "-c",
+        "--clip",
+        action="store_true",
+        help="copy to the clipboard instead of printing; cleared after "
+        "VAULTUI_CLIPBOARD_CLEAR seconds (45)",
+    )
     p.set_defaults(command_fn=cmd_get)
 
     p = sub.add_parser(
@@ -60,11 +67,28 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     for name, helptext in (
         ("delete", "delete a secret (undo with undelete until purged)"),
         ("undelete", "bring back a deleted secret"),
-        ("history", "show a secret's versions"),
     ):
         p = sub.add_parser(name, parents=[common], help=helptext)
         p.add_argument("name")
         p.set_defaults(command_fn=cmd_simple, op=name)
+
+    p = sub.add_parser(
+        "history",
+        parents=[common],
+        help="show a secret's versions, or what changed between two (--diff A B)",
+    )
+    p.add_argument("name")
+    p.add_argument(
+        "--diff",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="compare versions A and B: fields added, removed, changed (values masked)",
+    )
+    p.add_argument(
+        "--reveal", action="store_true", help="with --diff: show the values and a line diff"
+    )
+    p.set_defaults(command_fn=cmd_history)
 
     p = sub.add_parser("rollback", parents=[common], help="make an old version current again")
     p.add_argument("name")
@@ -91,6 +115,11 @@ def cmd_get(ctx: Context) -> int:
         if getattr(a, key) is not None:
             args[key] = getattr(a, key)
     result = ctx.session().call("get", **args)
+    if a.clip:
+        from vaultui.batch.clipboard import clip_result
+
+        output.note(clip_result(result, ctx.settings.clipboard_clear_seconds))
+        return 0
     print_get(result, json_mode=ctx.json, newline=not a.no_newline)
     return 0
 
@@ -162,9 +191,29 @@ def cmd_list(ctx: Context) -> int:
     return 0
 
 
+def cmd_history(ctx: Context) -> int:
+    """``history NAME`` and ``history NAME --diff A B [--reveal]``."""
+    a = ctx.args
+    if a.diff is None:
+        if a.reveal:
+            raise ValidationError("--reveal goes with --diff A B")
+        return cmd_simple(ctx)
+    from core.version_diff import render_lines
+
+    first, second = a.diff
+    result = ctx.session().call(
+        "history_diff", name=a.name, a=first, b=second, reveal=bool(a.reveal)
+    )
+    if ctx.json:
+        output.emit(result)
+    else:
+        output.lines([f"{a.name}: v{first} -> v{second}", *render_lines(result, first, second)])
+    return 0
+
+
 def cmd_simple(ctx: Context) -> int:
     """``delete NAME``, ``undelete NAME``, ``history NAME``."""
-    op = ctx.args.op
+    op = getattr(ctx.args, "op", "history")
     result = ctx.session().call(op, name=ctx.args.name)
     if ctx.json:
         output.emit(result)

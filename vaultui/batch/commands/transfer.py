@@ -26,7 +26,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(command_fn=cmd_export)
 
     p = sub.add_parser("import", parents=[common], help="import secrets from a file")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="the file (or, for --format pass, the store folder)")
     p.add_argument("--format", choices=IMPORT_FORMATS, help="default: from the file name")
     p.add_argument("--prefix", default="", help="put before every imported name (e.g. app/)")
     p.add_argument(
