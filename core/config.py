@@ -323,8 +323,18 @@ def _argon2(raw: str | None) -> tuple[int, int, int] | None:
         t, m, p = int(parts["t"]), int(parts["m"]), int(parts["p"])
     except (ValueError, KeyError):
         raise ConfigError("VAULTUI_ARGON2 must look like 't=3,m=65536,p=4' (m in KiB)") from None
-    if t < 1 or m < 8 * p or p < 1:
-        raise ConfigError("VAULTUI_ARGON2: t >= 1, p >= 1 and m >= 8*p KiB are required")
+    from core.vault import kdf_bounds as b
+
+    if not (
+        b.MIN_TIME_COST <= t <= b.MAX_TIME_COST
+        and b.MIN_PARALLELISM <= p <= b.MAX_PARALLELISM
+        and 8 * p <= m <= b.MAX_MEMORY_KIB
+    ):
+        raise ConfigError(
+            f"VAULTUI_ARGON2: {b.MIN_TIME_COST} <= t <= {b.MAX_TIME_COST}, "
+            f"{b.MIN_PARALLELISM} <= p <= {b.MAX_PARALLELISM} and "
+            f"8*p <= m <= {b.MAX_MEMORY_KIB} KiB are required"
+        )
     return t, m, p
 
 

@@ -9,7 +9,8 @@ JSON or SDK exception escapes raw, and no message ever contains a secret value.
     ├── WrongKeyError               the key does not open this vault
     ├── LockedError                 the vault (or agent) is locked
     ├── IntegrityError              a tampered vault file, record, backup or audit chain
-    │   └── BackupIntegrityError
+    │   ├── BackupIntegrityError
+    │   └── KdfBoundsError          key-derivation cost in a file outside the bounds
     ├── ValidationError             bad input, nothing written
     │   ├── InvalidNameError
     │   └── ValueTooLargeError
@@ -117,6 +118,17 @@ class BackupIntegrityError(IntegrityError):
 
     title = "Backup integrity check failed"
     hint = "verify the backup file hasn't been tampered with"
+
+
+class KdfBoundsError(IntegrityError):
+    """A file asks for a key-derivation cost (or salt, or slot count) outside the bounds
+    in ``core/vault/kdf_bounds.py``; nothing was derived."""
+
+    title = "Key-derivation cost out of bounds"
+    hint = (
+        "the file asks for more key-derivation work than vaultui ever writes: it was "
+        "modified or crafted; use a trusted copy"
+    )
 
 
 class ValidationError(VaultError):

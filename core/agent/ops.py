@@ -236,6 +236,12 @@ def status(manager: SecretsManager, progress: ProgressFn | None = None) -> dict[
     return dict(manager.get_status())
 
 
+@op("verify")
+def verify(manager: SecretsManager, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """``SecretsManager.verify_vault()``: counts, or IntegrityError."""
+    return dict(manager.verify_vault())
+
+
 @op("grep")
 def grep(
     manager: SecretsManager,

@@ -165,6 +165,9 @@ class AuditIndex:
                 if fresh:
                     with contextlib.suppress(OSError):
                         os.chmod(self.path, 0o600)
+                # a derived file, but under the user's home like the vault: never let
+                # its schema run functions with side effects
+                conn.execute("PRAGMA trusted_schema=OFF")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=OFF")
                 conn.execute("PRAGMA temp_store=MEMORY")

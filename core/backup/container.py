@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.errors import BackupError, BackupIntegrityError, NotFoundError
 from core.vault.crypto import hkdf
+from core.vault.kdf_bounds import MAX_KEY_SLOTS
 
 MAGIC = b"\x89VBK\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -118,6 +119,8 @@ def _decode_head(raw: bytes, name: str) -> Head:
     try:
         vault_id, backup_id, salt = raw[:16], raw[16:32], raw[32:48]
         (count,) = _U32.unpack_from(raw, 48)
+        if count > MAX_KEY_SLOTS:  # each slot may cost a key derivation: refuse early
+            raise _fail(name, f"its header lists more than {MAX_KEY_SLOTS} key slots")
         pos = 52
         slots = []
         for _ in range(count):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, IntegrityError, ValidationError, WrongKeyError
+from core.importexport.kdbx_header import check_kdbx_kdf
 from core.importexport.names import dedupe, join
 
 _FIELDS = ("username", "password", "url", "notes", "totp")
@@ -56,6 +57,12 @@ def parse_kdbx(
         raise ConfigError(
             "KeePass import needs pykeepass", hint="pip install 'vaultui[keepass]'"
         ) from None
+    try:
+        check_kdbx_kdf(path)
+    except FileNotFoundError:
+        raise ValidationError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise ValidationError(f"{path} cannot be read ({exc.strerror})") from None
     try:
         db = PyKeePass(str(path), password=password, keyfile=str(keyfile) if keyfile else None)
     except CredentialsError:

@@ -24,9 +24,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigError, NotFoundError, SyncError, VaultError
+from core.errors import ConfigError, IntegrityError, NotFoundError, SyncError, VaultError
 from core.sync.merge import MergeReport, merge_vaults
 from core.vault import KeySource, Vault
+from core.vault.schema import check_schema, harden
 
 DRIVER = "vaultui"
 """The name of the merge and diff drivers in ``.gitattributes`` and git config."""
@@ -177,13 +178,16 @@ def _describe_without_key(path: Path) -> list[str]:
     except sqlite3.Error:
         return ["vaultui vault: unreadable (not a vault file?)"]
     try:
-        conn.execute("PRAGMA trusted_schema=OFF")
+        harden(conn)
+        check_schema(conn, what=f"The vault file {path.name}")
         (count,) = conn.execute("SELECT count(*) FROM records").fetchone()
         if count > MAX_RECORDS_WITHOUT_KEY:
             return [f"vaultui vault: {count} records (too many to list)"]
         rows = conn.execute("SELECT uid, rev, deleted FROM records ORDER BY uid").fetchall()
     except sqlite3.Error:
         return ["vaultui vault: unreadable (not a vault file?)"]
+    except IntegrityError:  # a trigger, a view, an altered table: not ours to read
+        return ["vaultui vault: unexpected schema (modified outside vaultui?)"]
     finally:
         conn.close()
     lines = [f"vaultui vault: {count} record(s); names hidden (no key to read them)"]

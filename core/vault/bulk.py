@@ -94,7 +94,7 @@ class _ReadTx:
     def __enter__(self) -> Any:
         self.vault._lock.acquire()
         # only after taking the lock: another thread's transaction holds it meanwhile
-        self.own = not self.vault._tx_depth
+        self.own = not self.vault._conn.in_transaction  # a write, or a checked read
         if self.own:
             try:
                 self.vault._conn.execute("BEGIN")
@@ -439,16 +439,14 @@ def _put(
 
 
 def _write_versions(vault: Vault, pending: list[tuple[bytes, int, bytes, bytes]]) -> None:
-    seal_many, ver_digest = vault._keys.sealer.seal_many, vault._ver_digest
+    seal_many = vault._keys.sealer.seal_many
     value_aad, info_aad = vault._value_aad, vault._info_aad
     value_cts = seal_many([(enc, value_aad(uid, ver)) for uid, ver, enc, _i in pending])
     info_cts = seal_many([(info, info_aad(uid, ver)) for uid, ver, _e, info in pending])
-    acc = 0
     rows = []
     for (uid, version, _e, _i), v, f in zip(pending, value_cts, info_cts, strict=True):
-        acc ^= int.from_bytes(ver_digest(v, f), "big")
         rows.append((uid, version, v, f))
-    vault._fold(acc.to_bytes(32, "big"))
+    vault._fold(vault._keys.rows.versions_sum(value_cts, info_cts), versions=len(rows))
     rows.sort()  # in key order: each B-tree page is visited once, not once per row
     vault._conn.executemany(
         "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)", rows
@@ -459,7 +457,6 @@ def _write_records(vault: Vault, state: dict[str, _Rec]) -> None:
     from core.vault.store import _META_KEYS
 
     sealer, meta_aad, name_aad = vault._keys.sealer, vault._meta_aad, vault._name_aad
-    rec_digest = vault._rec_digest
     metas, names = [], []
     for name, rec in state.items():
         m = rec.m
@@ -471,7 +468,7 @@ def _write_records(vault: Vault, state: dict[str, _Rec]) -> None:
     meta_cts = sealer.seal_many(metas)
     name_cts = iter(sealer.seal_many(names))
     inserts, updates = [], []
-    acc = 0
+    old_metas = []
     for rec, meta_ct in zip(state.values(), meta_cts, strict=True):
         m = rec.m
         name_ct = rec.name_ct
@@ -479,10 +476,10 @@ def _write_records(vault: Vault, state: dict[str, _Rec]) -> None:
             name_ct = next(name_cts)
             inserts.append((m["_uid"], rec.nh, m["_rev"], m["_seq"], 0, name_ct, meta_ct, m["v"]))
         else:
-            acc ^= int.from_bytes(rec_digest(name_ct, rec.meta_ct), "big")
+            old_metas.append(rec.meta_ct)
             updates.append((m["_rev"], m["_seq"], meta_ct, m["v"], rec.rid, rec.meta_ct))
-        acc ^= int.from_bytes(rec_digest(name_ct, meta_ct), "big")
-    vault._fold(acc.to_bytes(32, "big"))
+    rows = vault._keys.rows
+    vault._fold(rows.records_sum(meta_cts) - rows.records_sum(old_metas), records=len(inserts))
     conn = vault._conn
     if inserts:
         try:

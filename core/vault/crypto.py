@@ -2,7 +2,7 @@
 
 AES-256-GCM with a random 96-bit nonce per encryption (stored as ``nonce || ciphertext``),
 HKDF-SHA256 subkeys of the data key, one per purpose, and HMAC-SHA256 for name lookups
-and the record-set digest. Every decryption failure raises the same
+(the record-set digest is in ``digest.py``). Every decryption failure raises the same
 :class:`~core.errors.IntegrityError` (no oracle), as Fernet does with ``InvalidToken``.
 """
 
@@ -133,9 +133,3 @@ class Sealer:
             raise IntegrityError(
                 f"Vault {what} failed authentication: it was modified, moved or replayed"
             ) from None
-
-
-def xor_bytes(a: bytes, b: bytes) -> bytes:
-    """Byte-wise XOR of two 32-byte strings (the record-set digest accumulator)."""
-    n = int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
-    return n.to_bytes(32, "big")

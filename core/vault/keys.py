@@ -4,7 +4,8 @@ A vault has one random 256-bit data key. Each key slot wraps it (AES-256-GCM, bo
 the vault id and the slot's parameters) under a key-encryption key derived from:
 
 - a passphrase (or ``FEDZK_ENCRYPTION_MASTER_KEY``): Argon2id via argon2-cffi, with the
-  parameters stored in the slot (default 64 MiB, t=3, p=4: above OWASP's minimum);
+  parameters stored in the slot (default 64 MiB, t=3, p=4: above OWASP's minimum) and
+  checked against the bounds of ``kdf_bounds`` before any derivation;
 - a key file: HKDF-SHA256 over the file's bytes (a key file should hold >= 32 random
   bytes; vaultui makes one with 32).
 
@@ -24,6 +25,7 @@ from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyEr
 from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
 from core.private_file import write_private
 from core.vault.crypto import Sealer, aad, hkdf, random_key
+from core.vault.kdf_bounds import check_argon2, check_salt, check_slot_count
 
 _KEY_FILE_HINT = "make a key file with: head -c 32 /dev/urandom > FILE (chmod 600 FILE)"
 
@@ -48,8 +50,13 @@ class Argon2Params:
         return {"t": self.time_cost, "m": self.memory_kib, "p": self.parallelism}
 
     @classmethod
-    def from_dict(cls, d: dict[str, int]) -> Argon2Params:
-        return cls(time_cost=int(d["t"]), memory_kib=int(d["m"]), parallelism=int(d["p"]))
+    def from_dict(cls, d: dict[str, int], *, where: str = "a key slot") -> Argon2Params:
+        """Parameters read from a file: KdfBoundsError (before any derivation) when they
+        are outside the bounds of ``kdf_bounds``, IntegrityError when malformed."""
+        if not isinstance(d, dict) or not {"t", "m", "p"} <= d.keys():
+            raise IntegrityError(f"The Argon2 parameters in {where} are malformed")
+        t, m, p = check_argon2(d["t"], d["m"], d["p"], where=where)
+        return cls(time_cost=t, memory_kib=m, parallelism=p)
 
 
 def argon2id(secret: bytes, salt: bytes, params: Argon2Params) -> bytes:
@@ -139,10 +146,28 @@ class KeySlot:
         return json.dumps(self.params, sort_keys=True, separators=(",", ":"))
 
 
-def _kek(source_secret: bytes, kind: str, params: dict) -> bytes:
-    salt = base64.b64decode(params["salt"])
+def _slot_salt(params: dict, where: str) -> bytes:
+    try:
+        salt = base64.b64decode(params["salt"], validate=True)
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError(f"The salt of {where} is malformed") from None
+    return check_salt(salt, where=where)
+
+
+def check_slot(kind: str, params: dict, where: str = "a key slot") -> None:
+    """Raise KdfBoundsError/IntegrityError if a stored slot's derivation parameters are
+    out of bounds or malformed. Costs nothing: call before any derivation."""
+    if not isinstance(params, dict):
+        raise IntegrityError(f"The parameters of {where} are malformed")
+    _slot_salt(params, where)
     if kind == SLOT_PASSPHRASE:
-        return argon2id(source_secret, salt, Argon2Params.from_dict(params["argon2"]))
+        Argon2Params.from_dict(params.get("argon2"), where=where)  # type: ignore[arg-type]
+
+
+def _kek(source_secret: bytes, kind: str, params: dict) -> bytes:
+    salt = _slot_salt(params, "a key slot")
+    if kind == SLOT_PASSPHRASE:
+        return argon2id(source_secret, salt, Argon2Params.from_dict(params.get("argon2")))
     if kind == SLOT_KEYFILE:
         return hkdf(source_secret, b"vaultui/keyfile-slot", salt=salt)
     raise IntegrityError(f"Unknown key slot kind {kind!r}")
@@ -185,6 +210,8 @@ def make_slot(
     params: dict = {"salt": base64.b64encode(os.urandom(16)).decode(), "label": source.label}
     if source.kind == SLOT_PASSPHRASE:
         params["argon2"] = (kdf or source.kdf or Argon2Params()).to_dict()
+        # never write a slot that an open would refuse
+        Argon2Params.from_dict(params["argon2"], where="the new key slot")
     params_json = json.dumps(params, sort_keys=True, separators=(",", ":"))
     kek = _kek(source.secret, source.kind, params)
     wrapped = Sealer(kek).seal(data_key, _slot_aad(vault_id, source.kind, params_json))
@@ -192,8 +219,16 @@ def make_slot(
 
 
 def unwrap(vault_id: bytes, slots: list[KeySlot], source: KeySource) -> bytes:
-    """Return the data key from the first slot ``source`` opens, or raise WrongKeyError."""
+    """Return the data key from the first slot ``source`` opens, or raise WrongKeyError.
+
+    The slots come from a file (a vault, a backup head, a sealed-sync head): their count
+    and every candidate's derivation parameters are checked against ``kdf_bounds``
+    before the first derivation (KdfBoundsError).
+    """
+    check_slot_count(len(slots), where="The file")
     candidates = [s for s in slots if s.kind == source.kind]
+    for slot in candidates:
+        check_slot(slot.kind, slot.params)
     if not candidates:
         kinds = sorted({s.kind for s in slots}) or ["none"]
         raise WrongKeyError(

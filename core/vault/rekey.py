@@ -169,7 +169,7 @@ def _rekey_locked(
     progress: ProgressFn | None,
 ) -> RekeyResult:
     """The body of :func:`rekey`, inside its write transaction."""
-    from core.vault.store import _DIGEST_ZERO, _ct_eq, _edge, _sql
+    from core.vault.store import _ct_eq, _sql
 
     conn = vault._conn
     with _sql("read the key slots"):
@@ -195,13 +195,11 @@ def _rekey_locked(
             "SELECT rid, uid, name_hash, rev, seq, deleted, name_ct, meta, cur FROM records"
         ).fetchall()
         vers = conn.execute("SELECT uid, version, value, info FROM versions").fetchall()
-        purged = conn.execute("SELECT uid, seq FROM purged").fetchall()
         local = conn.execute("SELECT key, value FROM local_state").fetchall()
     total = len(recs) + len(vers)
     done = 0
 
     # 1. decrypt and check everything under the old key
-    acc = 0
     names: list[bytes] = []
     metas: list[bytes] = []
     for start in range(0, len(recs), _BATCH):
@@ -212,8 +210,6 @@ def _rekey_locked(
         metas += old_keys.sealer.open_many(
             [(r[7], vault._meta_aad(r[1], r[3], r[4], r[5], r[2])) for r in chunk], "record"
         )
-        for r in chunk:
-            acc ^= int.from_bytes(old_keys.digest(b"r" + _edge(r[6]) + _edge(r[7])), "big")
     for r, name in zip(recs, names, strict=True):
         if not _ct_eq(old_keys.name(name), bytes(r[2])):
             raise IntegrityError("A vault record's name does not match its lookup hash")
@@ -227,12 +223,10 @@ def _rekey_locked(
         infos += old_keys.sealer.open_many(
             [(v[3], vault._info_aad(v[0], v[1])) for v in chunk], "history entry"
         )
-        for v in chunk:
-            acc ^= int.from_bytes(old_keys.digest(b"v" + _edge(v[2]) + _edge(v[3])), "big")
-    for uid, pseq in purged:
-        acc ^= int.from_bytes(vault._purge_digest(uid, pseq), "big")
     assert vault._tx_digest is not None and vault._tx_seq is not None
-    if not _ct_eq(acc.to_bytes(32, "big"), vault._tx_digest):
+    with _sql("read the vault for a rekey"):
+        intact = old_keys.rows.scan(conn) == vault._tx_digest
+    if not intact:
         raise IntegrityError(
             "The vault's set of records does not match its digest: a row was deleted, "
             "inserted or replayed; refusing to rekey it",
@@ -248,7 +242,6 @@ def _rekey_locked(
     # 2. re-encrypt under the new key, in the same transaction
     vault._keys = new_keys
     if True:
-        acc = 0
         new_rows = []
         for start in range(0, len(recs), _BATCH):
             chunk = recs[start : start + _BATCH]
@@ -267,7 +260,6 @@ def _rekey_locked(
                 ]
             )
             for r, h, nct, mct in zip(chunk, hashes, ncts, mcts, strict=True):
-                acc ^= int.from_bytes(new_keys.digest(b"r" + _edge(nct) + _edge(mct)), "big")
                 new_rows.append((r[0], r[1], h, r[3], r[4], r[5], nct, mct, r[8]))
             done += len(chunk)
             if progress is not None:
@@ -288,14 +280,10 @@ def _rekey_locked(
                 ]
             )
             for v, vct, ict in zip(chunk, vcts, icts, strict=True):
-                acc ^= int.from_bytes(new_keys.digest(b"v" + _edge(vct) + _edge(ict)), "big")
                 new_vers.append((v[0], v[1], vct, ict))
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
-        for uid, pseq in purged:
-            acc ^= int.from_bytes(vault._purge_digest(uid, pseq), "big")
-        digest = acc.to_bytes(32, "big") if (recs or vers or purged) else _DIGEST_ZERO
 
         new_slots = [
             make_slot(vault.vault_id, new_keys.data_key, source, slot_kdf)
@@ -333,8 +321,9 @@ def _rekey_locked(
                 (HEADER_KEY, seal_carried(vault, carried)),
             )
             vault._write_header_mac()
-            vault._tx_digest = digest
-            vault._store_state(vault._tx_seq, digest)
+            # the new rows' digest under the new key (purge markers re-keyed too)
+            vault._tx_digest = new_keys.rows.scan(conn)
+            vault._store_state(vault._tx_seq, vault._tx_digest.encode())
     return RekeyResult(
         records=len(recs),
         versions=len(vers),

@@ -66,12 +66,12 @@ def rename(
             vault._meta_aad(uid, rev, seq, 0, nh),
         )
         name_ct = vault._keys.sealer.seal(new.encode(), vault._name_aad(uid, nh))
-        vault._fold(vault._rec_digest(row[6], row[5]))
+        rows = vault._keys.rows  # the record-set digest: old metadata out, new in
+        vault._fold(rows.record(meta_ct) - rows.record(row[5]))
         vault._conn.execute(
             "UPDATE records SET name_hash = ?, name_ct = ?, rev = ?, seq = ?, meta = ? "
             "WHERE uid = ?",
             (nh, name_ct, rev, seq, meta_ct, uid),
         )
-        vault._fold(vault._rec_digest(name_ct, meta_ct))
         m.update(_rev=rev, _seq=seq)
         return vault._to_record(m), erased

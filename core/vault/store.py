@@ -11,10 +11,13 @@ Layout (every secret byte encrypted with AES-256-GCM, see ``crypto.py``)::
     local_state per-file bookkeeping of other parts (sync cursors, leases)
 
 Every ciphertext is bound by associated data to the vault id, the record uid and its
-revision/version, so moving, swapping, replaying or editing a row fails authentication
-(``IntegrityError``). ``state.digest`` is the XOR of a keyed hash of every row, updated in
-O(1) per write and checked in full by :meth:`Vault.verify`, so a deleted or replayed row
-is caught too. Writes are single ``BEGIN IMMEDIATE`` transactions with
+revision/version, so moving, swapping or editing a row fails authentication
+(``IntegrityError``). A row that was valid once (an older revision put back) still
+authenticates: ``state.digest`` (``digest.py``), a sum of a keyed value per row plus row
+counts, updated in O(1) per write, is checked against every row when the file is opened
+and before a value is read after another process changed the file, so a replayed,
+duplicated, deleted or inserted row is caught before any value is returned. The schema
+is checked on open too (``schema.py``). Writes are single ``BEGIN IMMEDIATE`` transactions with
 ``synchronous=EXTRA``: durable on return (power loss included), isolated between
 processes, O(log n).
 Reads never write.
@@ -32,10 +35,10 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.controlchars import check_label, check_tags
 from core.errors import (
@@ -51,11 +54,15 @@ from core.errors import (
 from core.private_file import check_own_file
 from core.vault import bulk
 from core.vault.codec import compact_json, decode_value, encode_value, type_of_encoded
-from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key, xor_bytes
+from core.vault.crypto import KeyedHash, Sealer, aad, hkdf, mac, random_key
+from core.vault.digest import Digest, RowDigests, check_file
 from core.vault.gcpause import paused_gc
+from core.vault.kdf_bounds import MAX_KEY_SLOTS, check_slot_count
 from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
 from core.vault.names import validate_name
 from core.vault.records import Secret, SecretRecord, VersionInfo, from_ts, utcnow
+from core.vault.schema import SCHEMA as _SCHEMA
+from core.vault.schema import check_schema, harden
 
 log = logging.getLogger(__name__)
 # Record metadata is stored as a JSON array in this order (parsing an array is ~2x
@@ -63,6 +70,7 @@ log = logging.getLogger(__name__)
 _META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
 _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _Q1 = struct.Struct(">q").pack
+_T = TypeVar("_T")
 
 
 def _edge(blob: bytes) -> bytes:
@@ -74,24 +82,7 @@ _Q3 = struct.Struct(">qqq").pack
 
 FORMAT = "vaultui-vault/1"
 STAGES = ("CURRENT", "PREVIOUS", "PENDING")
-_DIGEST_ZERO = bytes(32)
-
-_SCHEMA = """
-CREATE TABLE header(key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE key_slots(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,
-                       wrapped BLOB NOT NULL);
-CREATE TABLE state(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
-                   digest BLOB NOT NULL, mac BLOB NOT NULL);
-CREATE TABLE records(rid INTEGER PRIMARY KEY, uid BLOB NOT NULL UNIQUE,
-                     name_hash BLOB NOT NULL UNIQUE, rev INTEGER NOT NULL,
-                     seq INTEGER NOT NULL, deleted INTEGER NOT NULL,
-                     name_ct BLOB NOT NULL, meta BLOB NOT NULL, cur INTEGER NOT NULL);
-CREATE INDEX records_by_seq ON records(seq);
-CREATE TABLE versions(uid BLOB NOT NULL, version INTEGER NOT NULL, value BLOB NOT NULL,
-                      info BLOB NOT NULL, PRIMARY KEY(uid, version)) WITHOUT ROWID;
-CREATE TABLE purged(uid BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE local_state(key TEXT PRIMARY KEY, value BLOB NOT NULL);
-"""
+_DIGEST_ZERO = Digest().encode()
 
 
 @contextlib.contextmanager
@@ -136,6 +127,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             # otherwise miss the cache on most reads
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA foreign_keys=OFF")
+            harden(conn)  # the file may come from anywhere (see schema.py)
         except sqlite3.Error:
             conn.close()
             raise
@@ -149,7 +141,8 @@ class _Keys:
         self.data_key = data_key
         self.sealer = Sealer(hkdf(data_key, b"vaultui/records"))
         self.name = KeyedHash(hkdf(data_key, b"vaultui/name-hash"))
-        self.digest = KeyedHash(hkdf(data_key, b"vaultui/row-digest"))
+        self.digest = KeyedHash(hkdf(data_key, b"vaultui/row-digest"))  # format 1 (old files)
+        self.rows = RowDigests(data_key)
         self.header = hkdf(data_key, b"vaultui/header-mac")
 
     def __repr__(self) -> str:
@@ -179,7 +172,8 @@ class Vault:
         self.device_id = device_id
         self._lock = threading.RLock()
         self._tx_depth = 0
-        self._tx_digest: bytes | None = None
+        self._tx_digest: Digest | None = None
+        self._checked_version: int | None = None  # PRAGMA data_version last checked
         self._tx_seq: int | None = None
         self._aad_meta = aad(b"vaultui/meta", vault_id)
         self._aad_name = aad(b"vaultui/name", vault_id)
@@ -256,10 +250,14 @@ class Vault:
             with _sql("open the vault"):
                 conn.execute("BEGIN")
                 try:
+                    check_schema(conn, what=f"The vault file {path.name}")
                     header = dict(conn.execute("SELECT key, value FROM header"))
+                    # one past the bound, so a file with a million slots reads 33
                     slot_rows = conn.execute(
-                        "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
+                        "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id LIMIT ?",
+                        (MAX_KEY_SLOTS + 1,),
                     ).fetchall()
+                    check_slot_count(len(slot_rows), where=f"The vault {path.name}")
                     slots = [KeySlot(i, k, json.loads(p), w) for i, k, p, w in slot_rows]
                 finally:
                     conn.execute("COMMIT")
@@ -279,6 +277,7 @@ class Vault:
                 if key_source.kind == "data_key":
                     raise WrongKeyError("The unlock agent holds the key of another vault") from None
                 raise
+            vault._check_file()  # before any value is returned from it
             return vault
         except (VaultError, ValueError, KeyError, TypeError) as exc:
             conn.close()
@@ -298,6 +297,8 @@ class Vault:
         with _sql("read the vault's key slots"):
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
             try:
+                harden(conn)
+                check_schema(conn, what=f"The vault file {path.name}")
                 return [k for (k,) in conn.execute("SELECT kind FROM key_slots ORDER BY id")]
             finally:
                 conn.close()
@@ -373,12 +374,13 @@ class Vault:
                 self._conn.execute("BEGIN IMMEDIATE")
             self._tx_depth = 1
             try:
-                seq, digest = self._read_state()
+                seq, stored = self._read_state()
+                digest = Digest.decode(stored) or self._migrate_digest(seq, stored)
                 self._tx_seq, self._tx_digest = seq, digest
                 with _sql("write to the vault"):  # e.g. a replayed row breaks a UNIQUE key
                     yield self
-                if self._tx_seq != seq or self._tx_digest != digest:
-                    self._store_state(self._tx_seq, self._tx_digest)
+                if self._tx_seq != seq or self._tx_digest.encode() != stored:
+                    self._store_state(self._tx_seq, self._tx_digest.encode())
                 with _sql("commit a write"):
                     self._conn.execute("COMMIT")
             except BaseException:
@@ -410,9 +412,65 @@ class Vault:
         self._tx_seq += 1
         return self._tx_seq
 
-    def _fold(self, row_digest: bytes) -> None:
+    def _fold(self, value: int, records: int = 0, versions: int = 0, purged: int = 0) -> None:
+        """Add rows to (or, negative, remove them from) the running digest."""
         assert self._tx_digest is not None
-        self._tx_digest = xor_bytes(self._tx_digest, row_digest)
+        self._tx_digest = self._tx_digest.plus(value, records, versions, purged)
+
+    def _migrate_digest(self, seq: int, stored: bytes) -> Digest:
+        """A format-1 file's first write: check its XOR digest, then replace it (once,
+        O(n)) by the format-2 digest that the write goes on to update."""
+        check_file(self._conn, self._keys.rows, self._keys.digest, seq, stored)
+        return self._keys.rows.scan(self._conn)
+
+    def _check_file(self) -> None:
+        """Check every row against the authenticated state (see ``digest.py``) and
+        remember which version of the file was checked."""
+        with self._lock:
+            with _sql("check the vault file"):
+                own = not self._conn.in_transaction  # else: inside a write of ours
+                if own:
+                    self._conn.execute("BEGIN")
+                try:
+                    seq, stored = self._read_state()
+                    if self._tx_digest is not None and self._tx_seq is not None:
+                        # our own uncommitted rows are in the file: the running digest
+                        seq, stored = self._tx_seq, self._tx_digest.encode()
+                    _digest, version = check_file(
+                        self._conn, self._keys.rows, self._keys.digest, seq, stored
+                    )
+                finally:
+                    if own:
+                        self._conn.execute("COMMIT")
+            self._checked_version = version
+
+    def _checked(self, read: Callable[[], _T]) -> _T:
+        """``read()``, from a file checked since it last changed on disk.
+
+        ``PRAGMA data_version`` changes when another connection (another process, a
+        file-sync tool, an attacker) commits; then the file is checked in full and read
+        again. The read, the question and the check share one read transaction, so no
+        writer can commit in between (and the file lock is taken once, not per
+        statement: a get costs about 2 us more than without the question).
+        """
+        conn = self._conn
+        with self._lock:
+            own = not conn.in_transaction  # else: inside a write of ours
+            try:
+                if own:
+                    conn.execute("BEGIN")
+                result = read()
+                if conn.execute("PRAGMA data_version").fetchone()[0] != self._checked_version:
+                    self._check_file()
+                    result = read()
+                return result
+            except sqlite3.Error as exc:
+                with _sql("read a secret"):  # the hot path pays for no context manager
+                    raise exc from None
+            finally:
+                if own:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("COMMIT")
 
     @property
     def seq(self) -> int:
@@ -424,18 +482,6 @@ class Vault:
 
     def _name_hash(self, name: str) -> bytes:
         return self._keys.name(name.encode())
-
-    # Row digests commit to each row through its ciphertexts' nonce and GCM tag: the tag
-    # already authenticates the plaintext and the associated data (uid, rev, seq,
-    # deleted flag, name hash), so hashing 28 bytes per ciphertext is enough and cheap.
-    def _rec_digest(self, nct: bytes, meta: bytes) -> bytes:
-        return self._keys.digest(b"r" + _edge(nct) + _edge(meta))
-
-    def _ver_digest(self, value: bytes, info: bytes) -> bytes:
-        return self._keys.digest(b"v" + _edge(value) + _edge(info))
-
-    def _purge_digest(self, uid: bytes, seq: int) -> bytes:
-        return self._keys.digest(b"p" + bytes(uid) + _Q1(seq))
 
     # Associated data: a fixed prefix (purpose + vault id) then fixed-width fields, so
     # the encoding is unambiguous without per-field length prefixes (uid: 16 bytes,
@@ -577,6 +623,19 @@ class Vault:
         return self._to_record(m)
 
     def get(
+        self, name: str, *, version: int | None = None, stage: str | None = None
+    ) -> Secret | None:
+        """The value of ``name`` (CURRENT, a ``stage`` or a ``version``), or None if absent.
+
+        A deleted secret returns None. An unknown version or empty stage raises NotFoundError.
+        A file changed on disk since it was last checked is checked in full first
+        (IntegrityError for a replayed, deleted or added row).
+        """
+        if version is None and stage is None:
+            return self._checked(lambda: self._get_current(validate_name(name)))
+        return self._checked(lambda: self._get(name, version=version, stage=stage))
+
+    def _get(
         self,
         name: str,
         *,
@@ -584,10 +643,6 @@ class Vault:
         stage: str | None = None,
         _again: bool = False,
     ) -> Secret | None:
-        """The value of ``name`` (CURRENT, a ``stage`` or a ``version``), or None if absent.
-
-        A deleted secret returns None. An unknown version or empty stage raises NotFoundError.
-        """
         validate_name(name)
         if version is None and stage is None:
             return self._get_current(name)
@@ -615,7 +670,7 @@ class Vault:
                         raise NotFoundError(f"Secret {name!r} has no version {wanted}") from None
                     # purged or rotated away between our two reads: read again, once
                     if not _again:
-                        return self.get(name, stage=stage, _again=True)
+                        return self._get(name, stage=stage, _again=True)
                 raise
         return Secret(decode_value(data), record, wanted)
 
@@ -640,7 +695,7 @@ class Vault:
         if record.name != name or record.version != row[7] or row[8] is None:
             if record.name != name:
                 raise IntegrityError("A vault record is filed under another name (swapped rows)")
-            return self.get(name, stage="CURRENT", _again=True)  # changed meanwhile, or damaged
+            return self._get(name, stage="CURRENT", _again=True)  # changed meanwhile, or damaged
         data = self._keys.sealer.open(row[8], self._value_aad(row[0], record.version), "value")
         return Secret(decode_value(data), record, record.version)
 
@@ -733,6 +788,9 @@ class Vault:
 
     def history_values(self, name: str) -> list[tuple[VersionInfo, Any]]:
         """Every version of ``name`` with its decrypted value, oldest first."""
+        return self._checked(lambda: self._history_values(name))
+
+    def _history_values(self, name: str) -> list[tuple[VersionInfo, Any]]:
         infos = self.history(name)
         m = self._meta_by_name(name)
         assert m is not None
@@ -774,7 +832,7 @@ class Vault:
         ``history_values`` call per name takes several. Raises IntegrityError if any row
         fails authentication.
         """
-        return bulk.export_records(self, since_seq)
+        return self._checked(lambda: bulk.export_records(self, since_seq))
 
     def record_metas(self) -> list[bulk.RecordMeta]:
         """Every record (tombstones included) with its decrypted metadata array, in
@@ -784,7 +842,8 @@ class Vault:
     def encoded_values(self, wanted: Iterable[tuple[bytes, int]]) -> dict[tuple[bytes, int], bytes]:
         """The encoded values (see ``encode_value``) of (uid, version) pairs, decrypted
         in bulk; pairs that do not exist are left out."""
-        return bulk.encoded_values(self, wanted)
+        wanted = list(wanted)
+        return self._checked(lambda: bulk.encoded_values(self, wanted))
 
     def wrapped_key_slots(self) -> list[tuple[str, str, bytes]]:
         """The key slots as stored: (kind, params JSON text, wrapped data key).
@@ -821,15 +880,14 @@ class Vault:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (uid, nh, rev, seq, deleted, name_ct, meta_ct, m["v"]),
             )
+            self._fold(self._keys.rows.record(meta_ct), records=1)
         else:
             assert old_row is not None
-            name_ct, o_meta = old_row[6], old_row[5]
-            self._fold(self._rec_digest(name_ct, o_meta))
+            self._fold(self._keys.rows.record(meta_ct) - self._keys.rows.record(old_row[5]))
             self._conn.execute(
                 "UPDATE records SET rev = ?, seq = ?, deleted = ?, meta = ?, cur = ? WHERE uid = ?",
                 (rev, seq, deleted, meta_ct, m["v"], uid),
             )
-        self._fold(self._rec_digest(name_ct, meta_ct))
         m.update(_rev=rev, _seq=seq)
         return self._to_record(m)
 
@@ -842,14 +900,14 @@ class Vault:
             "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)",
             (uid, version, value_ct, info_ct),
         )
-        self._fold(self._ver_digest(value_ct, info_ct))
+        self._fold(self._keys.rows.version(value_ct, info_ct), versions=1)
 
     def _delete_version(self, uid: bytes, version: int) -> None:
         row = self._conn.execute(
             "SELECT value, info FROM versions WHERE uid = ? AND version = ?", (uid, version)
         ).fetchone()
         if row is not None:
-            self._fold(self._ver_digest(row[0], row[1]))
+            self._fold(-self._keys.rows.version(row[0], row[1]), versions=-1)
             self._conn.execute("DELETE FROM versions WHERE uid = ? AND version = ?", (uid, version))
 
     def _info(
@@ -1086,7 +1144,7 @@ class Vault:
     def _drop_row(self, row: tuple) -> None:
         """Remove a record row and its versions, leaving a purge marker (in a transaction)."""
         uid = row[0]
-        self._fold(self._rec_digest(row[6], row[5]))
+        self._fold(-self._keys.rows.record(row[5]), records=-1)
         for (version,) in self._conn.execute(
             "SELECT version FROM versions WHERE uid = ?", (uid,)
         ).fetchall():
@@ -1095,9 +1153,9 @@ class Vault:
         seq = self._next_seq()
         old = self._conn.execute("SELECT seq FROM purged WHERE uid = ?", (uid,)).fetchone()
         if old:
-            self._fold(self._purge_digest(uid, old[0]))
+            self._fold(-self._keys.rows.purged(uid, old[0]), purged=-1)
         self._conn.execute("INSERT OR REPLACE INTO purged VALUES (?, ?)", (uid, seq))
-        self._fold(self._purge_digest(uid, seq))
+        self._fold(self._keys.rows.purged(uid, seq), purged=1)
 
     def rollback(
         self,
@@ -1206,6 +1264,11 @@ class Vault:
         """Add a way to open the vault (another passphrase, a key file); returns slot id."""
         kind, params, wrapped = make_slot(self.vault_id, self._keys.data_key, source, kdf)
         with self.transaction():
+            n = self._conn.execute("SELECT count(*) FROM key_slots").fetchone()[0]
+            if n >= MAX_KEY_SLOTS:
+                raise ValidationError(
+                    f"A vault holds at most {MAX_KEY_SLOTS} key slots: remove one first"
+                )
             cur = self._conn.execute(
                 "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)",
                 (kind, params, wrapped),
@@ -1299,27 +1362,16 @@ class Vault:
                     vers = self._conn.execute(
                         "SELECT uid, version, value, info FROM versions"
                     ).fetchall()
-                    purged = self._conn.execute("SELECT uid, seq FROM purged").fetchall()
-                acc = _DIGEST_ZERO
                 for uid, nh, rev, rseq, deleted, meta, nct in recs:
                     m = self._open_meta((uid, nh, rev, rseq, deleted, meta, nct))
                     name = self._keys.sealer.open(nct, self._name_aad(uid, nh), "name").decode()
                     if name != m.get("n") or not _ct_eq(self._name_hash(name), nh):
                         raise IntegrityError("A vault record's name does not match its lookup hash")
-                    if rseq > seq:
-                        raise IntegrityError("A vault record is newer than the vault state")
-                    acc = xor_bytes(acc, self._rec_digest(nct, meta))
                 for uid, version, value, info in vers:
                     self._keys.sealer.open(value, self._value_aad(uid, version), "value")
                     self._open_info(uid, version, info)
-                    acc = xor_bytes(acc, self._ver_digest(value, info))
-                for uid, pseq in purged:
-                    acc = xor_bytes(acc, self._purge_digest(uid, pseq))
-                if not _ct_eq(acc, digest):
-                    raise IntegrityError(
-                        "The vault's set of records does not match its digest: a row was "
-                        "deleted, inserted or replayed"
-                    )
+                with _sql("verify the vault"):
+                    check_file(self._conn, self._keys.rows, self._keys.digest, seq, digest)
             finally:
                 with _sql("verify the vault"):
                     self._conn.execute("COMMIT")
@@ -1395,6 +1447,10 @@ def sync_read(vault: Vault, uids: list[bytes]) -> list[dict[str, Any]]:
     like _META_KEYS) and ``versions``: a list of ``(version, info dict, encoded value)``
     in version order, PENDING included.
     """
+    return vault._checked(lambda: _sync_read(vault, uids))
+
+
+def _sync_read(vault: Vault, uids: list[bytes]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with vault._lock, _sql("read records"):
         for uid in uids:
@@ -1518,7 +1574,9 @@ def sync_diff(vault: Vault, other_path: Path | str) -> tuple[list[tuple[bytes, b
         conn = sqlite3.connect(uri(vault.path), uri=True, timeout=30.0)
     try:
         with _sql("compare vault files"):
+            harden(conn)
             conn.execute("ATTACH DATABASE ? AS other", (uri(other_path),))
+            check_schema(conn, db="other", what=f"The vault file {Path(other_path).name}")
             rows = conn.execute(
                 "SELECT o.uid, COALESCE(l.uid, n.uid) FROM other.records o "
                 "LEFT JOIN main.records l ON l.uid = o.uid "

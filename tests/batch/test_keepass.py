@@ -94,3 +94,26 @@ def test_import_keepassxc_csv(cli):
     }
     pw = cli("--batch", "get", "Web_Sites/Dev/db_main", "--field", "password", "-n").out
     assert pw == 'p"a,ss-csv'
+
+
+def test_import_kdbx_with_a_hostile_kdf_is_refused_at_once_with_exit_5(
+    cli, kdbx: Path, tmp_path: Path
+):
+    """A header asking for 2**40 Argon2 iterations would hang pykeepass forever."""
+    import struct
+    import time
+
+    data = bytearray(kdbx.read_bytes())
+    pos = 12
+    while data[pos] != 11:  # the KDF parameters field of the KDBX 4 header
+        pos += 5 + struct.unpack_from("<I", data, pos + 1)[0]
+    at = data.index(b"\x01\x00\x00\x00I", pos) + 5  # the "I" (iterations) entry
+    data[at + 4 : at + 12] = struct.pack("<Q", 2**40)
+    kdbx.write_bytes(bytes(data))
+    pw = tmp_path / "pw.txt"
+    pw.write_text(FIXTURE_PASSWORD)
+    start = time.monotonic()
+    r = cli("--batch", "import", str(kdbx), "--password-file", str(pw))
+    assert time.monotonic() - start < 1.0
+    assert r.code == EXIT_INTEGRITY and "Argon2 time cost" in r.err, r.err
+    assert "unexpected" not in r.err.lower() and "Traceback" not in r.err

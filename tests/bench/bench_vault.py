@@ -58,7 +58,7 @@ from tests.bench.peers.keepassxc import Argon2Cost
 from tests.bench.peers.seed_design import SeedDesignStore, derive_fernet_key
 
 GROUP = "vault"
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2  # 2: the record-set digest of format 2 (a sum, checked on open)
 PASSPHRASE = "bench passphrase: correct horse battery staple"
 SEED_MASTER_KEY = "bench-master-key-for-the-seed-design-0123456789"
 BATCH = 5_000  # puts per transaction when building fixtures
@@ -338,6 +338,36 @@ def measure_vault(n: int, plan: Plan) -> Figures:
     size = (fix / "vault.db").stat().st_blocks * 512
     k = len(names)
     return Figures(get_s / k, open_s, list_s, size, get_cpu / k, open_cpu, list_cpu)
+
+
+def measure_open_check(path: Path, key_file: Path, runs: int) -> tuple[float, ...]:
+    """Median wall and best CPU seconds of ``Vault.open`` as shipped (every row checked
+    against the record-set digest) and of the same open with that check skipped.
+
+    Returns (checked wall, checked CPU, unchecked wall, unchecked CPU). Runs alternate,
+    so load elsewhere on the machine hits both alike; each open is a new connection
+    (SQLite's page cache cold, the OS's warm), as in a fresh process.
+    """
+    from unittest import mock
+
+    ks = KeySource.from_key_file(key_file)
+
+    def checked() -> None:
+        Vault.open(path, ks).close()
+
+    def unchecked() -> None:
+        with mock.patch.object(Vault, "_check_file", lambda self: None):
+            Vault.open(path, ks).close()
+
+    checked(), unchecked()  # warm the OS cache and the imports
+    walls: dict[str, list[float]] = {"c": [], "u": []}
+    cpus: dict[str, list[float]] = {"c": [], "u": []}
+    for _ in range(runs):
+        for key, fn in (("c", checked), ("u", unchecked)):
+            w, c = time_runs(fn, 1)
+            walls[key] += w
+            cpus[key] += c
+    return median(walls["c"]), min(cpus["c"]), median(walls["u"]), min(cpus["u"])
 
 
 def measure_seed(n: int, plan: Plan) -> Figures:
@@ -781,6 +811,24 @@ def run(quick: bool) -> list[Row]:
     )
     big_n = plan.ns[-1]
     fix = vault_fixture(big_n)
+    log(f"vault: open with and without the full check, N={big_n:,} ...")
+    c_wall, c_cpu, u_wall, u_cpu = measure_open_check(
+        fix / "vault.db", fix / "vault.key", plan.runs * 2
+    )
+    rows.append(
+        Row(
+            GROUP,
+            f"open + verify every row, N={big_n:,} (key file)",
+            c_wall * 1000,
+            "open without the check",
+            u_wall * 1000,
+            "ms",
+            target="<= open + 100 ms",
+            ok=c_cpu - u_cpu <= 0.1,
+            note=f"the check adds {(c_wall - u_wall) * 1000:.0f} ms wall, "
+            f"{(c_cpu - u_cpu) * 1000:.0f} ms CPU (best run; judged on CPU)",
+        )
+    )
     pw_source = KeySource.passphrase(PASSPHRASE)
 
     def open_names_pw() -> None:

@@ -100,12 +100,13 @@ def test_swapping_two_records_values_is_detected(original: Path, key_source: Key
     db.execute("UPDATE versions SET value = ? WHERE uid = ? AND version = 1", (v2, u1))
     db.commit()
     db.close()
-    with Vault.open(original, key_source) as v, pytest.raises(IntegrityError):
+    # caught when the file is opened (the digest), before any value is read
+    with pytest.raises(IntegrityError), Vault.open(original, key_source) as v:
         for name in VALUES:
             v.get(name)
 
 
-def test_replaying_an_old_record_row_is_detected_by_verify(
+def test_replaying_an_old_record_row_is_detected_on_open(
     original: Path, key_source: KeySource
 ) -> None:
     v = Vault.open(original, key_source)
@@ -121,16 +122,16 @@ def test_replaying_an_old_record_row_is_detected_by_verify(
     db.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", old)
     db.commit()
     db.close()
-    with Vault.open(original, key_source) as v2, pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="replayed"), Vault.open(original, key_source) as v2:
         v2.verify()
 
 
-def test_deleting_a_row_is_detected_by_verify(original: Path, key_source: KeySource) -> None:
+def test_deleting_a_row_is_detected_on_open(original: Path, key_source: KeySource) -> None:
     db = _rows(original)
     db.execute("DELETE FROM records WHERE rid = (SELECT max(rid) FROM records)")
     db.commit()
     db.close()
-    with Vault.open(original, key_source) as v, pytest.raises(IntegrityError, match="digest"):
+    with pytest.raises(IntegrityError, match="digest"), Vault.open(original, key_source) as v:
         v.verify()
 
 

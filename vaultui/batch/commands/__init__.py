@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "otp",
     "edit",
     "completion",
+    "integrity",
 )
 
 COMMAND_MODULES = {
@@ -45,6 +46,7 @@ COMMAND_MODULES = {
     "otp": "otp",
     "edit": "edit",
     "completion": "completion",
+    "verify": "integrity",
 }
 """Which module defines each built-in command."""
 
