@@ -4,7 +4,7 @@
 one write that makes the file hold it (or None): versions it lacks are appended after
 its highest version number (oldest first), the current version and the previous one
 are set, and the record's clock is stored in ``extra['_sync']``. :func:`apply_write`
-performs it with the check-and-set of ``core.vault.store.sync_write``.
+performs it with the check-and-set of ``core.vault.sync_access.sync_write``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from core.controlchars import escape_controls
 from core.sync.clock import SYNC_KEY
 from core.sync.state import RecordState
-from core.vault.store import Vault, sync_write
+from core.vault.store import Vault
+from core.vault.sync_access import sync_write
 
 
 @dataclass
@@ -145,7 +146,7 @@ def add_version(
 
     from core.vault.codec import encode_value, type_of_encoded
     from core.vault.records import utcnow
-    from core.vault.store import sync_read
+    from core.vault.sync_access import sync_read
 
     encoded = encode_value(value)
     info = dict(

@@ -27,7 +27,7 @@ from core.sync.conflicts import record_conflicts
 from core.sync.join import Conflict, join
 from core.sync.state import RecordState, derive
 from core.vault import KeySource, Vault
-from core.vault.store import sync_diff, sync_read
+from core.vault.sync_access import sync_diff, sync_read
 
 
 def hasher_for(vault: Vault) -> Hasher:

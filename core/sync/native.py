@@ -49,7 +49,7 @@ from core.sync.report import ProgressFn, SyncReport, load_json, remote_id, save_
 from core.vault import Vault
 from core.vault.codec import decode_value
 from core.vault.records import utcnow
-from core.vault.store import sync_read
+from core.vault.sync_access import sync_read
 
 log = logging.getLogger(__name__)
 

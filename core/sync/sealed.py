@@ -65,7 +65,7 @@ from core.sync.report import ProgressFn, SyncReport, load_json, remote_id, save_
 from core.sync.state import RecordState, derive, from_portable, to_portable
 from core.vault import Argon2Params, KeySource, Vault
 from core.vault.keys import KeySlot, unwrap
-from core.vault.store import sync_key_slots, sync_read
+from core.vault.sync_access import sync_key_slots, sync_read
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def _us(seconds: float | None) -> int:
 
 
 def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
-    """The state of a raw record from ``core.vault.store.sync_read``.
+    """The state of a raw record from ``core.vault.sync_access.sync_read``.
 
     ``device`` is the id of the home holding the record: the author of metadata changes
     made since its clock was stored.

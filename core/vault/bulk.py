@@ -22,16 +22,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from core.errors import ConflictError, IntegrityError, ValidationError
 from core.vault.codec import MAX_VALUE_BYTES, compact_json, decode_value, encode_value
+from core.vault.engine import REC_COLS, EngineOwner, sql_errors
 from core.vault.gcpause import paused_gc
+from core.vault.metadata import Metadata, check_expected, clean_tags, history_entry
 from core.vault.names import validate_name
 from core.vault.records import utcnow
-
-if TYPE_CHECKING:
-    from core.vault.store import Vault
 
 # SQLite allows 32,766 bound variables per statement; stay well below.
 _CHUNK = 900
@@ -84,33 +83,6 @@ class RecordMeta(NamedTuple):
     meta: bytes
 
 
-class _ReadTx:
-    """One read transaction on the vault's connection (joins an open write one)."""
-
-    def __init__(self, vault: Vault) -> None:
-        self.vault = vault
-        self.own = True
-
-    def __enter__(self) -> Any:
-        self.vault._lock.acquire()
-        # only after taking the lock: another thread's transaction holds it meanwhile
-        self.own = not self.vault._conn.in_transaction  # a write, or a checked read
-        if self.own:
-            try:
-                self.vault._conn.execute("BEGIN")
-            except BaseException:
-                self.vault._lock.release()
-                raise
-        return self.vault._conn
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.own:
-                self.vault._conn.execute("COMMIT")
-        finally:
-            self.vault._lock.release()
-
-
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
@@ -119,17 +91,16 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 # ---------------------------------------------------------------------------- reads
 
 
-def export_records(vault: Vault, since_seq: int = 0) -> RecordExport:
+def export_records(vault: EngineOwner, since_seq: int = 0) -> RecordExport:
     """See :meth:`Vault.export_records`."""
     with paused_gc():
         return _export(vault, since_seq)
 
 
-def _export(vault: Vault, since_seq: int) -> RecordExport:
-    from core.vault.store import _sql
-
-    with _sql("read the vault"), _ReadTx(vault) as conn:
-        seq = vault._read_state()[0]
+def _export(vault: EngineOwner, since_seq: int) -> RecordExport:
+    engine = vault.engine
+    with sql_errors("read the vault"), engine.read_transaction() as conn:
+        seq = engine.read_state()[0]
         columns = "SELECT uid, name_hash, rev, seq, deleted, meta FROM records"
         recs = (
             conn.execute(columns).fetchall()  # a plain scan beats the seq index here
@@ -157,8 +128,8 @@ def _export(vault: Vault, since_seq: int) -> RecordExport:
         slots = conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id").fetchall()
     recs.sort(key=itemgetter(0))  # versions come in uid order: records follow it
     per_uid = Counter(v[0] for v in vers)
-    sealer = vault._keys.sealer
-    meta_aad, value_aad, info_aad = vault._meta_aad, vault._value_aad, vault._info_aad
+    sealer = engine.keys.sealer
+    meta_aad, value_aad, info_aad = engine.aads.meta, engine.aads.value, engine.aads.info
     metas = sealer.open_many([(r[5], meta_aad(r[0], r[2], r[3], r[4], r[1])) for r in recs])
     values = sealer.open_many([(v[2], value_aad(v[0], v[1])) for v in vers], "value")
     infos = sealer.open_many([(v[3], info_aad(v[0], v[1])) for v in vers], "history entry")
@@ -176,23 +147,22 @@ def _export(vault: Vault, since_seq: int) -> RecordExport:
     )
 
 
-def record_metas(vault: Vault) -> list[RecordMeta]:
+def record_metas(vault: EngineOwner) -> list[RecordMeta]:
     """See :meth:`Vault.record_metas`."""
     return [RecordMeta(c.uid, c.rev, c.deleted, c.meta) for c in read_current(vault)]
 
 
 def encoded_values(
-    vault: Vault, wanted: Iterable[tuple[bytes, int]]
+    vault: EngineOwner, wanted: Iterable[tuple[bytes, int]]
 ) -> dict[tuple[bytes, int], bytes]:
     """See :meth:`Vault.encoded_values`."""
-    from core.vault.store import _sql
-
+    engine = vault.engine
     pick = sorted({(bytes(uid), int(version)) for uid, version in wanted})
     if not pick:
         return {}
     rows = []
     size = _CHUNK // 2  # two bound values per pair
-    with _sql("read secret values"), _ReadTx(vault) as conn:
+    with sql_errors("read secret values"), engine.read_transaction() as conn:
         for i in range(0, len(pick), size):
             chunk = pick[i : i + size]
             marks = ",".join(["(?,?)"] * len(chunk))
@@ -201,8 +171,8 @@ def encoded_values(
                 "FROM w JOIN versions x ON x.uid = w.u AND x.version = w.v",
                 [x for pair in chunk for x in pair],
             ).fetchall()
-    aad = vault._value_aad
-    plain = vault._keys.sealer.open_many([(r[2], aad(r[0], r[1])) for r in rows], "value")
+    aad = engine.aads.value
+    plain = engine.keys.sealer.open_many([(r[2], aad(r[0], r[1])) for r in rows], "value")
     return {(bytes(r[0]), r[1]): p for r, p in zip(rows, plain, strict=True)}
 
 
@@ -226,19 +196,18 @@ class CurrentRow(NamedTuple):
         return f"CurrentRow(uid={bytes(self.uid).hex()}, rev={self.rev}, deleted={self.deleted})"
 
 
-def read_current(vault: Vault) -> list[CurrentRow]:
+def read_current(vault: EngineOwner) -> list[CurrentRow]:
     """Every record (tombstones included) as :class:`CurrentRow`, in one read: what
     :meth:`Vault.record_metas` returns plus the stored row, so that a restore can hand
     the records it compared to :func:`put_encoded` without reading and decrypting them
     again."""
-    from core.vault.store import _sql
-
-    with _sql("read the vault"), _ReadTx(vault) as conn:
+    engine = vault.engine
+    with sql_errors("read the vault"), engine.read_transaction() as conn:
         rows = conn.execute(
             "SELECT uid, name_hash, rev, seq, deleted, meta, name_ct, rid FROM records"
         ).fetchall()
-    aad = vault._meta_aad
-    metas = vault._keys.sealer.open_many([(r[5], aad(r[0], r[2], r[3], r[4], r[1])) for r in rows])
+    aad = engine.aads.meta
+    metas = engine.keys.sealer.open_many([(r[5], aad(r[0], r[2], r[3], r[4], r[1])) for r in rows])
     return [
         CurrentRow(r[0], r[2], bool(r[4]), m, r[1], r[3], r[5], r[6], r[7])
         for r, m in zip(rows, metas, strict=True)
@@ -283,13 +252,13 @@ def _reencoded(encoded: bytes) -> bytes:
     return bytes(encoded)
 
 
-def put_many(vault: Vault, items: Iterable[Any]) -> int:
+def put_many(vault: EngineOwner, items: Iterable[Any]) -> int:
     """See :meth:`Vault.put_many`."""
     return _put(vault, _prepare(items), {}, new_names=False)
 
 
 def put_encoded(
-    vault: Vault,
+    vault: EngineOwner,
     items: Iterable[tuple[str, bytes, Mapping[str, Any]]],
     current: Mapping[str, tuple[CurrentRow, list[Any]]] | None = None,
     *,
@@ -322,46 +291,42 @@ def put_encoded(
 class _Rec:
     """One record being written: its metadata, what it was, how many puts it got."""
 
-    __slots__ = ("m", "meta_ct", "name_ct", "nh", "puts", "rev", "rid")
+    __slots__ = ("meta", "meta_ct", "name_ct", "nh", "puts", "rev", "rid")
 
     def __init__(
         self,
-        m: dict[str, Any] | None,
+        meta: Metadata | None,
         nh: bytes,
         row: tuple[bytes, bytes, int, int] | None = None,
     ) -> None:
-        self.m = m
+        self.meta = meta
         self.nh = nh
         # (old name ciphertext, old metadata ciphertext, row id, rev) of an existing record
         self.name_ct, self.meta_ct, self.rid, self.rev = row or (None, None, 0, 0)
         self.puts = 0
 
 
-def _known(row: CurrentRow, meta: list[Any]) -> _Rec:
-    from core.vault.store import _META_KEYS
-
-    if not isinstance(meta, list) or len(meta) != len(_META_KEYS):
-        raise IntegrityError("A vault record holds malformed metadata")
-    m = dict(zip(_META_KEYS, meta, strict=True))
-    m["_uid"], m["_rev"], m["_seq"], m["_del"] = bytes(row.uid), row.rev, row.seq, row.deleted
-    return _Rec(m, bytes(row.nh), (row.name_ct, row.meta_ct, row.rid, row.rev))
+def _known(row: CurrentRow, array: list[Any]) -> _Rec:
+    meta = Metadata.from_array(array, row.uid, row.rev, row.seq, row.deleted)
+    return _Rec(meta, bytes(row.nh), (row.name_ct, row.meta_ct, row.rid, row.rev))
 
 
-def _lookup(vault: Vault, names: Iterable[str]) -> dict[str, _Rec]:
+def _lookup(vault: EngineOwner, names: Iterable[str]) -> dict[str, _Rec]:
     """The records of ``names`` that exist (by their name hashes, in chunks)."""
-    name_hash = vault._name_hash
+    engine = vault.engine
+    name_hash = engine.name_hash
     by_hash = {name_hash(name): name for name in names}
     out: dict[str, _Rec] = {}
     for chunk in _chunks(list(by_hash)):
         marks = ",".join("?" * len(chunk))
-        for row in vault._conn.execute(
-            f"SELECT {vault._REC_COLS}, rid FROM records WHERE name_hash IN ({marks})", chunk
+        for row in engine.conn.execute(
+            f"SELECT {REC_COLS}, rid FROM records WHERE name_hash IN ({marks})", chunk
         ):
             name = by_hash[row[1]]
-            m = vault._open_meta(row)
-            if m.get("n") != name:
+            meta = engine.open_meta(row)
+            if meta.name != name:
                 raise IntegrityError("A vault record is filed under another name (swapped rows)")
-            out[name] = _Rec(m, row[1], (row[6], row[5], row[7], row[2]))
+            out[name] = _Rec(meta, row[1], (row[6], row[5], row[7], row[2]))
     for nh, name in by_hash.items():
         if name not in out:
             out[name] = _Rec(None, nh)
@@ -369,22 +334,22 @@ def _lookup(vault: Vault, names: Iterable[str]) -> dict[str, _Rec]:
 
 
 def _put(
-    vault: Vault,
+    vault: EngineOwner,
     prepared: list[tuple[str, bytes, Mapping[str, Any]]],
     current: Mapping[str, tuple[CurrentRow, list[Any]]],
     *,
     new_names: bool,
 ) -> int:
     """Apply validated items: a put per item, in order, in one transaction."""
-    from core.vault.store import _clean_tags, _sql
-
     if not prepared:
         return 0
+    engine = vault.engine
+    device = engine.device_id
     default_now = utcnow().timestamp()
-    with paused_gc(), vault.transaction(), _sql("store secrets"):
+    with paused_gc(), engine.transaction(), sql_errors("store secrets"):
         names = list(dict.fromkeys(name for name, _e, _o in prepared))  # first-put order
         if new_names:
-            name_hash = vault._name_hash
+            name_hash = engine.name_hash
             state = {name: _Rec(None, name_hash(name)) for name in names}
         else:
             recs: dict[str, _Rec] = {}
@@ -395,92 +360,92 @@ def _put(
                     recs[name] = _known(*known)
             recs.update(_lookup(vault, [n for n in names if n not in recs]))
             state = {name: recs[name] for name in names}
-        advance, new_meta, check = vault._advance, vault._new_meta, vault._check_expected
-        info, next_seq = vault._info, vault._next_seq
+        next_seq = engine.next_seq
         versions: list[tuple[bytes, int, bytes, bytes]] = []
         for name, encoded, opts in prepared:
             rec = state[name]
-            m = rec.m
+            meta = rec.meta
             if opts:
                 expected = opts.get("expected_version")
                 if expected is not None:
-                    check(name, m, expected, None)
+                    check_expected(name, meta, expected, None)
                 at = opts.get("at")
                 now = at.timestamp() if at is not None else default_now
                 tags = opts.get("tags")
                 description = opts.get("description")
                 rotation, extra = opts.get("rotation"), opts.get("extra")
                 who, why, source = opts.get("who"), opts.get("why"), opts.get("source")
-                tags = _clean_tags(tags) if tags is not None else None
+                tags = clean_tags(tags) if tags is not None else None
             else:
                 now = default_now
                 tags = description = rotation = extra = who = why = source = None
-            is_new = m is None
-            if m is None:
-                m = rec.m = new_meta(name, now)
-            version = advance(
-                m,
+            is_new = meta is None
+            if meta is None:
+                meta = rec.meta = Metadata.new(name, now)
+            version = meta.advance(
                 is_new,
                 encoded,
                 now,
+                device,
                 description=description,
                 tags=tags,
                 rotation=rotation,
                 extra=extra,
             )
-            m["_seq"] = next_seq()
+            meta.seq = next_seq()
             rec.puts += 1
-            versions.append(
-                (m["_uid"], version, encoded, compact_json(info(encoded, who, why, source, now)))
-            )
+            entry = history_entry(encoded, who, why, source, now, device)
+            versions.append((meta.uid, version, encoded, compact_json(entry)))
         _write_records(vault, state)  # first: it refuses stale or existing records
         _write_versions(vault, versions)
     return len(prepared)
 
 
-def _write_versions(vault: Vault, pending: list[tuple[bytes, int, bytes, bytes]]) -> None:
-    seal_many = vault._keys.sealer.seal_many
-    value_aad, info_aad = vault._value_aad, vault._info_aad
+def _write_versions(vault: EngineOwner, pending: list[tuple[bytes, int, bytes, bytes]]) -> None:
+    engine = vault.engine
+    seal_many = engine.keys.sealer.seal_many
+    value_aad, info_aad = engine.aads.value, engine.aads.info
     value_cts = seal_many([(enc, value_aad(uid, ver)) for uid, ver, enc, _i in pending])
     info_cts = seal_many([(info, info_aad(uid, ver)) for uid, ver, _e, info in pending])
     rows = []
     for (uid, version, _e, _i), v, f in zip(pending, value_cts, info_cts, strict=True):
         rows.append((uid, version, v, f))
-    vault._fold(vault._keys.rows.versions_sum(value_cts, info_cts), versions=len(rows))
+    engine.fold(engine.keys.rows.versions_sum(value_cts, info_cts), versions=len(rows))
     rows.sort()  # in key order: each B-tree page is visited once, not once per row
-    vault._conn.executemany(
+    engine.conn.executemany(
         "INSERT INTO versions(uid, version, value, info) VALUES (?, ?, ?, ?)", rows
     )
 
 
-def _write_records(vault: Vault, state: dict[str, _Rec]) -> None:
-    from core.vault.store import _META_KEYS
-
-    sealer, meta_aad, name_aad = vault._keys.sealer, vault._meta_aad, vault._name_aad
+def _write_records(vault: EngineOwner, state: dict[str, _Rec]) -> None:
+    engine = vault.engine
+    sealer, meta_aad, name_aad = engine.keys.sealer, engine.aads.meta, engine.aads.name
     metas, names = [], []
     for name, rec in state.items():
-        m = rec.m
-        rev = m["_rev"] = rec.rev + rec.puts
-        body = compact_json(list(map(m.get, _META_KEYS)))
-        metas.append((body, meta_aad(m["_uid"], rev, m["_seq"], 0, rec.nh)))
+        meta = rec.meta
+        assert meta is not None
+        meta.rev = rec.rev + rec.puts
+        metas.append((meta.encode(), meta_aad(meta.uid, meta.rev, meta.seq, 0, rec.nh)))
         if rec.name_ct is None:
-            names.append((name.encode(), name_aad(m["_uid"], rec.nh)))
+            names.append((name.encode(), name_aad(meta.uid, rec.nh)))
     meta_cts = sealer.seal_many(metas)
     name_cts = iter(sealer.seal_many(names))
     inserts, updates = [], []
     old_metas = []
     for rec, meta_ct in zip(state.values(), meta_cts, strict=True):
-        m = rec.m
+        meta = rec.meta
+        assert meta is not None
         name_ct = rec.name_ct
         if name_ct is None:
             name_ct = next(name_cts)
-            inserts.append((m["_uid"], rec.nh, m["_rev"], m["_seq"], 0, name_ct, meta_ct, m["v"]))
+            row = (meta.uid, rec.nh, meta.rev, meta.seq, 0, name_ct, meta_ct, meta.version)
+            inserts.append(row)
         else:
             old_metas.append(rec.meta_ct)
-            updates.append((m["_rev"], m["_seq"], meta_ct, m["v"], rec.rid, rec.meta_ct))
-    rows = vault._keys.rows
-    vault._fold(rows.records_sum(meta_cts) - rows.records_sum(old_metas), records=len(inserts))
-    conn = vault._conn
+            updates.append((meta.rev, meta.seq, meta_ct, meta.version, rec.rid, rec.meta_ct))
+    rows = engine.keys.rows
+    engine.fold(rows.records_sum(meta_cts) - rows.records_sum(old_metas), records=len(inserts))
+    conn = engine.conn
     if inserts:
         try:
             conn.executemany(

@@ -37,10 +37,11 @@ def carried_key(vault: Vault, purpose: str) -> bytes | None:
     """The key a rekey carried over for ``purpose``, or None (derive it as usual)."""
     if purpose not in CARRIED_PURPOSES:
         return None
-    row = vault._conn.execute("SELECT value FROM header WHERE key = ?", (HEADER_KEY,)).fetchone()
+    sql = "SELECT value FROM header WHERE key = ?"
+    row = vault.engine.conn.execute(sql, (HEADER_KEY,)).fetchone()
     if row is None:
         return None
-    plain = vault._keys.sealer.open(bytes(row[0]), _aad(vault), "carried keys")
+    plain = vault.engine.keys.sealer.open(bytes(row[0]), _aad(vault), "carried keys")
     try:
         value = json.loads(plain)[purpose]
         return bytes.fromhex(value)
@@ -51,4 +52,4 @@ def carried_key(vault: Vault, purpose: str) -> bytes | None:
 def seal_carried(vault: Vault, keys: dict[str, bytes]) -> bytes:
     """The ``carried`` header value for ``keys`` under the vault's current data key."""
     plain = json.dumps({p: k.hex() for p, k in sorted(keys.items())}).encode()
-    return vault._keys.sealer.seal(plain, _aad(vault))
+    return vault.engine.keys.sealer.seal(plain, _aad(vault))

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any
 from core.errors import IntegrityError, KeyMissingError, ValidationError, WrongKeyError
 from core.vault.carried import CARRIED_PURPOSES, HEADER_KEY, seal_carried
 from core.vault.crypto import aad, random_key
+from core.vault.engine import DataKeys, ct_eq, sql_errors
 from core.vault.gcpause import paused_gc
 from core.vault.keys import SLOT_PASSPHRASE, Argon2Params, KeySlot, KeySource, make_slot, unwrap
+from core.vault.opening import write_header_mac
 
 if TYPE_CHECKING:
     from core.vault.store import Vault
@@ -91,7 +93,7 @@ def _plan_slots(
     The slot that ``sources[0]`` (the key that opened the vault) opens gets
     ``new_passphrase`` instead when one is given.
     """
-    data_key = vault._keys.data_key
+    data_key = vault.engine.keys.data_key
     usable = [s for s in sources if s.kind != "data_key"]
     keep: list[tuple[KeySlot, KeySource, Argon2Params | None]] = []
     missing: list[KeySlot] = []
@@ -139,18 +141,16 @@ def rekey(
     (nothing changed) if a slot cannot be rewrapped and ``drop_unavailable`` is False,
     IntegrityError if the vault fails its checks.
     """
-    from core.vault.store import _Keys
-
     started = time.monotonic()
-    old_keys = vault._keys
-    new_keys = _Keys(random_key())
+    old_keys = vault.engine.keys
+    new_keys = DataKeys(random_key())
     try:
-        with vault._lock, paused_gc(), vault.transaction():
+        with vault.engine.lock, paused_gc(), vault.transaction():
             result = _rekey_locked(
                 vault, old_keys, new_keys, sources, drop_unavailable, new_passphrase, kdf, progress
             )
     except BaseException:
-        vault._keys = old_keys  # the transaction rolled back: the old key still rules
+        vault.engine.keys = old_keys  # the transaction rolled back: the old key still rules
         raise
     if new_passphrase is not None:
         vault.key_source = new_passphrase
@@ -169,10 +169,8 @@ def _rekey_locked(
     progress: ProgressFn | None,
 ) -> RekeyResult:
     """The body of :func:`rekey`, inside its write transaction."""
-    from core.vault.store import _ct_eq, _sql
-
-    conn = vault._conn
-    with _sql("read the key slots"):
+    conn = vault.engine.conn
+    with sql_errors("read the key slots"):
         slot_rows = conn.execute(
             "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
         ).fetchall()
@@ -190,7 +188,7 @@ def _rekey_locked(
         raise ValidationError("No key slot would open the vault after the rekey")
     carried = {p: vault.derive_key(p) for p in CARRIED_PURPOSES}
 
-    with _sql("read the vault for a rekey"):
+    with sql_errors("read the vault for a rekey"):
         recs = conn.execute(
             "SELECT rid, uid, name_hash, rev, seq, deleted, name_ct, meta, cur FROM records"
         ).fetchall()
@@ -205,27 +203,27 @@ def _rekey_locked(
     for start in range(0, len(recs), _BATCH):
         chunk = recs[start : start + _BATCH]
         names += old_keys.sealer.open_many(
-            [(r[6], vault._name_aad(r[1], r[2])) for r in chunk], "name"
+            [(r[6], vault.engine.aads.name(r[1], r[2])) for r in chunk], "name"
         )
         metas += old_keys.sealer.open_many(
-            [(r[7], vault._meta_aad(r[1], r[3], r[4], r[5], r[2])) for r in chunk], "record"
+            [(r[7], vault.engine.aads.meta(r[1], r[3], r[4], r[5], r[2])) for r in chunk], "record"
         )
     for r, name in zip(recs, names, strict=True):
-        if not _ct_eq(old_keys.name(name), bytes(r[2])):
+        if not ct_eq(old_keys.name(name), bytes(r[2])):
             raise IntegrityError("A vault record's name does not match its lookup hash")
     values: list[bytes] = []
     infos: list[bytes] = []
     for start in range(0, len(vers), _BATCH):
         chunk = vers[start : start + _BATCH]
         values += old_keys.sealer.open_many(
-            [(v[2], vault._value_aad(v[0], v[1])) for v in chunk], "value"
+            [(v[2], vault.engine.aads.value(v[0], v[1])) for v in chunk], "value"
         )
         infos += old_keys.sealer.open_many(
-            [(v[3], vault._info_aad(v[0], v[1])) for v in chunk], "history entry"
+            [(v[3], vault.engine.aads.info(v[0], v[1])) for v in chunk], "history entry"
         )
-    assert vault._tx_digest is not None and vault._tx_seq is not None
-    with _sql("read the vault for a rekey"):
-        intact = old_keys.rows.scan(conn) == vault._tx_digest
+    assert vault.engine.tx_digest is not None and vault.engine.tx_seq is not None
+    with sql_errors("read the vault for a rekey"):
+        intact = old_keys.rows.scan(conn) == vault.engine.tx_digest
     if not intact:
         raise IntegrityError(
             "The vault's set of records does not match its digest: a row was deleted, "
@@ -240,7 +238,7 @@ def _rekey_locked(
         local_plain.append((key, plain))
 
     # 2. re-encrypt under the new key, in the same transaction
-    vault._keys = new_keys
+    vault.engine.keys = new_keys
     if True:
         new_rows = []
         for start in range(0, len(recs), _BATCH):
@@ -249,13 +247,13 @@ def _rekey_locked(
             hashes = [new_keys.name(n) for n in chunk_names]
             ncts = new_keys.sealer.seal_many(
                 [
-                    (n, vault._name_aad(r[1], h))
+                    (n, vault.engine.aads.name(r[1], h))
                     for r, n, h in zip(chunk, chunk_names, hashes, strict=True)
                 ]
             )
             mcts = new_keys.sealer.seal_many(
                 [
-                    (m, vault._meta_aad(r[1], r[3], r[4], r[5], h))
+                    (m, vault.engine.aads.meta(r[1], r[3], r[4], r[5], h))
                     for r, m, h in zip(chunk, metas[start : start + _BATCH], hashes, strict=True)
                 ]
             )
@@ -269,13 +267,13 @@ def _rekey_locked(
             chunk = vers[start : start + _BATCH]
             vcts = new_keys.sealer.seal_many(
                 [
-                    (p, vault._value_aad(v[0], v[1]))
+                    (p, vault.engine.aads.value(v[0], v[1]))
                     for v, p in zip(chunk, values[start : start + _BATCH], strict=True)
                 ]
             )
             icts = new_keys.sealer.seal_many(
                 [
-                    (p, vault._info_aad(v[0], v[1]))
+                    (p, vault.engine.aads.info(v[0], v[1]))
                     for v, p in zip(chunk, infos[start : start + _BATCH], strict=True)
                 ]
             )
@@ -292,7 +290,7 @@ def _rekey_locked(
         if new_passphrase is not None and all(src is not new_passphrase for _, src, _k in keep):
             new_slots.append(make_slot(vault.vault_id, new_keys.data_key, new_passphrase, kdf))
 
-        with _sql("write the rekeyed vault"):
+        with sql_errors("write the rekeyed vault"):
             conn.execute("DELETE FROM records")
             conn.executemany(
                 "INSERT INTO records(rid, uid, name_hash, rev, seq, deleted, name_ct, meta, "
@@ -320,10 +318,10 @@ def _rekey_locked(
                 "INSERT OR REPLACE INTO header VALUES (?, ?)",
                 (HEADER_KEY, seal_carried(vault, carried)),
             )
-            vault._write_header_mac()
+            write_header_mac(vault.engine)
             # the new rows' digest under the new key (purge markers re-keyed too)
-            vault._tx_digest = new_keys.rows.scan(conn)
-            vault._store_state(vault._tx_seq, vault._tx_digest.encode())
+            vault.engine.tx_digest = new_keys.rows.scan(conn)
+            vault.engine.store_state(vault.engine.tx_seq, vault.engine.tx_digest.encode())
     return RekeyResult(
         records=len(recs),
         versions=len(vers),

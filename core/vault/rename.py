@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.errors import ConflictError, NotFoundError, ValidationError
-from core.vault.codec import compact_json
+from core.vault.metadata import check_expected
 from core.vault.names import validate_name
 
 if TYPE_CHECKING:
@@ -40,38 +40,36 @@ def rename(
     validate_name(new)
     if old == new:
         raise ValidationError("The old and the new name are the same")
+    engine = vault.engine
     with vault.transaction():
-        m, row = vault._locked_meta(old)
-        if m is None or m["_del"]:
+        meta, row = engine.meta_and_row(old)
+        if meta is None or meta.deleted:
             raise NotFoundError(f"Secret {old!r} not found")
-        vault._check_expected(old, m, None, expected_rev)
-        target, target_row = vault._locked_meta(new)
+        check_expected(old, meta, None, expected_rev)
+        target, target_row = engine.meta_and_row(new)
         erased = False
         if target is not None:
-            if not target["_del"] and not replace:
+            if not target.deleted and not replace:
                 raise ConflictError(
                     f"Secret {new!r} already exists", hint="use --force to replace it"
                 )
-            vault._drop_row(target_row)
+            engine.drop_row(target_row)
             erased = True
         assert row is not None
-        uid = m["_uid"]
-        nh = vault._name_hash(new)
-        rev = m["_rev"] + 1
-        seq = vault._next_seq()
-        m["n"] = new
-        m["dev"] = vault.device_id
-        meta_ct = vault._keys.sealer.seal(
-            compact_json([m.get(k) for k in vault.META_KEYS]),
-            vault._meta_aad(uid, rev, seq, 0, nh),
-        )
-        name_ct = vault._keys.sealer.seal(new.encode(), vault._name_aad(uid, nh))
-        rows = vault._keys.rows  # the record-set digest: old metadata out, new in
-        vault._fold(rows.record(meta_ct) - rows.record(row[5]))
-        vault._conn.execute(
+        uid = meta.uid
+        nh = engine.name_hash(new)
+        rev = meta.rev + 1
+        seq = engine.next_seq()
+        meta.name = new
+        meta.device = engine.device_id
+        meta_ct = engine.keys.sealer.seal(meta.encode(), engine.aads.meta(uid, rev, seq, 0, nh))
+        name_ct = engine.keys.sealer.seal(new.encode(), engine.aads.name(uid, nh))
+        rows = engine.keys.rows  # the record-set digest: old metadata out, new in
+        engine.fold(rows.record(meta_ct) - rows.record(row[5]))
+        engine.conn.execute(
             "UPDATE records SET name_hash = ?, name_ct = ?, rev = ?, seq = ?, meta = ? "
             "WHERE uid = ?",
             (nh, name_ct, rev, seq, meta_ct, uid),
         )
-        m.update(_rev=rev, _seq=seq)
-        return vault._to_record(m), erased
+        meta.rev, meta.seq = rev, seq
+        return meta.to_record(), erased

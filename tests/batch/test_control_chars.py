@@ -19,8 +19,8 @@ CSI8 = "\x9b31m"
 def _old_style_write(vault, monkeypatch: pytest.MonkeyPatch, name: str, **meta) -> None:
     """Write labels as a vault from before the check would have: bypass the check."""
     with monkeypatch.context() as m:
-        m.setattr("core.vault.store.check_label", lambda text, what: text)
-        m.setattr("core.vault.store.check_tags", lambda tags: tags)
+        m.setattr("core.vault.metadata.check_label", lambda text, what: text)
+        m.setattr("core.vault.metadata.check_tags", lambda tags: tags)
         vault.put(name, "value-of-" + name, **meta)
 
 

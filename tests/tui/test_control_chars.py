@@ -21,8 +21,8 @@ def old_vault(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     vault = open_vault(settings)
     try:
         with monkeypatch.context() as m:
-            m.setattr("core.vault.store.check_label", lambda text, what: text)
-            m.setattr("core.vault.store.check_tags", lambda tags: tags)
+            m.setattr("core.vault.metadata.check_label", lambda text, what: text)
+            m.setattr("core.vault.metadata.check_tags", lambda tags: tags)
             vault.put("evil", "evil-value", description=OSC52, tags={"t\x1b[2J": "\x9b1m"})
     finally:
         vault.close()

@@ -13,6 +13,7 @@ import pytest
 from core.errors import IntegrityError, WrongKeyError
 from core.vault import Argon2Params, KeySource, Vault, write_new_key_file
 from core.vault.crypto import Sealer, hkdf
+from core.vault.engine import Aads
 from core.vault.rekey import SlotsUnavailableError, rekey
 
 OLD = "old passphrase, leaked"
@@ -70,18 +71,15 @@ def _key_from_slots(path: Path, passphrase: str) -> bytes:
 def _readable_with(path: Path, data_key: bytes) -> int:
     """How many value ciphertexts in the file ``data_key`` decrypts (AAD checks aside:
     any success would be a leak, so try the right AAD the vault uses)."""
-    v = Vault.__new__(Vault)  # only for the AAD helpers, which need no key
     with sqlite3.connect(path) as conn:
         vault_id = dict(conn.execute("SELECT key, value FROM header"))["vault_id"]
         rows = conn.execute("SELECT uid, version, value FROM versions").fetchall()
-    from core.vault.crypto import aad
-
-    v._aad_value = aad(b"vaultui/value", bytes(vault_id))
+    aads = Aads(bytes(vault_id))
     sealer = Sealer(hkdf(data_key, b"vaultui/records"))
     ok = 0
     for uid, version, blob in rows:
         try:
-            sealer.open(bytes(blob), v._value_aad(uid, version))
+            sealer.open(bytes(blob), aads.value(uid, version))
             ok += 1
         except IntegrityError:
             pass

@@ -153,8 +153,8 @@ class _keys:
 
     def __init__(self, path: Path, key_source: KeySource) -> None:
         from core.vault.digest import Digest
+        from core.vault.engine import DataKeys
         from core.vault.keys import KeySlot, unwrap
-        from core.vault.store import _Keys
 
         db = _db(path)
         header = dict(db.execute("SELECT key, value FROM header"))
@@ -162,7 +162,7 @@ class _keys:
             KeySlot(i, k, json.loads(p), w)
             for i, k, p, w in db.execute("SELECT id, kind, params, wrapped FROM key_slots")
         ]
-        self.rows = _Keys(unwrap(bytes(header["vault_id"]), slots, key_source)).rows
+        self.rows = DataKeys(unwrap(bytes(header["vault_id"]), slots, key_source)).rows
         self.stored = Digest.decode(db.execute("SELECT digest FROM state").fetchone()[0])
         db.close()
 
@@ -199,7 +199,7 @@ def test_a_file_with_an_altered_schema_is_refused(
 
 def test_every_connection_distrusts_the_schema(path: Path, key_source: KeySource) -> None:
     with Vault.open(path, key_source) as v:
-        assert v._conn.execute("PRAGMA trusted_schema").fetchone()[0] == 0
+        assert v.engine.conn.execute("PRAGMA trusted_schema").fetchone()[0] == 0
 
 
 def test_merge_refuses_a_conflict_copy_with_a_trigger(
@@ -219,7 +219,7 @@ def test_merge_refuses_a_conflict_copy_with_a_trigger(
 def _make_legacy(path: Path, key_source: KeySource) -> None:
     """Rewrite the state as a file written before the format-2 digest (XOR of HMACs)."""
     with Vault.open(path, key_source) as v:
-        keys = v._keys
+        keys = v.engine.keys
     db = _db(path)
     seq = db.execute("SELECT seq FROM state").fetchone()[0]
     digest = legacy_digest(keys.digest, db)
