@@ -17,56 +17,41 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.audit.alert_feed import AlertFeed, AlertListener
 from core.audit.alerts import (
     ALERT_OP,
-    HOOK_OP,
     INTEGRITY_OP,
-    NOT_COUNTED,
     AlertEngine,
     AlertRule,
     HookRunner,
     HookType,
-    hook_payload,
 )
 from core.audit.events import (
-    GENESIS,
     build_line,
     clean_extra,
     clean_text,
     format_ts,
     key_id,
     now_utc,
-    parse_event,
-    parse_ts,
-    to_epoch,
 )
-from core.audit.files import Head, LastLine, LogFiles
-from core.audit.index import AuditIndex, Where
+from core.audit.files import Head, LogFiles
+from core.audit.index import AuditIndex
 from core.audit.names import label as label_of
-from core.audit.names import name_ids, name_terms
+from core.audit.queries import AuditQueries
 from core.audit.sealing import Sealer, open_event, seal_or_withhold
-from core.audit.verify import (
-    CancelFn,
-    ProgressFn,
-    VerifyCursor,
-    VerifyReport,
-    verify_files,
-    verify_isolated,
-)
+from core.audit.segments import SegmentKeeping
 from core.errors import AuditError, ValidationError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_SYNC_DELAY = 0.05
-RECENT_LIMIT = 10
 _OP = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # fullmatch: "$" passes "op\n"
-_SEED_WINDOW_CAP = 4 * 1024 * 1024
 _LOG_ARGS = frozenset(
     {
         "secret_name",
@@ -81,10 +66,9 @@ _LOG_ARGS = frozenset(
 )
 
 Clock = Callable[[], datetime]
-AlertListener = Callable[[dict[str, Any]], Any]
 
 
-class AuditLog:
+class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
     """A tamper-evident audit trail at ``path`` (``<home>/logs/secrets_audit.log``).
 
     ``key`` is the 32-byte audit key (``vault.derive_key('audit')``) or None while the
@@ -420,79 +404,6 @@ class AuditLog:
             "version": None,
         }
 
-    def _recover(self, size: int, head: Head | None) -> tuple[int, str, int, list[dict[str, Any]]]:
-        """Find where the chain continues when the head record does not match the file
-        (first write, crash, torn line, foreign append, file replaced)."""
-        last: LastLine | None = LogFiles.last_line(self._log_fd, size)  # type: ignore[arg-type]
-        torn = last.torn if last is not None else 0
-        if last is not None and last.seq > 0:
-            seq, chain = last.seq, last.chain
-        else:
-            seq, chain = self._previous_segment_tail()
-        notes: list[dict[str, Any]] = []
-        if head is None:
-            if seq > 0:
-                notes.append(self._note("audit head record was missing; recreated from the log"))
-        elif head.seq > seq:
-            notes.append(
-                self._note(
-                    f"audit log ends at seq {seq} but the head record says {head.seq}: "
-                    "lines were cut or the file was replaced"
-                )
-            )
-            seq, chain = head.seq, head.chain
-        return seq, chain, torn, notes
-
-    def _previous_segment_tail(self) -> tuple[int, str]:
-        for _, path in self.files.rotated():
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except FileNotFoundError:
-                continue
-            try:
-                last = LogFiles.last_line(fd, os.fstat(fd).st_size)
-            finally:
-                os.close(fd)
-            if last is not None and last.seq > 0:
-                return last.seq, last.chain
-            break
-        return 0, GENESIS
-
-    def _rotate(self, head: Head) -> Head:
-        if self.durable is not False:
-            os.fdatasync(self._log_fd)  # type: ignore[arg-type]
-        rotated = self.files.rotated()
-        for number, path in reversed(rotated):
-            os.rename(path, self.files.segment_name(number + 1))
-        os.rename(self.files.path, self.files.segment_name(1))
-        anchor_seq, anchor_chain = head.anchor_seq, head.anchor_chain
-        if self.keep is not None:
-            doomed = [self.files.segment_name(n + 1) for n, _ in rotated if n + 1 > self.keep]
-            if doomed:
-                newest_doomed = min(doomed, key=lambda p: int(p.name.rsplit(".", 1)[1]))
-                fd = os.open(newest_doomed, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    last = LogFiles.last_line(fd, os.fstat(fd).st_size)
-                finally:
-                    os.close(fd)
-                if last is not None and last.seq > 0:
-                    anchor_seq, anchor_chain = last.seq, last.chain
-                for p in doomed:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(p)
-        self._open_log()
-        assert self._log_fd is not None and self._log_ino is not None
-        new_head = Head(head.seq, head.chain, self._log_ino, 0, anchor_seq, anchor_chain)
-        LogFiles.write_head(self._state_fd, new_head)  # type: ignore[arg-type]
-        self._seen = (self._log_ino, 0)
-        if self.durable is not False:
-            dfd = os.open(self.files.dir, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        return new_head
-
     # ------------------------------------------------------------------ files
 
     def _ensure_open(self) -> None:
@@ -607,321 +518,6 @@ class AuditLog:
         both the log and its state file."""
         ok, head = self.files.read_head_file()
         return {"seq": head.seq, "chain": head.chain} if ok and head else None
-
-    # ------------------------------------------------------------------ alerts
-
-    def _catch_up(self, ino: int, size: int) -> None:
-        """Feed events other processes wrote since we last looked to the alert engine."""
-        seen = self._seen
-        if seen is not None and seen[0] == ino and seen[1] == size:
-            return
-        if seen is None or seen[0] != ino or seen[1] > size:
-            horizon = self.clock().timestamp() - self.alerts.max_window
-            start = self._seed_start(size, horizon)
-        else:
-            start = max(seen[1], size - _SEED_WINDOW_CAP)
-            horizon = None
-        if size <= start:
-            return
-        data = os.pread(self._log_fd, size - start, start)  # type: ignore[arg-type]
-        lines = data.split(b"\n")
-        if start > 0 and (seen is None or start != seen[1]):
-            lines = lines[1:]  # the first piece may be the middle of a line
-        for raw in lines:
-            event = parse_event(raw)
-            if event is None:
-                continue
-            event = open_event(event, self._sealer, keep_sealed=True)
-            if horizon is not None:
-                ts = parse_ts(event.get("timestamp", ""))
-                if ts is None or ts < horizon:
-                    continue
-            self.alerts.observe(event, own=False)
-
-    def _seed_start(self, size: int, horizon: float) -> int:
-        """An offset from which the log holds every event newer than ``horizon`` (read
-        back in steps, looking at one timestamp per step), capped at a few megabytes."""
-        pos = size
-        step = 256 * 1024
-        while pos > 0 and size - pos < _SEED_WINDOW_CAP:
-            pos = max(0, pos - step)
-            probe = os.pread(self._log_fd, min(8192, size - pos), pos)  # type: ignore[arg-type]
-            if pos > 0:
-                cut = probe.find(b"\n")
-                probe = probe[cut + 1 :] if cut >= 0 else b""
-            if probe.startswith(b'{"timestamp": "'):
-                ts = parse_ts(probe[15:47].decode("ascii", "replace"))
-                if ts is not None and ts < horizon:
-                    return pos
-        return pos
-
-    def _dispatch(self, alert_event: dict[str, Any]) -> None:
-        payload = hook_payload(alert_event)
-        with self._lock:
-            self._recent_alerts.append(alert_event)
-            del self._recent_alerts[:-100]
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(alert_event)
-            except Exception:
-                log.exception("an audit alert listener failed")
-        self._hook.submit(payload)
-
-    def _hook_failed(self, reason: str) -> None:
-        self._append([{**self._note(reason), "operation": HOOK_OP}], with_alerts=False)
-
-    def add_alert_listener(self, listener: AlertListener) -> Callable[[], None]:
-        """Call ``listener(alert_event)`` for every alert this process raises (from the
-        writing thread: the app must hop to its own thread). Returns an unsubscribe."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def remove() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
-
-    def wait_for_hooks(self, timeout: float | None = 10.0) -> bool:
-        """Block until queued alert hooks have run (tests, clean exit)."""
-        return self._hook.wait_idle(timeout)
-
-    def recent_alerts(
-        self, limit: int = 20, since: datetime | timedelta | None = None
-    ) -> list[dict[str, Any]]:
-        """The newest alert events of the whole trail (any process), newest first."""
-        start = None
-        if isinstance(since, timedelta):
-            start = self.clock().timestamp() - since.total_seconds()
-        elif since is not None:
-            start = to_epoch(since)
-        events = self.get_audit_events(operation=ALERT_OP, start_time=start, limit=limit)
-        return list(reversed(events))
-
-    # ------------------------------------------------------------------ queries
-
-    @property
-    def index(self) -> AuditIndex:
-        """The query index (created on first use)."""
-        with self._index_lock:
-            if self._index is None:
-                self._index = AuditIndex(self.files)
-            return self._index
-
-    def refresh_index(
-        self, progress: ProgressFn | None = None, cancelled: CancelFn | None = None
-    ) -> int:
-        """Bring the index up to date with the log; return how many events were added."""
-        if not self.files.dir.exists():
-            return 0
-        return self.index.refresh(progress, cancelled)
-
-    def where(
-        self,
-        secret_name: str | Sequence[str] | None = None,
-        operation: str | Sequence[str] | None = None,
-        start_time: datetime | float | str | None = None,
-        end_time: datetime | float | str | None = None,
-        user: str | Sequence[str] | None = None,
-        success: bool | None = None,
-        source: str | Sequence[str] | None = None,
-    ) -> Where:
-        """Compile query filters (after refreshing the index)."""
-        self.refresh_index()
-        secret_name = name_terms(secret_name, self.index, self._sealer)
-        return self.index.where(
-            secret_name, operation, user, success, to_epoch(start_time), to_epoch(end_time), source
-        )
-
-    def get_audit_events(
-        self,
-        secret_name: str | Sequence[str] | None = None,
-        operation: str | Sequence[str] | None = None,
-        start_time: datetime | float | str | None = None,
-        end_time: datetime | float | str | None = None,
-        user: str | Sequence[str] | None = None,
-        success: bool | None = None,
-        limit: int | None = None,
-        *,
-        source: str | Sequence[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Events matching every given filter, oldest first; with ``limit``, the newest
-        ``limit`` of them. Times are inclusive; naive datetimes are local time. Names,
-        operations and users may be lists or globs (``db/*``)."""
-        if limit is not None and limit <= 0:
-            return []
-        if not self.files.dir.exists():
-            return []
-        where = self.where(secret_name, operation, start_time, end_time, user, success, source)
-        rows = self.index.locate(where, limit)
-        return [self.open(e) for e in self.index.events_at(rows)]
-
-    def count(self, **filters: Any) -> int:
-        """How many events match the filters of :meth:`get_audit_events`."""
-        if not self.files.dir.exists():
-            return 0
-        return self.index.count(self.where(**filters))
-
-    def stats(self, name: str | None = None) -> dict[str, Any]:
-        """The seed's stats for one secret (or the whole trail when ``name`` is None).
-
-        Keys: ``total_accesses``, ``successful_accesses``, ``failed_accesses``,
-        ``operations`` ({op: count}), ``last_access`` (ISO timestamp or None),
-        ``recent_accesses`` (the newest 10 events, newest first), plus
-        ``accesses_last_hour``, ``accesses_last_24h``, ``failures_last_hour`` and
-        ``alerts``. Alerts and other audit bookkeeping are not counted as accesses.
-        """
-        empty: dict[str, Any] = {
-            "secret_name": name,
-            "total_accesses": 0,
-            "successful_accesses": 0,
-            "failed_accesses": 0,
-            "operations": {},
-            "last_access": None,
-            "recent_accesses": [],
-            "accesses_last_hour": 0,
-            "accesses_last_24h": 0,
-            "failures_last_hour": 0,
-            "alerts": 0,
-        }
-        if not self.files.dir.exists():
-            return empty
-        self.refresh_index()
-        idx = self.index
-        nids: list[int] = []
-        marks = ""
-        if name is not None:
-            nids = name_ids(name, idx, self._sealer)
-            if not nids:
-                return empty
-            marks = ",".join("?" * len(nids))
-            rows = idx.execute(
-                f"SELECT op, ok, sum(cnt), max(last) FROM agg WHERE name IN ({marks}) "
-                "GROUP BY op, ok",
-                nids,
-            )
-        else:
-            rows = idx.execute("SELECT op, ok, sum(cnt), max(last) FROM agg GROUP BY op, ok")
-        skip = {i for i in (idx.str_id(op) for op in NOT_COUNTED) if i}
-        alert_id = idx.str_id(ALERT_OP)
-        ops: dict[str, int] = {}
-        total = good = bad = alerts = 0
-        last = None
-        for op, ok, cnt, last_ts in rows:
-            if op == alert_id:
-                alerts += cnt
-            if op in skip:
-                continue
-            total += cnt
-            if ok == 1:
-                good += cnt
-            elif ok == 0:
-                bad += cnt
-            label = idx.name_of(op) or "?"
-            ops[label] = ops.get(label, 0) + cnt
-            if last_ts is not None and (last is None or last_ts > last):
-                last = last_ts
-        now = self.clock().timestamp()
-        cond, params = (f"name IN ({marks})", list(nids)) if name is not None else ("1", [])
-        op_filter = ""
-        if skip:
-            op_filter = f" AND op NOT IN ({','.join('?' * len(skip))})"
-            params = [*params, *sorted(skip)]
-        base = f"SELECT count(*) FROM ev WHERE {cond}{op_filter} AND ts >= ?"
-
-        def counted(extra: str, since: float) -> int:
-            return int(idx.execute(base + extra, [*params, since])[0][0])
-
-        recent_rows = idx.execute(
-            f"SELECT n, seg, off, len FROM ev WHERE {cond}{op_filter} "
-            f"ORDER BY n DESC LIMIT {RECENT_LIMIT}",
-            params,
-        )
-        return {
-            "secret_name": name,
-            "total_accesses": total,
-            "successful_accesses": good,
-            "failed_accesses": bad,
-            "operations": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "last_access": format_ts(datetime.fromtimestamp(last, UTC)) if last else None,
-            "recent_accesses": [self.open(e) for e in idx.events_at(recent_rows)],
-            "accesses_last_hour": counted("", now - 3600),
-            "accesses_last_24h": counted("", now - 86400),
-            "failures_last_hour": counted(" AND ok = 0", now - 3600),
-            "alerts": alerts,
-        }
-
-    def access_summary(
-        self, operations: Iterable[str] | None = None
-    ) -> dict[str, tuple[int, datetime | None]]:
-        """{secret name: (access count, last access time)} for every secret in the trail,
-        from the index's running counts (cheap; for ``SecretMetadata``). ``operations``
-        limits what counts (e.g. reads only); by default every operation but alerts."""
-        if not self.files.dir.exists():
-            return {}
-        self.refresh_index()
-        idx = self.index
-        sql = "SELECT name, sum(cnt), max(last) FROM agg WHERE name != 0"
-        params: list[int] = []
-        if operations is not None:
-            params = [i for i in (idx.str_id(op) for op in operations) if i]
-            if not params:
-                return {}
-            sql += f" AND op IN ({','.join('?' * len(params))})"
-        else:
-            params = sorted(i for i in (idx.str_id(op) for op in NOT_COUNTED) if i)
-            if params:
-                sql += f" AND op NOT IN ({','.join('?' * len(params))})"
-        sql += " GROUP BY name"
-        skip = params
-        out: dict[str, tuple[int, datetime | None]] = {}
-        for nid, cnt, last in idx.execute(sql, skip):
-            name = self.name_label(nid)
-            if name is None:
-                continue
-            # one secret may have clear (old) and sealed lines: add them up
-            when = datetime.fromtimestamp(last, UTC) if last else None
-            prior = out.get(name)
-            if prior is not None:
-                cnt += prior[0]
-                if prior[1] is not None and (when is None or prior[1] > when):
-                    when = prior[1]
-            out[name] = (int(cnt), when)
-        return out
-
-    # ------------------------------------------------------------------ verify
-
-    def verify(
-        self,
-        *,
-        resume: VerifyCursor | None = None,
-        progress: ProgressFn | None = None,
-        cancelled: CancelFn | None = None,
-        isolated: bool = False,
-    ) -> VerifyReport:
-        """Check the whole chain (all segments, oldest first) and the head record.
-
-        The report's ``ok`` is False on any break; ``first_break`` names the file, line
-        number and what is wrong. Pass a previous report's ``cursor`` as ``resume`` to
-        check only what was appended since. ``isolated`` runs a full check in a child
-        process (the app uses it so a long check does not slow the screen).
-        """
-        if not self.files.dir.exists():
-            return VerifyReport(keyed=self.keyed)
-        if isolated and resume is None:
-            return verify_isolated(
-                self.files.path, self._key, progress=progress, cancelled=cancelled
-            )
-        return verify_files(
-            self.files, self._key, resume=resume, progress=progress, cancelled=cancelled
-        )
-
-    def view(self, filters: Any = None) -> Any:
-        """An :class:`core.audit.view.EventView` over the filtered trail (lazy rows)."""
-        from core.audit.view import EventView, Filters
-
-        return EventView(self, filters or Filters())
 
 
 def _default_user() -> str:
