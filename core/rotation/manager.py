@@ -22,17 +22,13 @@ and then every ``interval_seconds`` (default 3600, ``VAULTUI_ROTATION_INTERVAL``
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import ConflictError, NotFoundError, RotationError, ValidationError, VaultError
 from core.rotation.generators import (
@@ -43,7 +39,7 @@ from core.rotation.generators import (
     parse_generator,
 )
 from core.rotation.hooks import STEPS, HookConfig, HookResult, run_hook
-from core.rotation.info import RotationInfo, iso, parse_time
+from core.rotation.info import RotationInfo, parse_time
 from core.rotation.lease import LeaseStore, new_owner_id
 from core.rotation.policy import (
     SecretRotationPolicy,
@@ -52,125 +48,31 @@ from core.rotation.policy import (
     parse_policy,
     policy_label,
 )
+from core.rotation.results import (
+    AuditSink,
+    NoAudit,
+    RotationFailure,
+    RotationResult,
+    RotationStatus,
+    format_duration,
+    names_of,
+)
 from core.rotation.shape import NO_APPLY_HOOK_WARNING, check_generator_fits
+from core.rotation.worker import LEASE_MARGIN, RotationWorker, WorkerState
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "AuditSink",
+    "RotationFailure",
+    "RotationManager",
+    "RotationResult",
+    "RotationStatus",
+    "format_duration",
+    "names_of",
+]
+
 STATES = ("ok", "due", "overdue", "running", "failed")
-LEASE_MARGIN = 60.0
-MAX_FAILURES_KEPT = 50
-
-
-class AuditSink(Protocol):
-    """What the rotation code needs from the audit log (core.audit.AuditLog has it)."""
-
-    def log(
-        self,
-        operation: str,
-        secret_name: str | None = None,
-        *,
-        success: bool = True,
-        error_message: str | None = None,
-        version: int | None = None,
-    ) -> Any:
-        """Record one event."""
-        ...
-
-
-class _NoAudit:
-    def log(self, operation: str, secret_name: str | None = None, **kwargs: Any) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class RotationResult:
-    """The outcome of one :meth:`RotationManager.rotate` call (no values inside)."""
-
-    name: str
-    rotated: bool
-    version: int | None = None
-    previous_version: int | None = None
-    skipped: str | None = None
-    error: str | None = None
-    duration: float = 0.0
-    warning: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True unless the rotation failed (a skip is not a failure)."""
-        return self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for ``--json`` output."""
-        return {
-            "name": self.name,
-            "rotated": self.rotated,
-            "version": self.version,
-            "previous_version": self.previous_version,
-            "skipped": self.skipped,
-            "error": self.error,
-            "duration": round(self.duration, 3),
-            "warning": self.warning,
-        }
-
-
-@dataclass(frozen=True)
-class RotationFailure:
-    """One failed rotation this worker saw: when, which secret, why (value-free)."""
-
-    name: str
-    at: datetime
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "at": iso(self.at), "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class RotationStatus:
-    """One row of the rotation schedule: a secret with a policy and where it stands."""
-
-    name: str
-    policy: str
-    generator: str
-    generator_guessed: bool
-    hooks: HookConfig
-    version: int
-    last_rotated: datetime | None
-    next_due: datetime | None
-    state: str
-    last_error: str | None = None
-    failures: int = 0
-    holder: str | None = None
-    last_attempt: datetime | None = None
-
-    def state_at(self, now: datetime, grace: timedelta) -> str:
-        """The state at ``now`` without re-reading the vault (for live countdowns):
-        running and failed stay; otherwise ok, due, or overdue (due for more than
-        ``grace``, i.e. a worker should have rotated it already)."""
-        if self.state in ("running", "failed"):
-            return self.state
-        if self.next_due is None or self.next_due > now:
-            return "ok"
-        return "overdue" if now - self.next_due > grace else "due"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for ``rotation status --json``."""
-        return {
-            "name": self.name,
-            "policy": self.policy,
-            "generator": self.generator,
-            "generator_guessed": self.generator_guessed,
-            "hooks": self.hooks.to_dict() if self.hooks.configured else None,
-            "version": self.version,
-            "last_rotated": iso(self.last_rotated),
-            "next_due": iso(self.next_due),
-            "state": self.state,
-            "last_error": self.last_error,
-            "failures": self.failures,
-            "running_in": self.holder,
-            "last_attempt": iso(self.last_attempt),
-        }
 
 
 def utcnow() -> datetime:
@@ -178,21 +80,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class _WorkerState:
-    running: bool = False
-    started_at: datetime | None = None
-    last_check: datetime | None = None
-    next_check: datetime | None = None
-    cycles: int = 0
-    rotated: int = 0
-    failed: int = 0
-    failures: deque[RotationFailure] = field(
-        default_factory=lambda: deque(maxlen=MAX_FAILURES_KEPT)
-    )
-
-
-class RotationManager:
+class RotationManager(RotationWorker):
     """Rotation policies, staged rotation with hooks, and the background worker for one
     open vault. Thread-safe. ``clock`` (returns an aware UTC datetime) decides due times
     and ``last_rotated``; tests inject one. ``env`` is the environment hooks inherit
@@ -222,7 +110,7 @@ class RotationManager:
         if not 0 <= jitter < 1:
             raise ValidationError("Rotation jitter must be in [0, 1)")
         self.vault = vault
-        self.audit: AuditSink = audit if audit is not None else _NoAudit()
+        self.audit: AuditSink = audit if audit is not None else NoAudit()
         self.interval_seconds = float(interval_seconds)
         self.jitter = float(jitter)
         self.user = user
@@ -235,7 +123,7 @@ class RotationManager:
         self.leases = LeaseStore(vault, self.owner)
         self._lock = threading.RLock()
         self._inflight: set[str] = set()
-        self._state = _WorkerState()
+        self._state = WorkerState()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # live records with a policy, by uid, as of change sequence _policy_seq
@@ -640,154 +528,6 @@ class RotationManager:
                 continue  # deleted meanwhile
         return results
 
-    # ------------------------------------------------------------------ worker
-
-    @property
-    def is_running(self) -> bool:
-        """True while the worker loop runs (thread, Textual worker or daemon)."""
-        return self._state.running
-
-    @property
-    def next_check(self) -> datetime | None:
-        """When the running worker checks next (None while checking or stopped)."""
-        return self._state.next_check
-
-    def start_rotation_scheduler(self, interval_seconds: float | None = None) -> None:
-        """Start the worker in a daemon thread (no-op if it already runs)."""
-        with self._lock:
-            if self._state.running or (self._thread and self._thread.is_alive()):
-                return
-            if interval_seconds is not None:
-                if interval_seconds <= 0:
-                    raise ValidationError("The rotation check interval must be positive")
-                self.interval_seconds = float(interval_seconds)
-            self._stop.clear()
-            self._state.running = True  # visible before the thread gets scheduled
-            self._thread = threading.Thread(
-                target=self._thread_main, name="vaultui-rotation", daemon=True
-            )
-            self._thread.start()
-
-    def _thread_main(self) -> None:
-        try:
-            self.run_daemon()
-        except Exception:  # the worker must never die silently
-            log.exception("the rotation worker stopped after an unexpected error")
-
-    def stop_rotation_scheduler(self, timeout: float | None = 30.0) -> None:
-        """Ask the worker to stop and wait (up to ``timeout``) for it; idempotent.
-
-        A rotation in progress finishes first (its hooks have their own timeouts).
-        """
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if not thread.is_alive():
-                self._thread = None
-
-    def request_stop(self) -> None:
-        """Ask a running worker loop to stop, without waiting (signal-handler safe)."""
-        self._stop.set()
-
-    def next_delay(self) -> float:
-        """Seconds until the next check: the interval ± jitter."""
-        spread = self.interval_seconds * self.jitter
-        return max(0.01, self.interval_seconds + random.uniform(-spread, spread))
-
-    def run_daemon(self, *, max_cycles: int | None = None, first_delay: float = 0.0) -> int:
-        """Run the worker loop in this thread until :meth:`stop_rotation_scheduler` /
-        :meth:`request_stop` (or ``max_cycles`` checks); returns the number of checks.
-
-        Each cycle rotates every due secret once, then publishes a heartbeat that other
-        processes see in :meth:`workers`. ``first_delay`` seconds pass before the first
-        check (a stop request cuts the wait short): the app uses it so that the first
-        scan of a large vault does not compete with the user's first keystrokes.
-        """
-        with self._lock:
-            if self._state.running and threading.current_thread() is not self._thread:
-                raise ConflictError("This rotation manager's worker is already running")
-            self._state.running = True
-            self._state.started_at = self.clock()
-        cycles = 0
-        try:
-            if first_delay > 0:
-                self._state.next_check = self.clock() + timedelta(seconds=first_delay)
-                self._stop.wait(first_delay)
-            while not self._stop.is_set():
-                self.check_now()
-                cycles += 1
-                if max_cycles is not None and cycles >= max_cycles:
-                    break
-                delay = self.next_delay()
-                self._state.next_check = self.clock() + timedelta(seconds=delay)
-                self._publish(delay)
-                self._stop.wait(delay)
-        finally:
-            with self._lock:
-                self._state.running = False
-                self._state.next_check = None
-                self._stop.clear()
-            with contextlib.suppress(VaultError):
-                self.leases.heartbeat(None)
-        return cycles
-
-    def check_now(self) -> list[RotationResult]:
-        """One worker cycle: rotate what is due, run the ``on_cycle`` task (the scheduled
-        backup), remember when it ran."""
-        results = self.rotate_due()
-        if self.on_cycle is not None:
-            try:
-                self.on_cycle()
-            except VaultError as exc:
-                log.warning("the worker's periodic task failed: %s", exc.message)
-        with self._lock:
-            self._state.last_check = self.clock()
-            self._state.cycles += 1
-        return results
-
-    def _publish(self, delay: float) -> None:
-        try:
-            self.leases.heartbeat(
-                {
-                    "started_at": iso(self._state.started_at),
-                    "last_check": iso(self._state.last_check),
-                    "next_check": iso(self._state.next_check),
-                    "interval_seconds": self.interval_seconds,
-                    "stale_after": time.time() + delay + LEASE_MARGIN,
-                }
-            )
-        except VaultError as exc:
-            log.warning("could not publish the rotation worker heartbeat: %s", exc)
-
-    def workers(self) -> dict[str, dict[str, Any]]:
-        """Rotation workers alive on this vault file (any process), by owner id."""
-        return self.leases.workers()
-
-    def recent_failures(self) -> list[RotationFailure]:
-        """Failures this manager saw, newest last (at most 50)."""
-        with self._lock:
-            return list(self._state.failures)
-
-    def get_status(self) -> dict[str, Any]:
-        """The worker's state: ``rotation_active`` (the seed's key), interval, last and
-        next check, counts and the recent failures with their reasons."""
-        with self._lock:
-            state = self._state
-            return {
-                "rotation_active": state.running,
-                "owner": self.owner,
-                "interval_seconds": self.interval_seconds,
-                "jitter": self.jitter,
-                "started_at": iso(state.started_at),
-                "last_check": iso(state.last_check),
-                "next_check": iso(state.next_check),
-                "cycles": state.cycles,
-                "rotated": state.rotated,
-                "failed": state.failed,
-                "recent_failures": [f.to_dict() for f in state.failures],
-            }
-
     # ------------------------------------------------------------------ helpers
 
     @property
@@ -852,24 +592,3 @@ def _merge_hooks(current: HookConfig, hooks: HookConfig | Mapping[str, Any]) -> 
 def _guess_label_for(kind: str, password_name: bool) -> str:
     sample: Any = b"" if kind == "bytes" else ""
     return guess_generator("password" if password_name else "value", sample).spec
-
-
-def format_duration(seconds: float) -> str:
-    """'2d 3h', '4h 05m', '12m 30s', '45s' (negative values get a leading '-')."""
-    sign = "-" if seconds < 0 else ""
-    s = int(abs(seconds))
-    days, rem = divmod(s, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes, secs = divmod(rem, 60)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
-
-
-def names_of(results: Iterable[RotationResult]) -> list[str]:
-    """The names of the secrets that were actually rotated."""
-    return [r.name for r in results if r.rotated]

@@ -15,7 +15,6 @@ LIMIT = 600
 NOT_YET_SPLIT = {
     "core/backup/manager.py": 717,
     "core/providers/aws_secrets_manager.py": 714,
-    "core/rotation/manager.py": 875,
     "core/secrets_manager.py": 656,
     "core/sync/sealed.py": 790,
     "vaultui/screens/audit.py": 650,
