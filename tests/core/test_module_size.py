@@ -16,9 +16,6 @@ NOT_YET_SPLIT = {
     "core/providers/aws_secrets_manager.py": 714,
     "core/secrets_manager.py": 656,
     "core/sync/sealed.py": 790,
-    "vaultui/screens/audit.py": 650,
-    "vaultui/screens/browser.py": 709,
-    "vaultui/screens/rotation.py": 605,
 }
 
 
