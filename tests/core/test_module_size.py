@@ -15,7 +15,6 @@ LIMIT = 600
 NOT_YET_SPLIT = {
     "core/providers/aws_secrets_manager.py": 714,
     "core/secrets_manager.py": 656,
-    "core/sync/sealed.py": 790,
 }
 
 
