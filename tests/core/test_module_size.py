@@ -10,11 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 600
-# Modules still over the limit, each with the size it may not grow past. Split one and
-# remove it here (the last test fails while an entry is stale); never add one.
-NOT_YET_SPLIT = {
-    "core/secrets_manager.py": 656,
-}
 
 
 def _lines() -> dict[str, int]:
@@ -27,14 +22,8 @@ def _lines() -> dict[str, int]:
 
 
 def test_no_production_module_is_over_the_limit() -> None:
-    over = {name: n for name, n in _lines().items() if n > max(LIMIT, NOT_YET_SPLIT.get(name, 0))}
+    over = {name: n for name, n in _lines().items() if n > LIMIT}
     assert not over, f"modules over {LIMIT} lines (split them by what they hold): {over}"
-
-
-def test_the_list_of_modules_not_yet_split_is_current() -> None:
-    lines = _lines()
-    stale = [name for name in NOT_YET_SPLIT if lines.get(name, 0) <= LIMIT]
-    assert not stale, f"now within {LIMIT} lines, remove from NOT_YET_SPLIT: {stale}"
 
 
 def _runtime_imports(path: Path) -> list[tuple[str, list[str]]]:
