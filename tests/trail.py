@@ -44,3 +44,9 @@ def home_events(home: Path, key_source: Any = None) -> list[dict[str, Any]]:
     ks = key_source if key_source is not None else KeySource.from_key_file(home / "vault.key")
     key = vault_audit_key(home / "vault.db", ks)
     return trail_events(home / "logs" / "secrets_audit.log", key)
+
+
+def app_events(app: Any) -> list[dict[str, Any]]:
+    """Every event of an unlocked app's trail, opened with its vault's audit key."""
+    manager = app.manager
+    return trail_events(app.settings.audit_log_path, manager.vault.derive_key("audit"))
