@@ -108,6 +108,9 @@ def _sql(action: str) -> Iterator[None]:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
+    except UnicodeDecodeError:
+        # text SQLite keeps in the file (the schema, a header value) no longer decodes
+        raise IntegrityError(f"Cannot {action}: the vault file is damaged (bad text)") from None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
