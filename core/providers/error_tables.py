@@ -12,7 +12,6 @@ are in :mod:`core.providers.errors`.
 from __future__ import annotations
 
 import functools
-import ssl
 from typing import Any
 
 from core.errors import (
@@ -35,38 +34,14 @@ from core.providers.errors import (
     code_or_status,
     exc_name,
     is_a,
+    is_tls_error,
+    retry_after_header,
     service_code,
     status_from,
     status_is,
     text_has,
 )
 from core.providers.retry import retryable_status, shown_code
-
-
-def retry_after_header(exc: Any) -> float | None:
-    """The Retry-After header (seconds) of the HTTP response behind ``exc``, if any."""
-    response = getattr(exc, "response", None)
-    try:
-        value = response.headers.get("Retry-After")  # type: ignore[union-attr]
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
-def is_tls_error(exc: BaseException) -> bool:
-    """True if ``exc`` or an exception it wraps is a TLS failure (an untrusted certificate)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in repr(current):
-            return True
-        inner = (
-            getattr(current, "inner_exception", None) or current.__cause__ or current.__context__
-        )
-        current = inner if isinstance(inner, BaseException) else None
-    return False
-
 
 # ---------------------------------------------------------------------- HashiCorp Vault
 

@@ -15,9 +15,10 @@ mapped error is retried is still overruled by the one status rule in
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from core.errors import VaultError
 from core.providers.retry import generic_error, provider_error
@@ -140,3 +141,31 @@ def service_code(f: Facts) -> str:
 def code_or_status(f: Facts) -> str:
     """The service's error code, else the HTTP status."""
     return f.code or str(f.status)
+
+
+# -- reading facts out of exceptions
+
+
+def retry_after_header(exc: Any) -> float | None:
+    """The Retry-After header (seconds) of the HTTP response behind ``exc``, if any."""
+    response = getattr(exc, "response", None)
+    try:
+        value = response.headers.get("Retry-After")  # type: ignore[union-attr]
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def is_tls_error(exc: BaseException) -> bool:
+    """True if ``exc`` or an exception it wraps is a TLS failure (an untrusted certificate)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in repr(current):
+            return True
+        inner = (
+            getattr(current, "inner_exception", None) or current.__cause__ or current.__context__
+        )
+        current = inner if isinstance(inner, BaseException) else None
+    return False
