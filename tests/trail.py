@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.audit.sealing import Sealer, open_event
+from core.audit.sealing import AuditFieldSealer, open_event
 
 
 def trail_events(path: Path, audit_key: bytes | None) -> list[dict[str, Any]]:
     """Every event of the live log at ``path``, sealed fields opened with ``audit_key``."""
-    sealer = Sealer(audit_key) if audit_key is not None else None
+    sealer = AuditFieldSealer(audit_key) if audit_key is not None else None
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     return [open_event(json.loads(x), sealer) for x in lines if x]
 
