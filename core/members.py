@@ -31,9 +31,12 @@ from core.vault.members import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from core.secrets_manager import SecretsManager
-    from core.vault import KeySource
-    from core.vault.rekey import ProgressFn
+    from core.vault import KeySource, Vault
+    from core.vault.records import SecretRecord
+    from core.vault.rekey import ProgressFn, RekeyResult
 
 EXPOSED_KEY = "members.exposed"
 """The local-state entry holding exposures: {uid: {n, m, at, v}} (sealed, per file)."""
@@ -90,28 +93,13 @@ def remove_member(
     ``member`` and ``exposed`` (the secret names). The unlock agent, which holds the
     old key, is stopped. Audited as ONE ``member_remove`` event with the count."""
     from core.rekeying import available_key_sources, stop_agent_for
-    from core.vault.rekey import rekey
 
     _owner_only(manager, "remove members")
-    vault = manager.vault
-    slot = member_slot_id(vault, name)
+    member_slot_id(manager.vault, name)  # NotFoundError before the agent is stopped
     sources = available_key_sources(manager.settings, opened_with)
     agent_stopped = stop_agent_for(manager.settings)
     try:
-        with vault.transaction():
-            live = vault.list()
-            exposures = _load(vault)
-            when = _now()
-            for rec in live:
-                entry = exposures.get(rec.uid)
-                if entry and entry.get("v") == rec.version:
-                    if name not in entry["m"]:
-                        entry["m"].append(name)
-                else:
-                    exposures[rec.uid] = {"n": rec.name, "m": [name], "at": when, "v": rec.version}
-            # written under the old key; the rekey below re-seals it with the rest
-            vault.set_local(EXPOSED_KEY, json.dumps(_prune(vault, exposures)).encode())
-            result = rekey(vault, sources, remove_slots=[slot], progress=progress)
+        result, live = revoke(manager.vault, name, sources, progress=progress)
     except VaultError as exc:
         with contextlib.suppress(VaultError):
             manager.audit_log.log(
@@ -135,6 +123,37 @@ def remove_member(
         "exposed": sorted(r.name for r in live),
         "agent_stopped": agent_stopped,
     }
+
+
+def revoke(
+    vault: Vault,
+    name: str,
+    sources: Sequence[KeySource],
+    *,
+    progress: ProgressFn | None = None,
+) -> tuple[RekeyResult, list[SecretRecord]]:
+    """The vault part of a removal, in ONE transaction: mark every live secret exposed
+    to ``name``, delete their slot and replace the data key (``sources``: the keys this
+    process holds, the opening one first). Returns the rekey result and the secrets
+    marked. Nothing changes if anything fails."""
+    from core.vault.rekey import rekey
+
+    slot = member_slot_id(vault, name)
+    with vault.transaction():
+        live = vault.list()
+        exposures = _load(vault)
+        when = _now()
+        for rec in live:
+            entry = exposures.get(rec.uid)
+            if entry and entry.get("v") == rec.version and isinstance(entry.get("m"), list):
+                if name not in entry["m"]:
+                    entry["m"].append(name)
+            else:
+                exposures[rec.uid] = {"n": rec.name, "m": [name], "at": when, "v": rec.version}
+        # written under the old key; the rekey below re-seals it with the rest
+        vault.set_local(EXPOSED_KEY, json.dumps(_prune(vault, exposures)).encode())
+        result = rekey(vault, sources, remove_slots=[slot], progress=progress)
+    return result, live
 
 
 def _load(vault: Any) -> dict[str, dict[str, Any]]:
