@@ -46,12 +46,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _owner_only(manager: SecretsManager, what: str) -> None:
-    if manager.vault.key_source.kind == SLOT_AGE:
+def require_owner(key_source: KeySource, what: str) -> None:
+    """ValidationError unless ``key_source`` is an owner's key (not a member identity):
+    members neither manage members nor change the vault's own keys (passwd, rekey)."""
+    if key_source.kind == SLOT_AGE:
         raise ValidationError(
             f"Only an owner can {what}: this vault was opened with a member's identity",
             hint="ask an owner (a passphrase or key file holder) to run it",
         )
+
+
+def _owner_only(manager: SecretsManager, what: str) -> None:
+    require_owner(manager.vault.key_source, what)
 
 
 def add_member(manager: SecretsManager, name: str, public_key: str) -> dict[str, Any]:

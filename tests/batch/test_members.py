@@ -186,7 +186,9 @@ def _passphrase():
     return KeySource.passphrase(PASSPHRASE)
 
 
-def test_only_an_owner_manages_members(home, team):
+def test_only_an_owner_manages_members_and_keys(home, team):
+    from core.vault import Vault
+
     keys, tmp = team["keys"], team["tmp"]
     h = member_home(tmp, "bob", home / "vault.db")
     r = as_member(h, keys / "bob", "members", "remove", "carol")
@@ -195,6 +197,21 @@ def test_only_an_owner_manages_members(home, team):
     assert r.code != 0
     r = as_member(h, keys / "bob", "members", "list")
     assert r.code == 0 and "carol" in r.out
+    # nor may a member drop the owner's slots or add a passphrase of their own
+    r = as_member(h, keys / "bob", "rekey", "--drop-unavailable-slots")
+    assert r.code != 0 and "Only an owner" in r.err
+    new_pw = h / "new.pw"
+    new_pw.write_text("bob's own passphrase\n")
+    r = run_vaultui(
+        h,
+        "--batch",
+        "passwd",
+        env=clean_env(
+            h, VAULTUI_IDENTITY=str(keys / "bob"), VAULTUI_NEW_PASSPHRASE_FILE=str(new_pw)
+        ),
+    )
+    assert r.code != 0 and "Only an owner" in r.err
+    assert Vault.slot_kinds(h / "vault.db") == ["passphrase", "age", "age"]
 
 
 def test_hostile_or_wrong_keys_are_refused_clearly(cli, home, team):
