@@ -257,7 +257,7 @@ def unwrap(vault_id: bytes, slots: list[KeySlot], source: KeySource) -> bytes:
 
         ids = identities(source.secret, source.label)
         for slot in candidates:
-            key = unwrap_member(slot.wrapped, ids)
+            key = unwrap_member(slot.wrapped, ids, vault_id)
             if key is not None:
                 return key
         raise WrongKeyError(

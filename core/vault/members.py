@@ -101,18 +101,21 @@ def _pyrage_recipient(rec: Recipient) -> Any:
     return pyrage.ssh.Recipient.from_str(rec.text)
 
 
-def wrap_for(recipient: Recipient, data_key: bytes) -> bytes:
-    """``data_key`` encrypted to ``recipient`` (age)."""
+def wrap_for(recipient: Recipient, vault_id: bytes, data_key: bytes) -> bytes:
+    """``data_key`` encrypted to ``recipient`` (age), bound to ``vault_id``: age has no
+    associated data, so the vault id is encrypted with the key and checked on unwrap."""
     import pyrage
 
     try:
-        return bytes(pyrage.encrypt(bytes(data_key), [_pyrage_recipient(recipient)]))
+        return bytes(
+            pyrage.encrypt(bytes(vault_id) + bytes(data_key), [_pyrage_recipient(recipient)])
+        )
     except (pyrage.EncryptError, pyrage.RecipientError):
         raise ValidationError("Cannot encrypt to this public key") from None
 
 
 def member_slot(
-    data_key: bytes, name: str, recipient: Recipient, added_at: str, added_by: str
+    vault_id: bytes, data_key: bytes, name: str, recipient: Recipient, added_at: str, added_by: str
 ) -> tuple[str, str, bytes]:
     """A new member slot: (kind, params_json, wrapped)."""
     params = {
@@ -125,7 +128,7 @@ def member_slot(
         "added_by": added_by[:MAX_PARAM_CHARS],
     }
     params_json = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return SLOT_AGE, params_json, wrap_for(recipient, data_key)
+    return SLOT_AGE, params_json, wrap_for(recipient, vault_id, data_key)
 
 
 def check_member_params(params: dict, where: str = "a member key slot") -> Recipient:
@@ -144,11 +147,11 @@ def check_member_params(params: dict, where: str = "a member key slot") -> Recip
         raise IntegrityError(f"The parameters of {where} are malformed") from None
 
 
-def rewrap(params: dict, data_key: bytes) -> tuple[str, str, bytes]:
+def rewrap(params: dict, vault_id: bytes, data_key: bytes) -> tuple[str, str, bytes]:
     """The same member slot with ``data_key`` wrapped anew (a rekey): same params."""
     recipient = check_member_params(params)
     params_json = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return SLOT_AGE, params_json, wrap_for(recipient, data_key)
+    return SLOT_AGE, params_json, wrap_for(recipient, vault_id, data_key)
 
 
 # ------------------------------------------------------------------ identities
@@ -203,8 +206,11 @@ def identities(secret: bytes, label: str = "VAULTUI_IDENTITY") -> list[Any]:
     return found
 
 
-def unwrap_member(slot_wrapped: bytes, ids: list[Any]) -> bytes | None:
-    """The data key in one member slot if one of ``ids`` opens it, else None."""
+def unwrap_member(slot_wrapped: bytes, ids: list[Any], vault_id: bytes) -> bytes | None:
+    """The data key in one member slot if one of ``ids`` opens it, else None;
+    IntegrityError if it opens but was made for another vault."""
+    import hmac
+
     import pyrage
 
     if len(slot_wrapped) > MAX_WRAPPED_BYTES:
@@ -213,9 +219,9 @@ def unwrap_member(slot_wrapped: bytes, ids: list[Any]) -> bytes | None:
         key = bytes(pyrage.decrypt(bytes(slot_wrapped), ids))
     except pyrage.DecryptError:
         return None
-    if len(key) != 32:
-        raise IntegrityError("A member key slot holds no data key")
-    return key
+    if len(key) != len(vault_id) + 32 or not hmac.compare_digest(key[: len(vault_id)], vault_id):
+        raise IntegrityError("A member key slot holds no data key of this vault")
+    return key[len(vault_id) :]
 
 
 # ------------------------------------------------------------------ the vault's members
@@ -281,7 +287,7 @@ def add_member_slot(
     from core.vault.kdf_bounds import MAX_KEY_SLOTS
 
     kind, params_json, wrapped = member_slot(
-        vault._keys.data_key, name, recipient, added_at, added_by
+        vault.vault_id, vault._keys.data_key, name, recipient, added_at, added_by
     )
     with vault.transaction():
         for slot in _member_slots(vault):

@@ -317,7 +317,7 @@ def _rekey_locked(
         new_slots = [
             make_slot(vault.vault_id, new_keys.data_key, source, slot_kdf)
             if source is not None
-            else rewrap(slot.params, new_keys.data_key)
+            else rewrap(slot.params, vault.vault_id, new_keys.data_key)
             for slot, source, slot_kdf in keep
         ]
         if new_passphrase is not None and all(src is not new_passphrase for _, src, _k in keep):
