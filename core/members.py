@@ -93,11 +93,15 @@ def remove_member(
     opened_with: KeySource,
     *,
     progress: ProgressFn | None = None,
+    drop_unavailable: bool = False,
 ) -> dict[str, Any]:
     """Remove member ``name``: delete their slot and replace the data key (one
     transaction), and mark every live secret exposed. Returns the rekey result plus
     ``member`` and ``exposed`` (the secret names). The unlock agent, which holds the
-    old key, is stopped. Audited as ONE ``member_remove`` event with the count."""
+    old key, is stopped. Audited as ONE ``member_remove`` event with the count.
+
+    An owner slot whose key is not present here (another passphrase) is refused as in
+    ``rekey`` (SlotsUnavailableError, nothing changed) unless ``drop_unavailable``."""
     from core.rekeying import available_key_sources, stop_agent_for
 
     _owner_only(manager, "remove members")
@@ -105,7 +109,9 @@ def remove_member(
     sources = available_key_sources(manager.settings, opened_with)
     agent_stopped = stop_agent_for(manager.settings)
     try:
-        result, live = revoke(manager.vault, name, sources, progress=progress)
+        result, live = revoke(
+            manager.vault, name, sources, progress=progress, drop_unavailable=drop_unavailable
+        )
     except VaultError as exc:
         with contextlib.suppress(VaultError):
             manager.audit_log.log(
@@ -137,6 +143,7 @@ def revoke(
     sources: Sequence[KeySource],
     *,
     progress: ProgressFn | None = None,
+    drop_unavailable: bool = False,
 ) -> tuple[RekeyResult, list[SecretRecord]]:
     """The vault part of a removal, in ONE transaction: mark every live secret exposed
     to ``name``, delete their slot and replace the data key (``sources``: the keys this
@@ -158,7 +165,13 @@ def revoke(
                 exposures[rec.uid] = {"n": rec.name, "m": [name], "at": when, "v": rec.version}
         # written under the old key; the rekey below re-seals it with the rest
         vault.set_local(EXPOSED_KEY, json.dumps(_prune(vault, exposures)).encode())
-        result = rekey(vault, sources, remove_slots=[slot], progress=progress)
+        result = rekey(
+            vault,
+            sources,
+            remove_slots=[slot],
+            progress=progress,
+            drop_unavailable=drop_unavailable,
+        )
     return result, live
 
 

@@ -277,3 +277,22 @@ def test_an_identity_never_creates_a_vault(tmp_path, team):
     )
     assert r.code != 0 and "cannot create one" in r.err
     assert not (h / "vault.db").exists()
+
+
+def test_removal_is_all_or_nothing_when_an_owner_slot_cannot_be_rewrapped(cli, home, team):
+    from core.vault import Argon2Params, KeySource, Vault
+
+    with Vault.open(home / "vault.db", _passphrase()) as v:
+        v.add_key_slot(KeySource.passphrase("a second owner's"), kdf=Argon2Params.fast())
+    r = cli("--batch", "members", "remove", "carol")
+    assert r.code != 0 and "Cannot rewrap 1 key slot" in r.err
+    # nothing changed: carol is a member, her key opens the file, nothing is exposed
+    names = [m["name"] for m in json.loads(cli("--batch", "--json", "members", "list").out)]
+    assert names == ["bob", "carol"]
+    h = member_home(team["tmp"], "carol", home / "vault.db")
+    assert as_member(h, team["keys"] / "carol.key", "get", "api/token", "-n").out == "tok-first"
+    assert json.loads(cli("--batch", "rotation", "status", "--json").out)["exposed"] == []
+
+    r = cli("--batch", "--json", "members", "remove", "carol", "--drop-unavailable-slots")
+    assert r.code == 0, r.err
+    assert [s["kind"] for s in json.loads(r.out)["slots_dropped"]] == ["passphrase"]

@@ -45,6 +45,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="remove a member: rekey, and queue every secret they could read for rotation",
     )
     r.add_argument("name")
+    r.add_argument(
+        "--drop-unavailable-slots",
+        action="store_true",
+        help="remove owner key slots whose passphrase or key file is not available here "
+        "(default: refuse, nothing changed)",
+    )
     r.set_defaults(command_fn=cmd_remove)
 
 
@@ -130,7 +136,13 @@ def cmd_remove(ctx: Context) -> int:
     manager, ks = _open(ctx)
     progress = output.Progress("re-encrypting", quiet=ctx.json or not sys.stderr.isatty(), bar=True)
     try:
-        result = remove_member(manager, ctx.args.name, ks, progress=progress)
+        result = remove_member(
+            manager,
+            ctx.args.name,
+            ks,
+            progress=progress,
+            drop_unavailable=bool(ctx.args.drop_unavailable_slots),
+        )
     finally:
         progress.done()
         manager.close()
@@ -146,6 +158,11 @@ def cmd_remove(ctx: Context) -> int:
         "rotation (`vaultui --batch rotation status`):",
     ]
     lines += [f"  {name}" for name in exposed[:_SHOWN_EXPOSED]]
+    for slot in result["slots_dropped"]:
+        lines.append(
+            f"warning: dropped key slot #{slot['id']} ({slot['kind']}, "
+            f"{slot['label'] or 'no label'}): it no longer opens the vault."
+        )
     if len(exposed) > _SHOWN_EXPOSED:
         lines.append(f"  ... and {len(exposed) - _SHOWN_EXPOSED} more (--json lists all)")
     if result.get("agent_stopped"):
