@@ -164,7 +164,8 @@ def revoke(
             else:
                 exposures[rec.uid] = {"n": rec.name, "m": [name], "at": when, "v": rec.version}
         # written under the old key; the rekey below re-seals it with the rest
-        vault.set_local(EXPOSED_KEY, json.dumps(_prune(vault, exposures)).encode())
+        current = {r.uid: r for r in live}
+        vault.set_local(EXPOSED_KEY, json.dumps(_prune(exposures, current)).encode())
         result = rekey(
             vault,
             sources,
@@ -186,9 +187,11 @@ def _load(vault: Any) -> dict[str, dict[str, Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def _prune(vault: Any, exposures: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Only the exposures still in force (see :func:`exposed_secrets`)."""
-    current = {r.uid: r for r in vault.list()}
+def _prune(
+    exposures: dict[str, dict[str, Any]], current: dict[str, SecretRecord]
+) -> dict[str, dict[str, Any]]:
+    """Only the exposures still in force (see :func:`exposed_secrets`); ``current``:
+    the live records by uid."""
     return {
         uid: e
         for uid, e in exposures.items()
@@ -201,10 +204,14 @@ def exposed_secrets(vault: Any) -> list[dict[str, Any]]:
     name (current), members, when exposed, version. Sorted by name.
 
     A secret leaves the list when a new value is set (a rotation clears the mark), or
-    when it is deleted."""
+    when it is deleted. Costs one sealed read when nothing is exposed (the rotation pane
+    asks every few seconds); otherwise one listing of the vault."""
+    exposures = _load(vault)
+    if not exposures:
+        return []
     current = {r.uid: r for r in vault.list()}
     out = []
-    for uid, e in _prune(vault, _load(vault)).items():
+    for uid, e in _prune(exposures, current).items():
         members_ = [str(m) for m in e.get("m", []) if isinstance(m, str)]
         out.append(
             {
