@@ -76,3 +76,27 @@ def test_hostile_member_params_are_an_integrity_error(tmp_path, carol, change):
     conn.close()
     with pytest.raises(IntegrityError):
         Vault.open(tmp_path / "a.db", KeySource.identity(key))
+
+
+def test_exposure_marks_accumulate_and_clear_on_a_new_value_or_delete(tmp_path):
+    import pyrage
+
+    from core.members import exposed_secrets, revoke
+
+    owner = KeySource.passphrase("owner pass")
+    with Vault.create(tmp_path / "v.db", owner, kdf=Argon2Params.fast()) as v:
+        for name in ("a", "b", "c"):
+            v.put(name, f"value-{name}")
+        for who in ("bob", "carol"):
+            pub = str(pyrage.x25519.Identity.generate().to_public())
+            add_member_slot(v, who, parse_recipient(pub), "now", "test")
+        revoke(v, "carol", [owner])
+        v.put("b", "rotated")
+        revoke(v, "bob", [owner])
+        v.delete("c")
+        shown = {e["name"]: e["members"] for e in exposed_secrets(v)}
+        # a: read by both; b: carol's mark cleared by the new value, bob read the new one
+        assert shown == {"a": ["carol", "bob"], "b": ["bob"]}
+    # the marks are sealed in the file and survive reopening (with the new data key)
+    with Vault.open(tmp_path / "v.db", owner) as v:
+        assert [e["name"] for e in exposed_secrets(v)] == ["a", "b"]
