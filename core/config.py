@@ -52,6 +52,7 @@ class Settings:
     master_key: str | None = field(default=None, repr=False)
     key_file: Path | None = None
     passphrase_file: Path | None = None
+    identity: Path | None = None
     new_passphrase_file: Path | None = None
     log_level: str = "WARNING"
     sdk_wire_log: bool = False  # VAULTUI_SDK_WIRE_LOG=1: let the SDKs log requests (values!)
@@ -107,6 +108,7 @@ class Settings:
             master_key=env.get("FEDZK_ENCRYPTION_MASTER_KEY") or None,
             key_file=_path(env.get("VAULTUI_KEY_FILE")),
             passphrase_file=_path(env.get("VAULTUI_PASSPHRASE_FILE")),
+            identity=_path(env.get("VAULTUI_IDENTITY")),
             new_passphrase_file=_path(env.get("VAULTUI_NEW_PASSPHRASE_FILE")),
             log_level=(env.get("FEDZK_LOG_LEVEL") or "WARNING").upper(),
             sdk_wire_log=(env.get("VAULTUI_SDK_WIRE_LOG") or "").strip() == "1",

@@ -48,6 +48,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar("VAULTUI_KEY_FILE", "`$VAULTUI_HOME/vault.key`", "A key file that opens the vault."),
     EnvVar(
+        "VAULTUI_IDENTITY",
+        "none",
+        "A team member's private key that opens a team vault: an OpenSSH key without a "
+        "passphrase or an age identity file (see Team vaults).",
+    ),
+    EnvVar(
         "VAULTUI_ARGON2",
         "`t=3,m=65536,p=4`",
         "Argon2id cost for new passphrase slots, as `t=3,m=65536,p=4` (m in KiB).",

@@ -89,6 +89,9 @@ def rekey_manager(
     ``opened_with`` is the key that opened it (a passphrase, master key or key file).
     Audited as one ``rekey`` event (success or failure, never key material).
     """
+    from core.members import require_owner
+
+    require_owner(opened_with, "replace the data key")
     settings = manager.settings
     sources = available_key_sources(settings, opened_with)
     agent_stopped = stop_agent_for(settings)

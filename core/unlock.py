@@ -6,8 +6,10 @@ Key precedence, first match wins:
 2. ``VAULTUI_PASSPHRASE_FILE`` (a file holding the passphrase);
 3. ``FEDZK_ENCRYPTION_MASTER_KEY`` (the seed's master key);
 4. ``VAULTUI_KEY_FILE``;
-5. the home's own key file ``vault.key``;
-6. nothing configured and no vault yet: a random key file is generated in the home
+5. ``VAULTUI_IDENTITY`` (a member's private key: an OpenSSH key without a passphrase
+   or an age identity file; it opens an existing team vault, never creates one);
+6. the home's own key file ``vault.key``;
+7. nothing configured and no vault yet: a random key file is generated in the home
    (0600) and ``get_status()['key_source']`` says "auto-generated key file" (the seed's
    "Auto-generated" default).
 
@@ -45,7 +47,7 @@ def read_passphrase_file(path: Path) -> str:
 
 
 def configured_key_source(settings: Settings) -> KeySource | None:
-    """The key the environment configures (2-5 above), or None."""
+    """The key the environment configures (2-6 above), or None."""
     if settings.passphrase_file:
         return KeySource.passphrase(
             read_passphrase_file(settings.passphrase_file), label="VAULTUI_PASSPHRASE_FILE"
@@ -54,8 +56,10 @@ def configured_key_source(settings: Settings) -> KeySource | None:
         return KeySource.master_key(settings.master_key)
     if settings.key_file:
         return KeySource.from_key_file(settings.key_file)
+    if settings.identity:
+        return KeySource.identity(settings.identity)
     if settings.default_key_file.exists():
-        # the home's own key file is the one vaultui generated (6 below): saying so on
+        # the home's own key file is the one vaultui generated (7 below): saying so on
         # every later run keeps status truthful after the run that made it
         return KeySource.from_key_file(settings.default_key_file, auto_generated=True)
     return None
@@ -94,9 +98,16 @@ def open_vault(
             raise KeyMissingError(
                 "Master encryption key not found",
                 hint="set FEDZK_ENCRYPTION_MASTER_KEY (or VAULTUI_KEY_FILE / "
-                "VAULTUI_PASSPHRASE_FILE), or unlock the vault with its passphrase",
+                "VAULTUI_PASSPHRASE_FILE / VAULTUI_IDENTITY), or unlock the vault with its "
+                "passphrase",
             )
         return Vault.open(settings.vault_path, ks)
+    if ks is not None and ks.kind == "age":
+        raise NotFoundError(
+            f"No vault at {settings.vault_path}",
+            hint="VAULTUI_IDENTITY opens an existing team vault (an owner adds you with "
+            "`vaultui --batch members add`); it cannot create one",
+        )
     if not create:
         raise NotFoundError(f"No vault at {settings.vault_path}")
     ensure_home(settings)

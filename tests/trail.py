@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.audit.sealing import Sealer, open_event
+from core.audit.sealing import AuditFieldSealer, open_event
 
 
 def trail_events(path: Path, audit_key: bytes | None) -> list[dict[str, Any]]:
     """Every event of the live log at ``path``, sealed fields opened with ``audit_key``."""
-    sealer = Sealer(audit_key) if audit_key is not None else None
+    sealer = AuditFieldSealer(audit_key) if audit_key is not None else None
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     return [open_event(json.loads(x), sealer) for x in lines if x]
 
@@ -44,3 +44,9 @@ def home_events(home: Path, key_source: Any = None) -> list[dict[str, Any]]:
     ks = key_source if key_source is not None else KeySource.from_key_file(home / "vault.key")
     key = vault_audit_key(home / "vault.db", ks)
     return trail_events(home / "logs" / "secrets_audit.log", key)
+
+
+def app_events(app: Any) -> list[dict[str, Any]]:
+    """Every event of an unlocked app's trail, opened with its vault's audit key."""
+    manager = app.manager
+    return trail_events(app.settings.audit_log_path, manager.vault.derive_key("audit"))

@@ -13,47 +13,11 @@ environment.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 from typing import Any
 
 from textual.app import App
 
-HARMLESS = " "
-"""What the clipboard holds after a clear under tmux (tmux ignores an empty copy)."""
-TMUX_TIMEOUT = 2.0
-
-
-def in_tmux() -> bool:
-    """True when the app runs inside tmux."""
-    return bool(os.environ.get("TMUX"))
-
-
-def _tmux(*args: str) -> subprocess.CompletedProcess[bytes] | None:
-    try:
-        return subprocess.run(
-            ["tmux", *args], capture_output=True, timeout=TMUX_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def forget_tmux_buffers(value: str) -> int:
-    """Delete every tmux paste buffer holding exactly ``value``; return how many."""
-    listed = _tmux("list-buffers", "-F", "#{buffer_size} #{buffer_name}")
-    if listed is None or listed.returncode != 0:
-        return 0
-    wanted = value.encode("utf-8")
-    gone = 0
-    for entry in listed.stdout.decode("utf-8", "replace").splitlines():
-        size, _, name = entry.partition(" ")
-        if size != str(len(wanted)) or not name:
-            continue  # only buffers of the value's size need a look
-        shown = _tmux("show-buffer", "-b", name)
-        if shown is not None and shown.returncode == 0 and shown.stdout == wanted:
-            deleted = _tmux("delete-buffer", "-b", name)
-            gone += int(deleted is not None and deleted.returncode == 0)
-    return gone
+from vaultui.tmux_clipboard import HARMLESS, forget_tmux_buffers, in_tmux
 
 
 class ClipboardGuard:

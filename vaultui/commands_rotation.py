@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
+from core.members import exposed_secrets
 from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
 from core.rotation.info import iso
 from core.rotation.manager import RotationManager, RotationResult, format_duration
@@ -234,6 +235,7 @@ def handle_rotation_status(
     now = manager.clock()
     rows = manager.schedule(now)
     workers = manager.workers()
+    exposed = exposed_secrets(manager.vault)
     if getattr(args, "json", False):
         _emit(
             out,
@@ -243,6 +245,7 @@ def handle_rotation_status(
                 "workers": workers,
                 "due": [r.name for r in rows if r.state in ("due", "overdue")],
                 "secrets": [r.to_dict() for r in rows],
+                "exposed": exposed,
             },
         )
         return EXIT_OK
@@ -272,7 +275,24 @@ def handle_rotation_status(
     failed = [r for r in rows if r.last_error]
     for r in failed:
         out.write(f"last failure of {r.name}: {r.last_error}\n")
+    _write_exposed(out, exposed)
     return EXIT_OK
+
+
+def _write_exposed(out: TextIO, exposed: list[dict[str, Any]]) -> None:
+    """The secrets a removed member could read, until each gets a new value."""
+    if not exposed:
+        return
+    out.write(
+        f"EXPOSED: {len(exposed)} secret(s) a removed member could read; rotate each "
+        "(a new value clears the mark):\n"
+    )
+    width = max(len(e["name"]) for e in exposed)
+    for e in exposed:
+        out.write(
+            f"  {e['name']:<{width}}  exposed to {', '.join(e['members'])} "
+            f"(removed {e['exposed_at']})\n"
+        )
 
 
 def _when(dt: datetime | None) -> str:

@@ -54,10 +54,28 @@ SEED_FIELDS = (
 """The seed's fields, first on every line, in this order."""
 
 STANDARD_FIELDS = (*SEED_FIELDS, "source", "pid", "host", "version")
+"""Every line's fields before the caller's extras, in this order (the seed's first)."""
 TRAILER_FIELDS = ("seq", "kid", "chain")
+"""The chain's fields, last on every line."""
 RESERVED = frozenset(
     (*STANDARD_FIELDS, *TRAILER_FIELDS, "torn", "redacted", "sealed_extra", "name_withheld")
 )
+"""Fields a caller's extras may not set (standard, trailer and bookkeeping)."""
+
+
+def standard_event(operation: str, **fields: Any) -> dict[str, Any]:
+    """A line's standard fields in :data:`STANDARD_FIELDS` order: ``operation``, the
+    given ``fields``, and for the rest None (``timestamp`` "" until the writer stamps
+    it, ``success`` True). A name outside :data:`STANDARD_FIELDS` is a caller's bug
+    (TypeError, as for any unknown keyword)."""
+    body: dict[str, Any] = dict.fromkeys(STANDARD_FIELDS)
+    body.update(timestamp="", operation=operation, success=True)
+    for key, value in fields.items():
+        if key not in body or key in ("timestamp", "operation"):
+            raise TypeError(f"standard_event() got an unexpected field {key!r}")
+        body[key] = value
+    return body
+
 
 FORBIDDEN_KEYS = frozenset(
     {

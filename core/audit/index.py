@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.audit.events import parse_ts
+from core.audit.events import STANDARD_FIELDS, parse_ts
 from core.audit.files import LogFiles
 from core.audit.index_queries import IndexQueries, Where
 from core.errors import AuditError
@@ -55,17 +55,23 @@ CREATE TABLE IF NOT EXISTS agg(
 
 _STR = rb'(null|"(?:[^"\\]|\\.)*")'
 _SKIP = rb'(?:null|"(?:[^"\\]|\\.)*")'
+_LEAD_VALUES = {
+    "timestamp": rb'"([^"]*)"',
+    "operation": rb'"([^"\\]*)"',
+    "secret_name": _STR,
+    "user": _STR,
+    "success": rb"(true|false)",
+    "error_message": _SKIP,
+    "ip_address": _SKIP,
+    "source": _STR,
+}
+"""How each leading field's value is matched: captured, or skipped (``_SKIP``)."""
 _LEAD = re.compile(
-    rb'\{"timestamp": "([^"]*)", "operation": "([^"\\]*)", "secret_name": '
-    + _STR
-    + rb', "user": '
-    + _STR
-    + rb', "success": (true|false), "error_message": '
-    + _SKIP
-    + rb', "ip_address": '
-    + _SKIP
-    + rb', "source": '
-    + _STR
+    rb"\{"
+    + rb", ".join(
+        b'"' + name.encode() + b'": ' + _LEAD_VALUES[name]
+        for name in STANDARD_FIELDS[: len(_LEAD_VALUES)]
+    )
 )
 """The fixed leading fields of a vaultui line: timestamp, operation, secret_name, user,
 success and source (error_message and ip_address skipped)."""

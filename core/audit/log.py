@@ -32,18 +32,20 @@ from core.audit.alerts import (
     HookType,
 )
 from core.audit.events import (
+    STANDARD_FIELDS,
     build_line,
     clean_extra,
     clean_text,
     format_ts,
     key_id,
     now_utc,
+    standard_event,
 )
 from core.audit.files import Head, LogFiles
 from core.audit.index import AuditIndex
 from core.audit.names import label as label_of
 from core.audit.queries import AuditQueries
-from core.audit.sealing import Sealer, open_event, seal_or_withhold
+from core.audit.sealing import AuditFieldSealer, open_event, seal_or_withhold
 from core.audit.segments import SegmentKeeping
 from core.errors import AuditError, ValidationError
 
@@ -52,18 +54,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_SYNC_DELAY = 0.05
 _OP = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # fullmatch: "$" passes "op\n"
-_LOG_ARGS = frozenset(
-    {
-        "secret_name",
-        "user",
-        "success",
-        "error_message",
-        "ip_address",
-        "source",
-        "version",
-        "timestamp",
-    }
-)
+_LOG_ARGS = frozenset(STANDARD_FIELDS) - {"operation", "pid", "host"}
+"""The standard fields a :meth:`AuditLog.log_many` item may give (never extras)."""
 
 Clock = Callable[[], datetime]
 
@@ -105,7 +97,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
         self.files = LogFiles(Path(path))
         self._key: bytes | None = None
         self._kid: str | None = None
-        self._sealer: Sealer | None = None
+        self._sealer: AuditFieldSealer | None = None
         self.set_key(key)
         self.source = source
         self.user = user if user is not None else _default_user()
@@ -148,7 +140,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             key = bytes(key)
         self._key = key
         self._kid = key_id(key) if key is not None else None
-        self._sealer = Sealer(key) if key is not None else None
+        self._sealer = AuditFieldSealer(key) if key is not None else None
 
     @property
     def keyed(self) -> bool:
@@ -161,7 +153,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
         return self._kid
 
     @property
-    def sealer(self) -> Sealer | None:
+    def sealer(self) -> AuditFieldSealer | None:
         """Seals and opens secret names in lines (None while no key is set)."""
         return self._sealer
 
@@ -210,20 +202,19 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             context[1] += 1
             extra = {**context[0], **extra}
         fields, redacted = clean_extra(extra)
-        body: dict[str, Any] = {
-            "timestamp": "",
-            "operation": operation,
-            "secret_name": clean_text(secret_name),
-            "user": clean_text(user if user is not None else self.user),
-            "success": bool(success),
-            "error_message": clean_text(error_message),
-            "ip_address": clean_text(ip_address),
-            "source": clean_text(source or self.source),
-            "pid": os.getpid(),
-            "host": self.host,
-            "version": version
-            if isinstance(version, int) and not isinstance(version, bool)
-            else None,
+        body = {
+            **self._standard(
+                operation,
+                secret_name=clean_text(secret_name),
+                user=clean_text(user if user is not None else self.user),
+                success=bool(success),
+                error_message=clean_text(error_message),
+                ip_address=clean_text(ip_address),
+                source=clean_text(source or self.source),
+                version=version
+                if isinstance(version, int) and not isinstance(version, bool)
+                else None,
+            ),
             **fields,
         }
         if redacted:
@@ -266,18 +257,17 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             if not isinstance(operation, str) or not _OP.fullmatch(operation):
                 raise ValidationError(f"Invalid audit operation {operation!r}")
             fields, redacted = clean_extra({k: v for k, v in args.items() if k not in _LOG_ARGS})
-            body: dict[str, Any] = {
-                "timestamp": "",
-                "operation": operation,
-                "secret_name": clean_text(args.get("secret_name")),
-                "user": clean_text(args.get("user") or self.user),
-                "success": bool(args.get("success", True)),
-                "error_message": clean_text(args.get("error_message")),
-                "ip_address": clean_text(args.get("ip_address")),
-                "source": clean_text(args.get("source") or self.source),
-                "pid": os.getpid(),
-                "host": self.host,
-                "version": args.get("version"),
+            body = {
+                **self._standard(
+                    operation,
+                    secret_name=clean_text(args.get("secret_name")),
+                    user=clean_text(args.get("user") or self.user),
+                    success=bool(args.get("success", True)),
+                    error_message=clean_text(args.get("error_message")),
+                    ip_address=clean_text(args.get("ip_address")),
+                    source=clean_text(args.get("source") or self.source),
+                    version=args.get("version"),
+                ),
                 **fields,
             }
             if redacted:
@@ -373,36 +363,20 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             head = self._rotate(head)
         return head
 
+    def _standard(self, operation: str, **fields: Any) -> dict[str, Any]:
+        """The standard fields of a line this process writes (its user, source, pid
+        and host unless ``fields`` says otherwise)."""
+        mine = {"user": self.user, "source": self.source, "pid": os.getpid(), "host": self.host}
+        return standard_event(operation, **{**mine, **fields})
+
     def _alert_body(self, alert: dict[str, Any]) -> dict[str, Any]:
         return {
-            "timestamp": "",
-            "operation": ALERT_OP,
-            "secret_name": alert["secret_name"],
-            "user": self.user,
-            "success": True,
-            "error_message": None,
-            "ip_address": None,
-            "source": self.source,
-            "pid": os.getpid(),
-            "host": self.host,
-            "version": None,
+            **self._standard(ALERT_OP, secret_name=alert["secret_name"]),
             **{k: v for k, v in alert.items() if k != "secret_name"},
         }
 
     def _note(self, message: str) -> dict[str, Any]:
-        return {
-            "timestamp": "",
-            "operation": INTEGRITY_OP,
-            "secret_name": None,
-            "user": self.user,
-            "success": False,
-            "error_message": message,
-            "ip_address": None,
-            "source": self.source,
-            "pid": os.getpid(),
-            "host": self.host,
-            "version": None,
-        }
+        return self._standard(INTEGRITY_OP, success=False, error_message=message)
 
     # ------------------------------------------------------------------ files
 

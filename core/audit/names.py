@@ -17,7 +17,7 @@ import fnmatch
 from collections.abc import Sequence
 
 from core.audit.index import AuditIndex
-from core.audit.sealing import NAME_PREFIX, PLACEHOLDER, Sealer
+from core.audit.sealing import NAME_PREFIX, PLACEHOLDER, AuditFieldSealer
 
 _GLOB = "*?["
 
@@ -32,7 +32,7 @@ def sealed_tokens(index: AuditIndex) -> list[str]:
 
 
 def name_terms(
-    value: str | Sequence[str] | None, index: AuditIndex, sealer: Sealer | None
+    value: str | Sequence[str] | None, index: AuditIndex, sealer: AuditFieldSealer | None
 ) -> str | list[str] | None:
     """What to give :meth:`AuditIndex.where` for a name filter: each name plus its
     sealed token, and each glob plus the tokens whose names it matches."""
@@ -53,13 +53,13 @@ def name_terms(
     return out
 
 
-def name_ids(name: str, index: AuditIndex, sealer: Sealer | None) -> list[int]:
+def name_ids(name: str, index: AuditIndex, sealer: AuditFieldSealer | None) -> list[int]:
     """The index ids standing for one exact name (clear and sealed forms)."""
     forms = [name] if sealer is None else [name, sealer.seal_name(name)]
     return [i for i in (index.str_id(f) for f in forms) if i]
 
 
-def label(sid: int, index: AuditIndex, sealer: Sealer | None) -> str | None:
+def label(sid: int, index: AuditIndex, sealer: AuditFieldSealer | None) -> str | None:
     """The name an index id stands for: opened if sealed, None for no name; a token
     that does not open under ``sealer`` (or with no key) reads as the placeholder."""
     text = index.name_of(sid)
@@ -69,7 +69,7 @@ def label(sid: int, index: AuditIndex, sealer: Sealer | None) -> str | None:
     return name if name is not None else PLACEHOLDER
 
 
-def tokens_containing(needle: str, index: AuditIndex, sealer: Sealer | None) -> list[str]:
+def tokens_containing(needle: str, index: AuditIndex, sealer: AuditFieldSealer | None) -> list[str]:
     """Sealed tokens whose names contain ``needle`` (case-insensitive), for text search."""
     if sealer is None:
         return []

@@ -29,7 +29,7 @@ Lines written without a key (a failed unlock, a locked app) cannot be sealed: th
 no name (``secret_name`` null, ``name_withheld`` true) and the name is cut out of their
 error message and string extras.
 
-Reading: :meth:`Sealer.open_event` gives back the clear event; without a key (or with
+Reading: :meth:`AuditFieldSealer.open_event` gives back the clear event; without a key (or with
 another vault's key) sealed fields read as :data:`PLACEHOLDER`.
 """
 
@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.audit.events import RESERVED
+
 NAME_PREFIX = "enc:n1:"
 TEXT_PREFIX = "enc:t1:"
 PLACEHOLDER = "<encrypted>"
@@ -57,28 +59,7 @@ WITHHELD = "<name>"
 EXTRA_FIELD = "sealed_extra"
 WITHHELD_FIELD = "name_withheld"
 
-_CLEAR_FIELDS = frozenset(
-    {
-        "timestamp",
-        "operation",
-        "secret_name",
-        "user",
-        "success",
-        "error_message",
-        "ip_address",
-        "source",
-        "pid",
-        "host",
-        "version",
-        "seq",
-        "kid",
-        "chain",
-        "torn",
-        "redacted",
-        EXTRA_FIELD,
-        WITHHELD_FIELD,
-    }
-)
+_CLEAR_FIELDS = RESERVED
 """Fields that never go into ``sealed_extra`` (standard, trailer and bookkeeping)."""
 
 _NAME_AD = [b"vaultui-audit-name-v1"]
@@ -119,7 +100,7 @@ def is_sealed(value: object) -> bool:
     )
 
 
-class Sealer:
+class AuditFieldSealer:
     """Seals and opens the name-bearing fields of audit lines under one audit key.
 
     Thread-safe. Name tokens are cached both ways (a trail names a bounded set of
@@ -219,7 +200,7 @@ class Sealer:
 
 
 def open_event(
-    event: dict[str, Any], sealer: Sealer | None, *, keep_sealed: bool = False
+    event: dict[str, Any], sealer: AuditFieldSealer | None, *, keep_sealed: bool = False
 ) -> dict[str, Any]:
     """``event`` with its sealed fields opened by ``sealer`` (None: no key). Lines with
     clear fields (written before sealing, or keyless) come back unchanged."""
@@ -291,6 +272,6 @@ def _cut(value: Any, name: str) -> Any:
     return value
 
 
-def seal_or_withhold(body: Mapping[str, Any], sealer: Sealer | None) -> dict[str, Any]:
+def seal_or_withhold(body: Mapping[str, Any], sealer: AuditFieldSealer | None) -> dict[str, Any]:
     """What a body becomes on disk: sealed with a key, name withheld without one."""
     return sealer.seal_body(body) if sealer is not None else withhold_name(body)

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.audit.events import now_utc, parse_duration, to_epoch
+from core.audit.events import SEED_FIELDS, now_utc, parse_duration, to_epoch
 from core.audit.index import Where
 from core.audit.names import name_ids, name_terms, tokens_containing
 from core.controlchars import escape_controls
@@ -33,20 +33,8 @@ if TYPE_CHECKING:
 
 BLOCK = 64
 CACHE_BLOCKS = 256
-CSV_FIELDS = (
-    "seq",
-    "timestamp",
-    "operation",
-    "secret_name",
-    "user",
-    "success",
-    "error_message",
-    "ip_address",
-    "source",
-    "host",
-    "pid",
-    "version",
-)
+CSV_FIELDS = ("seq", *SEED_FIELDS, "source", "host", "pid", "version")
+"""The CSV export's columns: the sequence number, the seed's fields, then ours."""
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]

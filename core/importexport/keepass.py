@@ -18,6 +18,7 @@ from typing import Any
 from core.errors import ConfigError, IntegrityError, ValidationError, WrongKeyError
 from core.importexport.kdbx_header import check_kdbx_kdf
 from core.importexport.names import dedupe, join
+from core.tags import parse_tags
 
 _FIELDS = ("username", "password", "url", "notes", "totp")
 
@@ -31,7 +32,8 @@ def _entry(
         "name": join([*groups, title or "entry"], prefix),
         "value": value,
         "description": title or "",
-        "tags": {t: "" for t in tags if t},
+        # KeePass tags are words; "env=prod" is read as in the CLI, nameless ones dropped
+        "tags": parse_tags(t for t in tags if t.partition("=")[0].strip()),
     }
 
 

@@ -40,7 +40,6 @@ from core.errors import (
     ProviderUnavailableError,
     VaultError,
 )
-from core.providers.aws_errors import AUTH_HINT, map_aws_error
 from core.providers.base import (
     ABSENT,
     BulkResult,
@@ -52,6 +51,8 @@ from core.providers.base import (
     page_budget,
 )
 from core.providers.codec import check_size, from_text, parse_time, to_bytes
+from core.providers.error_tables import aws_facts, aws_rules
+from core.providers.errors import map_error
 from core.providers.retry import (
     RateLimits,
     error_code,
@@ -77,6 +78,14 @@ _PREFIXES = {
 PENDING_STAGE = "VAULTUI_PENDING"
 AWS_STAGES = ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING", PENDING_STAGE)
 BATCH_SIZE = 20  # BatchGetSecretValue takes at most 20 ids
+CONNECT_HINT = (
+    "check AWS_REGION and network access to Secrets Manager "
+    "(and AWS_ENDPOINT_URL_SECRETS_MANAGER if set)"
+)
+AUTH_HINT = (
+    "check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or "
+    "the IAM role) and their secretsmanager:* permissions"
+)
 
 
 def _env(settings: Settings, name: str) -> str | None:
@@ -578,5 +587,8 @@ class AwsSecretsManagerProvider(Provider):
         where = self.endpoint_url or f"secretsmanager.{self.region}.amazonaws.com"
         return f"{where} (region {self.region})"
 
+    # ------------------------------------------------------------------ errors
+
     def _map_error(self, exc: Exception) -> VaultError:
-        return map_aws_error(exc, self.display_name)
+        """The core error for an SDK exception: the first matching row of the table."""
+        return map_error(self.display_name, aws_rules(), aws_facts(exc))

@@ -20,7 +20,6 @@ Key Vault has no conditional write, so ``expected_version`` compares, then write
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,11 +28,6 @@ from core.errors import (
     ConfigError,
     ConflictError,
     NotFoundError,
-    ProviderAuthError,
-    ProviderError,
-    ProviderLimitError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
     VaultError,
 )
 from core.providers.base import (
@@ -46,14 +40,12 @@ from core.providers.base import (
     page_budget,
 )
 from core.providers.codec import check_size, from_text, parse_time, to_text
+from core.providers.error_tables import azure_facts, azure_rules
+from core.providers.errors import map_error
 from core.providers.names import AZURE_NAMES
 from core.providers.retry import (
     RateLimits,
     error_code,
-    generic_error,
-    provider_error,
-    retryable_status,
-    shown_code,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +65,6 @@ AUTH_HINT = (
     "check AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or the identity "
     "DefaultAzureCredential uses) and its Key Vault access policy or RBAC role"
 )
-_TRANSIENT_CONFLICTS = ("ObjectIsBeingDeleted", "ObjectIsBeingRecovered")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -367,122 +358,5 @@ class AzureKeyVaultProvider(Provider):
     # ------------------------------------------------------------------ errors
 
     def _map_error(self, exc: Exception) -> VaultError:
-        from azure.core import exceptions as ax
-
-        if isinstance(exc, ax.ClientAuthenticationError):
-            return provider_error(
-                ProviderAuthError,
-                "Azure Key Vault denied access",
-                hint=AUTH_HINT,
-                code=type(exc).__name__,
-            )
-        if isinstance(exc, ax.HttpResponseError):
-            status = int(exc.status_code or 0)
-            err = getattr(exc, "error", None)
-            code = str(getattr(err, "code", "") or "")
-            inner = getattr(err, "innererror", None) or {}
-            inner_code = str(inner.get("code", "")) if isinstance(inner, dict) else ""
-            message = str(getattr(err, "message", "") or "").lower()
-            if status == 404:
-                return provider_error(NotFoundError, "Not found in Azure Key Vault", code="404")
-            if status == 409:
-                conflict = inner_code or code or "Conflict"
-                if conflict in _TRANSIENT_CONFLICTS:
-                    return provider_error(
-                        ProviderUnavailableError,
-                        "Azure Key Vault is still deleting or recovering this secret",
-                        hint="try again in a moment",
-                        code=conflict,
-                        retryable=True,
-                    )
-                return provider_error(
-                    ConflictError, "Azure Key Vault reported a conflict", code=conflict
-                )
-            if status == 403 and (inner_code == "SecretDisabled" or "disabled" in message):
-                return provider_error(
-                    NotFoundError,
-                    "The secret version is disabled in Azure Key Vault",
-                    code="disabled",
-                )
-            if status in (401, 403):
-                return provider_error(
-                    ProviderAuthError,
-                    "Azure Key Vault denied access",
-                    hint=AUTH_HINT,
-                    code=str(status),
-                )
-            if status == 429:
-                return provider_error(
-                    ProviderThrottledError,
-                    "Azure Key Vault is throttling requests",
-                    hint="slow down; Key Vault allows about 4,000 secret requests per 10 s",
-                    code=code or "429",
-                    retryable=True,
-                    retry_after=_retry_after(exc),
-                )
-            if status >= 500:
-                return provider_error(
-                    ProviderUnavailableError,
-                    f"Azure Key Vault server error ({status})",
-                    hint=CONNECT_HINT,
-                    code=str(status),
-                    retryable=retryable_status(status),
-                    retry_after=_retry_after(exc),
-                )
-            if status == 400 and ("length" in message or "too large" in message):
-                return provider_error(
-                    ProviderLimitError,
-                    "Azure Key Vault refused the value as too large "
-                    f"(over {MAX_VALUE_BYTES} bytes)",
-                    code=code or "400",
-                )
-            if status == 0:
-                return self._connection_error(exc)
-            return provider_error(
-                ProviderError,
-                f"Azure Key Vault rejected the request ({status} {shown_code(code)})"
-                if code
-                else f"Azure Key Vault rejected the request ({status})",
-                code=code or str(status),
-            )
-        if isinstance(exc, ax.ServiceRequestError | ax.ServiceResponseError):
-            return self._connection_error(exc)
-        return generic_error(self.display_name, exc)
-
-    def _connection_error(self, exc: BaseException) -> VaultError:
-        if _is_tls_error(exc):
-            return provider_error(
-                ProviderUnavailableError,
-                "Azure Key Vault connection failed (TLS certificate not trusted)",
-                hint="check AZURE_VAULT_URL and the CA bundle (REQUESTS_CA_BUNDLE)",
-                code="tls",
-            )
-        return provider_error(
-            ProviderUnavailableError,
-            "Azure Key Vault connection failed",
-            hint=CONNECT_HINT,
-            code=type(exc).__name__,
-            retryable=True,
-        )
-
-
-def _retry_after(exc: Any) -> float | None:
-    try:
-        value = exc.response.headers.get("Retry-After")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
-def _is_tls_error(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in repr(current):
-            return True
-        inner = (
-            getattr(current, "inner_exception", None) or current.__cause__ or current.__context__
-        )
-        current = inner if isinstance(inner, BaseException) else None
-    return False
+        """The core error for an SDK exception: the first matching row of the table."""
+        return map_error(self.display_name, azure_rules(), azure_facts(exc))

@@ -29,9 +29,6 @@ from core.errors import (
     NotFoundError,
     ProviderAuthError,
     ProviderError,
-    ProviderLimitError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
     VaultError,
 )
 from core.providers.base import (
@@ -44,13 +41,11 @@ from core.providers.base import (
     page_budget,
 )
 from core.providers.codec import check_size, from_bytes, parse_time, to_bytes
+from core.providers.error_tables import gcp_facts, gcp_rules
+from core.providers.errors import map_error
 from core.providers.names import GCP_NAMES
 from core.providers.retry import (
     RateLimits,
-    generic_error,
-    provider_error,
-    retryable_status,
-    shown_code,
 )
 
 if TYPE_CHECKING:
@@ -406,121 +401,5 @@ class GcpSecretManagerProvider(Provider):
     # ------------------------------------------------------------------ errors
 
     def _map_error(self, exc: Exception) -> VaultError:
-        import google.auth.exceptions as gauth
-        from google.api_core import exceptions as gx
-
-        if isinstance(exc, gx.GoogleAPICallError):
-            status = _rpc_status(exc)
-            code = int(exc.code) if isinstance(exc.code, int) else 0
-            if status in ("FAILED_PRECONDITION",) or isinstance(exc, gx.FailedPrecondition):
-                return provider_error(
-                    NotFoundError,
-                    "The secret version is disabled or destroyed in GCP Secret Manager",
-                    code="FAILED_PRECONDITION",
-                )
-            if isinstance(exc, gx.NotFound):
-                return provider_error(NotFoundError, "Not found in GCP Secret Manager", code="404")
-            if isinstance(exc, gx.Conflict | gx.AlreadyExists):
-                return provider_error(
-                    ConflictError, "The secret already exists in GCP Secret Manager", code="409"
-                )
-            if isinstance(exc, gx.TooManyRequests | gx.ResourceExhausted):
-                return provider_error(
-                    ProviderThrottledError,
-                    "GCP Secret Manager is throttling requests (quota exceeded)",
-                    hint="slow down, or raise the project's Secret Manager quota",
-                    code="429",
-                    retryable=True,
-                    retry_after=_retry_after(exc),
-                )
-            if isinstance(
-                exc, gx.Unauthenticated | gx.PermissionDenied | gx.Unauthorized | gx.Forbidden
-            ):
-                return provider_error(
-                    ProviderAuthError,
-                    "GCP Secret Manager denied access",
-                    hint=AUTH_HINT,
-                    code=str(code),
-                )
-            if isinstance(exc, gx.ServerError | gx.DeadlineExceeded | gx.ServiceUnavailable):
-                return provider_error(
-                    ProviderUnavailableError,
-                    f"GCP Secret Manager server error ({shown_code(code or status)})",
-                    hint=CONNECT_HINT,
-                    code=str(code or status),
-                    # a deadline or an unavailable server passes; 501 does not
-                    retryable=not code or retryable_status(code),
-                    retry_after=_retry_after(exc),
-                )
-            if isinstance(exc, gx.BadRequest | gx.InvalidArgument) and "larger than" in str(
-                exc.message
-            ):
-                return provider_error(
-                    ProviderLimitError,
-                    "GCP Secret Manager refused the value as too large "
-                    f"(over {MAX_VALUE_BYTES} bytes)",
-                    code="400",
-                )
-            return provider_error(
-                ProviderError,
-                f"GCP Secret Manager rejected the request ({shown_code(code or status)})",
-                code=str(code or status),
-            )
-        if isinstance(exc, gauth.RefreshError | gauth.DefaultCredentialsError):
-            return provider_error(
-                ProviderAuthError,
-                "Google credentials could not be refreshed",
-                hint=AUTH_HINT,
-                code=type(exc).__name__,
-            )
-        if isinstance(exc, gauth.TransportError):
-            return provider_error(
-                ProviderUnavailableError,
-                "GCP Secret Manager connection failed (credentials endpoint)",
-                hint=CONNECT_HINT,
-                code="TransportError",
-                retryable=True,
-            )
-        import requests
-        import urllib3
-
-        if isinstance(exc, requests.exceptions.SSLError):
-            return provider_error(
-                ProviderUnavailableError,
-                "GCP Secret Manager connection failed (TLS)",
-                hint=CONNECT_HINT,
-                code="tls",
-            )
-        if isinstance(
-            exc,
-            requests.exceptions.ConnectionError
-            | requests.exceptions.Timeout
-            | requests.exceptions.ChunkedEncodingError
-            | urllib3.exceptions.HTTPError,
-        ):
-            return provider_error(
-                ProviderUnavailableError,
-                "GCP Secret Manager connection failed",
-                hint=CONNECT_HINT,
-                code=type(exc).__name__,
-                retryable=True,
-            )
-        return generic_error(self.display_name, exc)
-
-
-def _rpc_status(exc: Any) -> str:
-    """The google.rpc status name of a REST error ("NOT_FOUND", ...), if present."""
-    response = getattr(exc, "response", None)
-    try:
-        return str(response.json()["error"]["status"])  # type: ignore[union-attr]
-    except Exception:  # not a REST response, or no JSON body
-        return ""
-
-
-def _retry_after(exc: Any) -> float | None:
-    response = getattr(exc, "response", None)
-    try:
-        value = response.headers.get("Retry-After")  # type: ignore[union-attr]
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
+        """The core error for an SDK exception: the first matching row of the table."""
+        return map_error(self.display_name, gcp_rules(), gcp_facts(exc))

@@ -26,9 +26,6 @@ from core.errors import (
     ConflictError,
     NotFoundError,
     ProviderAuthError,
-    ProviderError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
     VaultError,
 )
 from core.providers.base import (
@@ -41,7 +38,9 @@ from core.providers.base import (
     page_budget,
 )
 from core.providers.codec import from_text, parse_time, to_bytes, to_text, value_type
-from core.providers.retry import RateLimits, generic_error, guard_malformed, provider_error
+from core.providers.error_tables import vault_facts, vault_rules
+from core.providers.errors import map_error
+from core.providers.retry import RateLimits, guard_malformed
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -378,84 +377,5 @@ class HashiCorpVaultProvider(Provider):
     # ------------------------------------------------------------------ errors
 
     def _map_error(self, exc: Exception) -> VaultError:
-        import hvac.exceptions as hx
-        import requests
-        import urllib3
-
-        if isinstance(exc, hx.InvalidPath):
-            return provider_error(NotFoundError, "Not found in HashiCorp Vault", code="404")
-        if isinstance(exc, hx.Forbidden | hx.Unauthorized):
-            return provider_error(
-                ProviderAuthError,
-                "HashiCorp Vault denied access",
-                hint=AUTH_HINT,
-                code="403" if isinstance(exc, hx.Forbidden) else "401",
-            )
-        if isinstance(exc, hx.InvalidRequest):
-            text = " ".join(str(e) for e in (exc.errors or []))
-            if "check-and-set" in text:
-                return provider_error(
-                    ConflictError, "HashiCorp Vault check-and-set failed", code="cas"
-                )
-            return provider_error(
-                ProviderError, "HashiCorp Vault rejected the request (400)", code="400"
-            )
-        if isinstance(exc, hx.RateLimitExceeded):
-            return provider_error(
-                ProviderThrottledError,
-                "HashiCorp Vault is rate limiting requests",
-                hint="slow down or raise the Vault rate limit quota",
-                code="429",
-                retryable=True,
-            )
-        if isinstance(exc, hx.VaultDown):
-            return provider_error(
-                ProviderUnavailableError,
-                "HashiCorp Vault is sealed or unavailable (503)",
-                hint="unseal Vault or " + CONNECT_HINT,
-                code="503",
-                retryable=True,
-            )
-        if isinstance(exc, hx.InternalServerError | hx.BadGateway | hx.PreconditionFailed):
-            status = {
-                hx.InternalServerError: "500",
-                hx.BadGateway: "502",
-                hx.PreconditionFailed: "412",
-            }
-            code = status.get(type(exc), "5xx")
-            return provider_error(
-                ProviderUnavailableError,
-                f"HashiCorp Vault server error ({code})",
-                hint=CONNECT_HINT,
-                code=code,
-                retryable=True,
-            )
-        if isinstance(exc, requests.exceptions.SSLError):
-            return provider_error(
-                ProviderUnavailableError,
-                "HashiCorp Vault connection failed (TLS)",
-                hint="check VAULT_ADDR and VAULT_CACERT",
-                code="tls",
-            )
-        if isinstance(
-            exc,
-            requests.exceptions.ConnectionError
-            | requests.exceptions.Timeout
-            | requests.exceptions.ChunkedEncodingError
-            | urllib3.exceptions.HTTPError,
-        ):
-            return provider_error(
-                ProviderUnavailableError,
-                "HashiCorp Vault connection failed",
-                hint=CONNECT_HINT,
-                code=type(exc).__name__,
-                retryable=True,
-            )
-        if isinstance(exc, hx.VaultNotInitialized):
-            return provider_error(
-                ProviderUnavailableError,
-                "HashiCorp Vault is not initialized",
-                hint=CONNECT_HINT,
-                code="501",
-            )
-        return generic_error(self.display_name, exc)
+        """The core error for an SDK exception: the first matching row of the table."""
+        return map_error(self.display_name, vault_rules(), vault_facts(exc))

@@ -6,6 +6,8 @@
 - :func:`core.sync.sealed.sync_sealed`: the whole vault, encrypted record by record,
   through any provider; :func:`~core.sync.sealed.bootstrap` rebuilds it on a new machine.
 - :func:`core.sync.native.sync_native`: two-way sync with native provider secrets.
+  Both provider syncs take the same five steps, :class:`core.sync.skeleton.ProviderSync`;
+  their cursors are the dataclasses in :mod:`core.sync.cursors`.
 - :mod:`core.sync.conflicts`: conflicts kept for review (accept mine / theirs / merged).
 - :mod:`core.sync.service`: configured remotes, one-call ``run_sync`` and ``status``;
   :mod:`core.sync.background`: the background sync thread.

@@ -62,6 +62,9 @@ def sql_errors(action: str) -> Iterator[None]:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"Cannot {action}: the vault file is damaged ({exc})") from None
+    except UnicodeDecodeError:
+        # text SQLite keeps in the file (the schema, a header value) no longer decodes
+        raise IntegrityError(f"Cannot {action}: the vault file is damaged (bad text)") from None
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -112,6 +115,27 @@ class DataKeys:
 
     def __repr__(self) -> str:
         return "DataKeys(<hidden>)"
+
+
+def header_mac(
+    keys: DataKeys, header: dict[str, bytes], slots: list[tuple[str, str, bytes]]
+) -> bytes:
+    """The MAC over the header rows and the key slots as stored."""
+    parts: list[bytes] = []
+    for key in sorted(k for k in header if k != "header_mac"):
+        parts += [key.encode(), bytes(header[key])]
+    for kind, params, wrapped in slots:
+        parts += [kind.encode(), params.encode(), bytes(wrapped)]
+    return mac(keys.header, b"header", *parts)
+
+
+def write_header_mac(engine: Engine) -> None:
+    """Store the MAC of the header and key slots as they are now (inside a write)."""
+    conn = engine.conn
+    header = dict(conn.execute("SELECT key, value FROM header"))
+    slots = list(conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id"))
+    value = header_mac(engine.keys, header, slots)
+    conn.execute("INSERT OR REPLACE INTO header VALUES ('header_mac', ?)", (value,))
 
 
 class Aads:

@@ -26,11 +26,9 @@ from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
 from core.private_file import write_private
 from core.vault.crypto import Sealer, aad, hkdf, random_key
 from core.vault.kdf_bounds import check_argon2, check_salt, check_slot_count
+from core.vault.slot_types import SLOT_AGE, SLOT_KEYFILE, SLOT_PASSPHRASE, KeySlot
 
 _KEY_FILE_HINT = "make a key file with: head -c 32 /dev/urandom > FILE (chmod 600 FILE)"
-
-SLOT_PASSPHRASE = "passphrase"  # noqa: S105 - a slot kind, not a password
-SLOT_KEYFILE = "keyfile"
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,17 @@ class KeySource:
         return cls(SLOT_KEYFILE, data, f"key file {path}", auto_generated=auto_generated)
 
     @classmethod
+    def identity(cls, path: Path) -> KeySource:
+        """A member's private key file (VAULTUI_IDENTITY): an OpenSSH key without a
+        passphrase or an age identity; it opens the member slot of its public key."""
+        from core.vault.members import identities, read_identity
+
+        label = f"VAULTUI_IDENTITY {path}"
+        data = read_identity(path)
+        identities(data, label)  # refuse an unusable file here, with its own message
+        return cls(SLOT_AGE, data, label)
+
+    @classmethod
     def data_key(cls, key: bytes, label: str = "unlock agent") -> KeySource:
         """A raw data key held by this process (the unlock agent opening its vault)."""
         return cls("data_key", bytes(key), label)
@@ -130,20 +139,6 @@ def write_new_key_file(path: Path) -> Path:
     # exclusive, no-follow and complete-or-absent, like every file holding a secret
     write_private(path, base64.b64encode(random_key()) + b"\n")
     return path
-
-
-@dataclass(frozen=True)
-class KeySlot:
-    """One stored slot: its kind, public parameters (salt, KDF costs) and wrapped key."""
-
-    slot_id: int
-    kind: str
-    params: dict
-    wrapped: bytes = field(repr=False)
-    label: str = ""
-
-    def params_json(self) -> str:
-        return json.dumps(self.params, sort_keys=True, separators=(",", ":"))
 
 
 def _slot_salt(params: dict, where: str) -> bytes:
@@ -159,6 +154,11 @@ def check_slot(kind: str, params: dict, where: str = "a key slot") -> None:
     out of bounds or malformed. Costs nothing: call before any derivation."""
     if not isinstance(params, dict):
         raise IntegrityError(f"The parameters of {where} are malformed")
+    if kind == SLOT_AGE:
+        from core.vault.members import check_member_params
+
+        check_member_params(params, where)
+        return
     _slot_salt(params, where)
     if kind == SLOT_PASSPHRASE:
         Argon2Params.from_dict(params.get("argon2"), where=where)  # type: ignore[arg-type]
@@ -201,8 +201,8 @@ def make_slot(
     A key file that :func:`weak_key_file` finds guessable is refused (ConfigError) here,
     where a vault or slot is created; opening an existing vault with it still works.
     """
-    if source.kind == "data_key":
-        raise ConfigError("A raw data key cannot be stored as a key slot")
+    if source.kind in ("data_key", SLOT_AGE):
+        raise ConfigError(f"A {source.kind} source cannot be stored as a key slot")
     if source.kind == SLOT_KEYFILE and (why := weak_key_file(source.secret)) is not None:
         raise ConfigError(
             f"The {source.label} is too weak to protect a vault: {why}", hint=_KEY_FILE_HINT
@@ -234,6 +234,19 @@ def unwrap(vault_id: bytes, slots: list[KeySlot], source: KeySource) -> bytes:
         raise WrongKeyError(
             f"This vault cannot be opened with a {source.kind}; it has key slots for: "
             + ", ".join(kinds)
+        )
+    if source.kind == SLOT_AGE:
+        from core.vault.members import identities, unwrap_member
+
+        ids = identities(source.secret, source.label)
+        for slot in candidates:
+            key = unwrap_member(slot.wrapped, ids, vault_id)
+            if key is not None:
+                return key
+        raise WrongKeyError(
+            f"The {source.label} is not the key of any member of this vault",
+            hint="`vaultui --batch members list` (run by a member) shows the members' "
+            "key fingerprints",
         )
     for slot in candidates:
         kek = _kek(source.secret, slot.kind, slot.params)

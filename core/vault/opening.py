@@ -18,7 +18,15 @@ from core.errors import ConfigError, IntegrityError, NotFoundError, VaultError, 
 from core.private_file import check_own_file
 from core.vault.crypto import mac, random_key
 from core.vault.digest import Digest
-from core.vault.engine import DataKeys, Engine, connect, ct_eq, sql_errors
+from core.vault.engine import (
+    DataKeys,
+    Engine,
+    connect,
+    ct_eq,
+    header_mac,
+    sql_errors,
+    write_header_mac,
+)
 from core.vault.kdf_bounds import MAX_KEY_SLOTS, check_slot_count
 from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
 from core.vault.records import utcnow
@@ -26,27 +34,6 @@ from core.vault.schema import SCHEMA, check_schema, harden
 
 FORMAT = "vaultui-vault/1"
 _DIGEST_ZERO = Digest().encode()
-
-
-def header_mac(
-    keys: DataKeys, header: dict[str, bytes], slots: list[tuple[str, str, bytes]]
-) -> bytes:
-    """The MAC over the header rows and the key slots as stored."""
-    parts: list[bytes] = []
-    for key in sorted(k for k in header if k != "header_mac"):
-        parts += [key.encode(), bytes(header[key])]
-    for kind, params, wrapped in slots:
-        parts += [kind.encode(), params.encode(), bytes(wrapped)]
-    return mac(keys.header, b"header", *parts)
-
-
-def write_header_mac(engine: Engine) -> None:
-    """Store the MAC of the header and key slots as they are now (inside a write)."""
-    conn = engine.conn
-    header = dict(conn.execute("SELECT key, value FROM header"))
-    slots = list(conn.execute("SELECT kind, params, wrapped FROM key_slots ORDER BY id"))
-    value = header_mac(engine.keys, header, slots)
-    conn.execute("INSERT OR REPLACE INTO header VALUES ('header_mac', ?)", (value,))
 
 
 def create_engine(

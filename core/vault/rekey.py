@@ -9,7 +9,9 @@ the old passphrase still yields the key, and with it everything written later.
 - re-encrypts every record (name, metadata) and every history version (value, entry)
   under the new key, with new name hashes and a new record-set digest;
 - rewraps every key slot whose secret this process holds (passphrase, master key,
-  key file); a slot nobody here can open is refused (:class:`SlotsUnavailableError`)
+  key file) and every member slot (age: its public key is in the slot, so no
+  private key is needed); ``remove_slots`` are left out (a member's removal); a
+  slot nobody here can open is refused (:class:`SlotsUnavailableError`)
   unless ``drop_unavailable`` drops it (listed in the result);
 - re-seals the per-file bookkeeping, except the backup catalog (``backup.made``,
   ``backup.verified``): backups made under the old key cannot be parents of new
@@ -34,10 +36,18 @@ from typing import TYPE_CHECKING, Any
 from core.errors import IntegrityError, KeyMissingError, ValidationError, WrongKeyError
 from core.vault.carried import CARRIED_PURPOSES, HEADER_KEY, seal_carried
 from core.vault.crypto import aad, random_key
-from core.vault.engine import DataKeys, ct_eq, sql_errors
+from core.vault.engine import DataKeys, ct_eq, sql_errors, write_header_mac
 from core.vault.gcpause import paused_gc
-from core.vault.keys import SLOT_PASSPHRASE, Argon2Params, KeySlot, KeySource, make_slot, unwrap
-from core.vault.opening import write_header_mac
+from core.vault.keys import (
+    SLOT_AGE,
+    SLOT_PASSPHRASE,
+    Argon2Params,
+    KeySlot,
+    KeySource,
+    make_slot,
+    unwrap,
+)
+from core.vault.members import rewrap
 
 if TYPE_CHECKING:
     from core.vault.store import Vault
@@ -65,6 +75,7 @@ class RekeyResult:
     slots_kept: list[dict[str, Any]] = field(default_factory=list)
     slots_dropped: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    slots_removed: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` (no key material)."""
@@ -73,6 +84,7 @@ class RekeyResult:
             "versions": self.versions,
             "slots_kept": self.slots_kept,
             "slots_dropped": self.slots_dropped,
+            "slots_removed": self.slots_removed,
             "seconds": round(self.seconds, 3),
         }
 
@@ -87,7 +99,7 @@ def _plan_slots(
     sources: Sequence[KeySource],
     new_passphrase: KeySource | None,
     new_kdf: Argon2Params | None,
-) -> tuple[list[tuple[KeySlot, KeySource, Argon2Params | None]], list[KeySlot]]:
+) -> tuple[list[tuple[KeySlot, KeySource | None, Argon2Params | None]], list[KeySlot]]:
     """Which source opens each slot (and will wrap the new key), and which none opens.
 
     The slot that ``sources[0]`` (the key that opened the vault) opens gets
@@ -95,10 +107,13 @@ def _plan_slots(
     """
     data_key = vault.engine.keys.data_key
     usable = [s for s in sources if s.kind != "data_key"]
-    keep: list[tuple[KeySlot, KeySource, Argon2Params | None]] = []
+    keep: list[tuple[KeySlot, KeySource | None, Argon2Params | None]] = []
     missing: list[KeySlot] = []
     for sid, kind, params, wrapped in rows:
         slot = KeySlot(sid, kind, json.loads(params), bytes(wrapped))
+        if slot.kind == SLOT_AGE:
+            keep.append((slot, None, None))  # rewrapped to the public key it names
+            continue
         found: KeySource | None = None
         for source in usable:
             if source.kind != slot.kind:
@@ -130,9 +145,11 @@ def rekey(
     new_passphrase: KeySource | None = None,
     kdf: Argon2Params | None = None,
     progress: ProgressFn | None = None,
+    remove_slots: Sequence[int] = (),
 ) -> RekeyResult:
     """Replace ``vault``'s data key (see the module docs); ``vault`` stays open and
-    usable with the new key.
+    usable with the new key. Slots whose ids are in ``remove_slots`` are deleted in
+    the same transaction (listed in ``slots_removed``).
 
     ``sources`` are the keys this process holds, the one that opened the vault first.
     ``new_passphrase`` replaces the passphrase slot ``sources[0]`` opens (or is added
@@ -147,7 +164,15 @@ def rekey(
     try:
         with vault.engine.lock, paused_gc(), vault.transaction():
             result = _rekey_locked(
-                vault, old_keys, new_keys, sources, drop_unavailable, new_passphrase, kdf, progress
+                vault,
+                old_keys,
+                new_keys,
+                sources,
+                drop_unavailable,
+                new_passphrase,
+                kdf,
+                progress,
+                remove_slots,
             )
     except BaseException:
         vault.engine.keys = old_keys  # the transaction rolled back: the old key still rules
@@ -167,6 +192,7 @@ def _rekey_locked(
     new_passphrase: KeySource | None,
     kdf: Argon2Params | None,
     progress: ProgressFn | None,
+    remove_slots: Sequence[int] = (),
 ) -> RekeyResult:
     """The body of :func:`rekey`, inside its write transaction."""
     conn = vault.engine.conn
@@ -174,6 +200,8 @@ def _rekey_locked(
         slot_rows = conn.execute(
             "SELECT id, kind, params, wrapped FROM key_slots ORDER BY id"
         ).fetchall()
+    removed = [r for r in slot_rows if r[0] in remove_slots]
+    slot_rows = [r for r in slot_rows if r[0] not in remove_slots]
     keep, missing = _plan_slots(vault, slot_rows, sources, new_passphrase, kdf)
     if missing and not drop_unavailable:
         shown = ", ".join(
@@ -285,7 +313,9 @@ def _rekey_locked(
 
         new_slots = [
             make_slot(vault.vault_id, new_keys.data_key, source, slot_kdf)
-            for _slot, source, slot_kdf in keep
+            if source is not None
+            else rewrap(slot.params, vault.vault_id, new_keys.data_key)
+            for slot, source, slot_kdf in keep
         ]
         if new_passphrase is not None and all(src is not new_passphrase for _, src, _k in keep):
             new_slots.append(make_slot(vault.vault_id, new_keys.data_key, new_passphrase, kdf))
@@ -327,4 +357,5 @@ def _rekey_locked(
         versions=len(vers),
         slots_kept=[_slot_info(s) for s, _src, _k in keep],
         slots_dropped=[_slot_info(s) for s in missing],
+        slots_removed=[_slot_info(KeySlot(r[0], r[1], json.loads(r[2]), b"")) for r in removed],
     )

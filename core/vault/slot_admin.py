@@ -10,10 +10,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from core.errors import NotFoundError, ValidationError, WrongKeyError
-from core.vault.engine import Engine, sql_errors
+from core.vault.engine import Engine, sql_errors, write_header_mac
 from core.vault.kdf_bounds import MAX_KEY_SLOTS
 from core.vault.keys import Argon2Params, KeySlot, KeySource, make_slot, unwrap
-from core.vault.opening import key_slot_rows, write_header_mac
+from core.vault.opening import key_slot_rows
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

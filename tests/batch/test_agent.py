@@ -412,6 +412,7 @@ OP_ARGS = {
     "audit_open": {"lines": ['{"operation": "get", "secret_name": null}']},
     "history_diff": {"name": "db/password", "a": 1, "b": 2, "reveal": True},
     "complete_names": {"prefix": "db/"},
+    "verify": {},
 }
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from core.audit import AuditLog
 from core.audit.report import build
-from core.audit.sealing import Sealer
+from core.audit.sealing import AuditFieldSealer
 from tests.bench.common import Row, cache_dir, cli_main, log, median_of
 
 GROUP = "audit"
@@ -40,7 +40,7 @@ KEY = bytes(range(32))
 SECRETS = [f"app{i}/secret{j}" for i in range(50) for j in range(20)]
 OPS = ["read"] * 6 + ["write", "list", "rotate", "delete", "copy", "reveal"]
 USERS = ["alice", "bob", "carol", "deploy", "ci"]
-SEALER = Sealer(KEY)
+SEALER = AuditFieldSealer(KEY)
 """The trail holds names sealed: the unindexed reader compares tokens, as it would."""
 
 

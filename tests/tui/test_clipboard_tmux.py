@@ -104,3 +104,34 @@ def test_a_copied_value_leaves_the_tmux_buffers(tmp_path: Path, how: str) -> Non
             assert wait_until(lambda: exited(pid))
     finally:
         tmux.kill()
+
+
+def test_get_clip_leaves_the_tmux_buffers_when_it_clears(tmp_path: Path) -> None:
+    """`vaultui --batch get --clip` in a tmux pane: its detached clearer deletes the
+    paste buffer holding the value (an empty OSC 52 alone would leave it there)."""
+    home = tmp_path / "home"
+    env = clean_env(home, VAULTUI_CLIPBOARD_CLEAR="2")
+    made = subprocess.run(
+        [sys.executable, "-m", "vaultui", "--batch", "set", NAME],
+        input=VALUE.encode(),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    assert made.returncode == 0, made.stderr
+    tmux = Tmux("clip-batch")
+    tmux.start("sleep 120", env)
+    try:
+        tmux.tmux("set-option", "-g", "set-clipboard", "on")
+        command = (
+            f"cd {shlex.quote(str(ROOT))} && exec env TERM=xterm-256color PATH=/usr/bin:/bin "
+            f"{shlex.quote(sys.executable)} -m vaultui --batch get {NAME} --clip; sleep 60"
+        )
+        env_args = [
+            a for k, v in env.items() if k.startswith("VAULTUI_") for a in ("-e", f"{k}={v}")
+        ]
+        tmux.tmux("new-window", "-d", "-n", "clip", *env_args, command)
+        assert wait_until(lambda: VALUE in buffers(tmux)), buffers(tmux)
+        assert wait_until(lambda: VALUE not in buffers(tmux), 15), buffers(tmux)
+    finally:
+        tmux.kill()

@@ -7,6 +7,7 @@ import time
 
 from core.config import Settings
 from core.otp import from_uri
+from tests.trail import app_events, has_event
 from tests.tui.conftest import SIZE, filter_to, other_process_vault, run, wait_browser, wait_for
 from vaultui.app import create_app
 
@@ -40,7 +41,7 @@ def test_detail_shows_the_otp_code_and_counts_down(key_file_vault: Settings) -> 
             assert otp.code in {totp.code(at=time.time() + d)[0] for d in (-2, 0, 2)}
             first = int(m.group(3))
             await wait_for(pilot, lambda: otp.remaining != first or otp.code is None, timeout=3)
-            assert '"operation": "otp", "secret_name": "web/login"' in log.read_text()
+            assert has_event(app_events(app), operation="otp", secret_name="web/login")
             assert SEED not in log.read_text()
             await pilot.press("o")  # hide: the code is forgotten
             assert not otp.display and otp.code is None

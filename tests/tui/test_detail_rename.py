@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.config import Settings
+from tests.trail import app_events, has_event
 from tests.tui.conftest import SIZE, filter_to, run, screen_name, wait_browser, wait_for
 from vaultui.app import create_app
 
@@ -44,8 +45,7 @@ def test_rename_from_the_detail_screen(key_file_vault: Settings) -> None:
             assert vault.get("app/renamed_key").value == "canary-api-value-1"
             assert vault.record("app/renamed_key").tags == {"env": "prod"}
             assert vault.record("app/api_key") is None
-            log = key_file_vault.audit_log_path.read_text()
-            assert '"operation": "rename", "secret_name": "app/api_key"' in log
+            assert has_event(app_events(app), operation="rename", secret_name="app/api_key")
 
     run(go())
 

@@ -3,8 +3,7 @@ after a confirmation that names the secret and says it is final)."""
 
 from __future__ import annotations
 
-import json
-
+from tests.trail import app_events
 from tests.tui.conftest import SIZE, run, screen_name, wait_browser, wait_for
 from vaultui.palette import screen_commands
 
@@ -15,12 +14,7 @@ def _rows(app) -> list[list[str]]:
 
 
 def _audit(app, name: str) -> list[tuple[str, bool]]:
-    lines = app.settings.audit_log_path.read_text().splitlines()
-    return [
-        (e["operation"], e["success"])
-        for e in map(json.loads, lines)
-        if e.get("secret_name") == name
-    ]
+    return [(e["operation"], e["success"]) for e in app_events(app) if e.get("secret_name") == name]
 
 
 async def _open_trash(pilot) -> None:

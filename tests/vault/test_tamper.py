@@ -160,3 +160,20 @@ def test_a_file_that_is_not_a_vault_is_a_clear_error(tmp_path: Path, key_source:
     junk.write_bytes(b"not a database at all" * 100)
     with pytest.raises(IntegrityError):
         Vault.open(junk, key_source)
+
+
+def test_undecodable_schema_text_is_an_integrity_error(tmp_path) -> None:
+    """A damaged byte in the schema text SQLite keeps in the file (found by the fuzz
+    test): a clear IntegrityError, not a UnicodeDecodeError."""
+    from core.errors import IntegrityError
+    from core.vault import KeySource, Vault, write_new_key_file
+
+    key = KeySource.from_key_file(write_new_key_file(tmp_path / "k.key"))
+    path = tmp_path / "vault.db"
+    Vault.create(path, key).close()
+    data = bytearray(path.read_bytes())
+    at = data.index(b"CREATE TABLE header")
+    data[at + 7] = 0x80  # "CREATE \x80ABLE": not UTF-8
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError):
+        Vault.open(path, key).close()

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from vaultui.tmux_clipboard import HARMLESS, forget_tmux_buffers, in_tmux
+
 TOOLS = {
     # name: (copy argv, paste argv, environment variable it needs, or None)
     "wl-copy": (["wl-copy"], ["wl-paste", "--no-newline"], "WAYLAND_DISPLAY"),
@@ -58,11 +60,13 @@ def terminal_fd() -> int | None:
 
 
 def osc52(text: str) -> bytes:
-    """The OSC 52 sequence that sets the clipboard to ``text`` (wrapped for tmux)."""
-    seq = b"\033]52;c;" + base64.b64encode(text.encode("utf-8")) + b"\a"
-    if os.environ.get("TMUX"):
-        seq = b"\033Ptmux;" + seq.replace(b"\033", b"\033\033") + b"\033\\"
-    return seq
+    """The OSC 52 sequence that sets the clipboard to ``text``.
+
+    Not wrapped for tmux: tmux takes a plain OSC 52 itself (``set-clipboard``), keeps it
+    as a paste buffer the clear can find and delete, and passes it on to the outer
+    terminal; a passthrough-wrapped one is dropped unless ``allow-passthrough`` is on.
+    """
+    return b"\033]52;c;" + base64.b64encode(text.encode("utf-8")) + b"\a"
 
 
 def tool_copy(tool: str, text: str) -> bool:
@@ -177,11 +181,13 @@ def clear_later(job: dict) -> None:
     value, tool, tty = job.get("value", ""), job.get("tool"), job.get("tty")
     if tool in TOOLS and tool_paste(tool) == value:
         tool_copy(tool, "")
+    if in_tmux():  # tmux ignores an empty OSC 52 and keeps the value as a paste buffer
+        forget_tmux_buffers(value)
     if tty:
         with contextlib.suppress(OSError):
             fd = os.open(tty, os.O_WRONLY | os.O_NOCTTY)
             try:
-                os.write(fd, osc52(""))
+                os.write(fd, osc52(HARMLESS if in_tmux() else ""))
             finally:
                 os.close(fd)
 

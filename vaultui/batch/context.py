@@ -28,7 +28,6 @@ from core.config import Settings
 from core.errors import (
     KeyMissingError,
     NotFoundError,
-    ValidationError,
     VaultError,
     WrongKeyError,
 )
@@ -372,14 +371,3 @@ def note_new_key_file(vault_path: Path, key_path: Path) -> None:
         "vault cannot be opened. Never sync or commit it with the vault; add a passphrase "
         "with `vaultui --batch passwd`."
     )
-
-
-def parse_tags(items: list[str] | None) -> dict[str, str]:
-    """``["env=prod", "team=x"]`` -> ``{"env": "prod", "team": "x"}`` (``k`` alone: "")."""
-    tags: dict[str, str] = {}
-    for item in items or []:
-        key, _, value = item.partition("=")
-        if not key.strip():
-            raise ValidationError(f"Bad tag {item!r}: use key=value")
-        tags[key.strip()] = value
-    return tags

@@ -198,7 +198,7 @@ def _full(argv: Sequence[str], args: Mapping[str, Any]) -> int:
 
 def set_args(req: Mapping[str, Any]) -> dict[str, Any]:
     """The ``put`` operation's arguments for a parsed ``set`` (value not included)."""
-    from core.errors import ValidationError
+    from core.tags import parse_tags
 
     args: dict[str, Any] = {"name": req["name"]}
     if req.get("description") is not None:
@@ -207,12 +207,7 @@ def set_args(req: Mapping[str, Any]) -> dict[str, Any]:
         args["expected_version"] = req["expected_version"]
     if req.get("generate") is not None:
         args["generate"] = req["generate"]
-    tags = {}
-    for item in req.get("tag") or []:
-        key, _, value = item.partition("=")
-        if not key:
-            raise ValidationError(f"Bad tag {item!r}: use key=value")
-        tags[key] = value
+    tags = parse_tags(req.get("tag"))
     if tags:
         args["tags"] = tags
     return args

@@ -10,17 +10,13 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
 from core.errors import ValidationError
+from core.tags import parse_tag_text
 
 
 def parse_tags(text: str) -> dict[str, str]:
-    """``"env=prod team=payments pci"`` -> ``{"env": "prod", "team": "payments", "pci": ""}``."""
-    tags: dict[str, str] = {}
-    for word in text.replace(",", " ").split():
-        key, _, value = word.partition("=")
-        if not key:
-            raise ValidationError(f"Tag {word!r} has no name", hint="write tags as key=value")
-        tags[key] = value
-    return tags
+    """``"env=prod team=payments pci"`` -> ``{"env": "prod", "team": "payments", "pci": ""}``
+    (core's one tag syntax, :func:`core.tags.parse_tag_text`)."""
+    return parse_tag_text(text)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

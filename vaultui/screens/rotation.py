@@ -30,6 +30,7 @@ from textual.worker import Worker, get_current_worker
 
 from core.controlchars import escape_controls
 from core.errors import VaultError
+from core.members import exposed_secrets
 from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
 from core.text import plural
 from vaultui.screens.dialogs import confirm_rotation
@@ -83,6 +84,9 @@ def start_app_worker(app: App[Any], manager: RotationManager) -> Worker[int] | N
         exclusive=True,
         exit_on_error=False,
     )
+
+
+_SHOWN_EXPOSED = 12  # names in the pane; `rotation status --json` lists all
 
 
 class RotationScreen(Screen[None]):
@@ -150,6 +154,7 @@ class RotationScreen(Screen[None]):
         self.manager = manager
         self.reload_seconds = reload_seconds
         self.rows: list[RotationStatus] = []
+        self.exposed: list[dict[str, Any]] = []
         self.rotating: set[str] = set()
         self.messages: list[str] = []
         self._loaded = False
@@ -169,6 +174,8 @@ class RotationScreen(Screen[None]):
         yield Static("", id="rotation-empty", markup=False)
         yield Label("Last failures", id="failures-title")
         yield Static("", id="failures", markup=False)
+        yield Label("Exposed to removed members", id="exposed-title")
+        yield Static("", id="exposed", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -183,10 +190,17 @@ class RotationScreen(Screen[None]):
         """Read the schedule, live workers and failures from the vault (thread)."""
         rows = self.manager.schedule()
         workers = self.manager.workers()
-        self.app.call_from_thread(self._show, rows, workers)
+        exposed = exposed_secrets(self.manager.vault)
+        self.app.call_from_thread(self._show, rows, workers, exposed)
 
-    def _show(self, rows: list[RotationStatus], workers: dict[str, Any]) -> None:
+    def _show(
+        self,
+        rows: list[RotationStatus],
+        workers: dict[str, Any],
+        exposed: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.rows = rows
+        self.exposed = exposed or []
         self.other_workers = {k: v for k, v in workers.items() if k != self.manager.owner}
         self._loaded = True
         table = self.query_one("#rotation-table", DataTable)
@@ -215,7 +229,22 @@ class RotationScreen(Screen[None]):
             "" if rows else "No secret has a rotation policy yet: press a to add one."
         )
         self._show_failures()
+        self._show_exposed()
         self._show_worker()
+
+    def _show_exposed(self) -> None:
+        """Secrets a removed member could read, until each gets a new value."""
+        exposed = self.exposed
+        lines = [
+            f"{e['name']}  (to {', '.join(e['members'])}, {e['exposed_at']}): rotate it"
+            for e in exposed[:_SHOWN_EXPOSED]
+        ]
+        if len(exposed) > _SHOWN_EXPOSED:
+            lines.append(f"... and {len(exposed) - _SHOWN_EXPOSED} more")
+        # shown only while there are some: most vaults never remove a member
+        self.query_one("#exposed", Static).update("\n".join(lines))
+        self.query_one("#exposed", Static).display = bool(lines)
+        self.query_one("#exposed-title", Label).display = bool(lines)
 
     def _cells(self, row: RotationStatus, now: datetime) -> tuple[Any, ...]:
         hooks = "/".join(s for s in ("apply", "verify") if getattr(row.hooks, s)) or "-"

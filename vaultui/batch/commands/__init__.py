@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "edit",
     "completion",
     "integrity",
+    "members",
 )
 
 COMMAND_MODULES = {
@@ -47,6 +48,7 @@ COMMAND_MODULES = {
     "edit": "edit",
     "completion": "completion",
     "verify": "integrity",
+    "members": "members",
 }
 """Which module defines each built-in command."""
 

@@ -70,7 +70,10 @@ def _open(ctx: Context) -> tuple[Any, Any]:
 
     if not vault_exists(ctx.settings):
         raise ConfigError(f"No vault at {ctx.settings.vault_path}")
+    from core.members import require_owner
+
     old = ctx.current_key_source()
+    require_owner(old, "change the vault's keys (passwd, rekey)")
     return SecretsManager(ctx.settings, key_source=old, source="batch"), old
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ValidationError
+from core.tags import parse_tags, split_tag
 from vaultui.batch import output
-from vaultui.batch.context import Context, parse_tags
+from vaultui.batch.context import Context
 from vaultui.batch.fast import VALUE_TYPES, print_get, print_set, read_value, set_args
 
 
@@ -165,8 +166,8 @@ def cmd_list(ctx: Context) -> int:
     a = ctx.args
     tags: dict[str, str | None] = {}
     for item in a.tag:
-        key, sep, value = item.partition("=")
-        tags[key] = value if sep else None
+        key, value = split_tag(item)
+        tags[key] = value
     records = ctx.session().call(
         "list", filter=a.filter, tags=tags or None, include_deleted=a.deleted
     )

@@ -1,6 +1,22 @@
-"""The objects of sealed sync in a provider: the head, the index shards and the record
-bundles, sealed (AES-256-GCM, compressed, padded) and written with the provider's
-check-and-set. :mod:`core.sync.sealed` describes the layout and runs the sync on top.
+"""Sealed sync's objects in a provider: names, sealing, and reading/writing them.
+
+Layout in the provider (names are vault names; each provider maps them onto its own
+alphabet), with ``P = vaultui-sealed-<first 16 hex of the vault id>``::
+
+    vaultui-sealed-vaults   the ids of the sealed vaults in this provider (public)
+    P/head                  format, vault id, the wrapped key slots, and (sealed) the
+                            generation of each index shard
+    P/i-X                   (sealed) index shard X = first hex digit of the record id:
+                            record id -> bundle generation
+    P/r-<record id>         (sealed) one record: metadata, every version with its
+                            history entry, and its version clock
+    <object>-p<hash>-<n>    parts of an object too large for one provider secret
+
+Everything but ``vaultui-sealed-vaults`` and the key slots (the data key wrapped by
+the passphrase or key file, exactly as in the vault file) is AES-256-GCM under a
+subkey of the vault's data key, bound to the vault id and the object's name, zlib
+compressed and padded to 512 bytes (:class:`ObjectCipher`): the provider sees record
+ids, sizes and write times, never a name, a value or how many versions a secret has.
 """
 
 from __future__ import annotations
@@ -28,7 +44,7 @@ from core.errors import (
 from core.sync.clock import Hasher
 from core.sync.state import RecordState, from_portable, to_portable
 
-log = logging.getLogger("core.sync.sealed")
+log = logging.getLogger(__name__)
 
 FORMAT = "vaultui-sealed/1"
 DIRECTORY = "vaultui-sealed-vaults"
@@ -47,7 +63,7 @@ def prefix_for(vault_id_hex: str) -> str:
 # ---------------------------------------------------------------------- sealing
 
 
-class Sealer:
+class ObjectCipher:
     """Seals sync objects under ``derive_key('sync/sealed')``, bound to their names."""
 
     def __init__(self, key: bytes, vault_id: bytes) -> None:
@@ -55,7 +71,7 @@ class Sealer:
         self._vid = vault_id
 
     def __repr__(self) -> str:
-        return "Sealer(<key>)"
+        return "ObjectCipher(<key>)"
 
     def _aad(self, name: str) -> bytes:
         return b"vaultui-sealed/1\x00" + self._vid + b"\x00" + name.encode()
@@ -82,7 +98,8 @@ class Sealer:
             ) from None
 
 
-def text_of(value: Any) -> str:
+def object_text(value: Any) -> str:
+    """A provider value as text (sealed objects are ASCII); IntegrityError otherwise."""
     if isinstance(value, bytes):
         return value.decode("ascii", "replace")
     if isinstance(value, str):
@@ -125,11 +142,11 @@ class Bundle:
 class Store:
     """The sealed objects of one vault in one provider."""
 
-    def __init__(self, provider: Any, vault_id: bytes, sealer: Sealer | None) -> None:
+    def __init__(self, provider: Any, vault_id: bytes, cipher: ObjectCipher | None) -> None:
         self.provider = provider
         self.vault_id = vault_id
         self.prefix = prefix_for(vault_id.hex())
-        self.sealer = sealer
+        self.cipher = cipher
         self.calls = 0
         limit = getattr(getattr(provider, "limits", None), "max_value_bytes", None)
         self.chunk = int(min(limit or DEFAULT_CHUNK, DEFAULT_CHUNK) * 0.9) - 64
@@ -151,7 +168,7 @@ class Store:
             ids: list[str] = []
             if got is not None:
                 try:
-                    ids = list(json.loads(text_of(got.value)).get("vaults", []))
+                    ids = list(json.loads(object_text(got.value)).get("vaults", []))
                 except (ValueError, AttributeError):
                     ids = []
             if self.vault_id.hex() in ids:
@@ -173,11 +190,11 @@ class Store:
         got = self._get(f"{self.prefix}/head")
         if got is None:
             return None
-        head = parse_head(text_of(got.value), self.vault_id)
+        head = parse_head(object_text(got.value), self.vault_id)
         head.version = got.version
-        if self.sealer is not None:
+        if self.cipher is not None:
             body = json.loads(
-                self.sealer.open(f"{self.prefix}/head", head_body(text_of(got.value)))
+                self.cipher.open(f"{self.prefix}/head", head_body(object_text(got.value)))
             )
             head.shards = {str(k): int(v) for k, v in body.get("shards", {}).items()}
         return head
@@ -194,7 +211,7 @@ class Store:
         vault's, ``drop_slots`` slots this vault contributed before and no longer has
         (a changed passphrase).
         """
-        assert self.sealer is not None
+        assert self.cipher is not None
         name = f"{self.prefix}/head"
         for _ in range(MAX_ATTEMPTS):
             head = self.read_head()
@@ -205,7 +222,7 @@ class Store:
             slots += [s for s in add_slots if s not in slots]
             if head is not None and merged == head.shards and slots == head.slots:
                 return
-            body = self.sealer.seal(name, json.dumps({"shards": merged}, sort_keys=True).encode())
+            body = self.cipher.seal(name, json.dumps({"shards": merged}, sort_keys=True).encode())
             doc = {
                 "format": FORMAT,
                 "vault_id": self.vault_id.hex(),
@@ -230,7 +247,7 @@ class Store:
         got = self._get(name)
         if got is None:
             return None
-        text = text_of(got.value)
+        text = object_text(got.value)
         parts: tuple[str, int] | None = None
         if text.startswith("m:"):
             try:
@@ -241,7 +258,7 @@ class Store:
             pieces = [self._get(self.part_name(name, h, i)) for i in range(n)]
             if any(p is None for p in pieces):
                 raise IntegrityError("Part of a large sealed object is missing")
-            text = "".join(text_of(p.value) for p in pieces)  # type: ignore[union-attr]
+            text = "".join(object_text(p.value) for p in pieces)  # type: ignore[union-attr]
             if hashlib.sha256(text.encode()).hexdigest()[:16] != h:
                 raise IntegrityError("A large sealed object's parts do not match")
             parts = (h, n)
@@ -290,13 +307,13 @@ class Store:
 
     def read_shard(self, xx: str) -> Shard:
         """An index shard (empty when absent)."""
-        assert self.sealer is not None
+        assert self.cipher is not None
         name = self.shard_name(xx)
         got = self.read_blob(name)
         if got is None:
             return Shard({}, 0, None)
         text, version, parts = got
-        raw = self.sealer.open(name, text)
+        raw = self.cipher.open(name, text)
         gen = struct.unpack(">Q", raw[:8])[0]
         entries = {}
         for i in range(8, len(raw), 20):
@@ -313,7 +330,7 @@ class Store:
         ``known_gen`` (the generation whose entries this sync has seen), so nobody else's
         entries were merged in that this sync has not processed.
         """
-        assert self.sealer is not None
+        assert self.cipher is not None
         name = self.shard_name(xx)
         clean = True
         for _ in range(MAX_ATTEMPTS):
@@ -332,7 +349,7 @@ class Store:
             )
             try:
                 _, parts = self.write_blob(
-                    name, self.sealer.seal(name, raw), shard.version or ABSENT, "The index"
+                    name, self.cipher.seal(name, raw), shard.version or ABSENT, "The index"
                 )
             except ConflictError:
                 clean = False
@@ -350,13 +367,13 @@ class Store:
 
     def read_record(self, uid: str, hasher: Hasher) -> Bundle | None:
         """A record bundle (None when absent)."""
-        assert self.sealer is not None
+        assert self.cipher is not None
         name = self.record_name(uid)
         got = self.read_blob(name)
         if got is None:
             return None
         text, version, parts = got
-        data = json.loads(self.sealer.open(name, text))
+        data = json.loads(self.cipher.open(name, text))
         state = from_portable(data["state"], hasher)
         if state.uid != uid:
             raise IntegrityError("A sealed record is stored under another record's id")
@@ -366,10 +383,10 @@ class Store:
         self, state: RecordState, bgen: int, expected: str | None
     ) -> tuple[str, tuple[str, int] | None]:
         """Store ``state``; returns (provider version, parts). ConflictError on a race."""
-        assert self.sealer is not None
+        assert self.cipher is not None
         name = self.record_name(state.uid)
         doc = json.dumps({"bgen": bgen, "state": to_portable(state)}, separators=(",", ":"))
-        text = self.sealer.seal(name, doc.encode())
+        text = self.cipher.seal(name, doc.encode())
         return self.write_blob(name, text, expected, f"Secret {state.name!r} with its history")
 
 
@@ -393,7 +410,3 @@ def parse_head(text: str, vault_id: bytes | None = None) -> Head:
     except (ValueError, KeyError, TypeError):
         raise IntegrityError("The sealed head is malformed") from None
     return Head(slots, {})
-
-
-def _same_slots(a: list[tuple[str, str, bytes]], b: list[tuple[str, str, bytes]]) -> bool:
-    return sorted(a) == sorted(b)
