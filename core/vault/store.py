@@ -42,7 +42,7 @@ from core.errors import IntegrityError, NotFoundError, ValidationError
 from core.vault import bulk
 from core.vault.codec import decode_value, encode_value
 from core.vault.crypto import aad, hkdf
-from core.vault.engine import REC_COLS, sql_errors
+from core.vault.engine import REC_COLS, Engine, sql_errors
 from core.vault.gcpause import paused_gc
 from core.vault.keys import Argon2Params, KeySource
 from core.vault.metadata import (
@@ -88,7 +88,7 @@ class Vault(KeySlotAdmin, StagedRotation):
     :attr:`engine` is the row level (``engine.py``) that the vault's own modules use.
     """
 
-    def __init__(self, engine: Any, key_source: KeySource) -> None:
+    def __init__(self, engine: Engine, key_source: KeySource) -> None:
         self.engine = engine
         self.path: Path = engine.path
         self.vault_id: bytes = engine.vault_id
