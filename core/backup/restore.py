@@ -27,11 +27,17 @@ from core.errors import BackupIntegrityError, IntegrityError, ValidationError
 from core.vault import Vault
 from core.vault.bulk import CurrentRow, put_encoded, read_current
 from core.vault.gcpause import paused_gc
+from core.vault.metadata import (
+    META_DESCRIPTION,
+    META_EXTRA,
+    META_NAME,
+    META_ROTATION,
+    META_STAGES,
+    META_TAGS,
+    META_VERSION,
+)
 
 Progress = Callable[[str, int, int], None]
-
-# indexes into a metadata array (vault_io.META_KEYS)
-_N, _D, _G, _V, _ST, _R, _E = 0, 2, 3, 7, 10, 11, 12
 
 
 def _parse_meta(blob: bytes) -> list[Any]:
@@ -50,7 +56,7 @@ def _name_of(blob: bytes) -> str:
         end = blob.find(b'"', 2)
         if end > 2 and b"\\" not in blob[2:end]:
             return blob[2:end].decode()
-    return _parse_meta(blob)[_N]
+    return _parse_meta(blob)[META_NAME]
 
 
 class Entry:
@@ -70,7 +76,7 @@ class Entry:
         """The metadata array (vault_io.META_KEYS order)."""
         if self._meta is None:
             self._meta = _parse_meta(self.dump.meta)
-            if self._meta[_N] != self.name:
+            if self._meta[META_NAME] != self.name:
                 raise BackupIntegrityError(
                     "Backup integrity check failed: a record's metadata is malformed"
                 )
@@ -79,7 +85,7 @@ class Entry:
     def current_value(self) -> bytes:
         """The encoded CURRENT value as backed up."""
         if self._value is None:
-            wanted = self.meta[_V]
+            wanted = self.meta[META_VERSION]
             for v in self.dump.versions:
                 if v.version == wanted:
                     self._value = v.value
@@ -160,7 +166,7 @@ def _prime(entries: list[Entry]) -> None:
     if len(metas) != len(todo):
         return
     for e, m in zip(todo, metas, strict=True):
-        if isinstance(m, list) and len(m) == len(vault_io.META_KEYS) and m[_N] == e.name:
+        if isinstance(m, list) and len(m) == len(vault_io.META_KEYS) and m[META_NAME] == e.name:
             e._meta = m
 
 
@@ -171,12 +177,12 @@ def _norm(value: Any) -> Any:
 def _meta_diff(want: list[Any], have: list[Any] | None) -> dict[str, Any]:
     """The description/tags/rotation fields to set so ``have`` matches ``want``."""
     out: dict[str, Any] = {}
-    if have is None or (want[_D] or "") != (have[_D] or ""):
-        out["description"] = want[_D] or ""
-    if have is None or _norm(want[_G]) != _norm(have[_G]):
-        out["tags"] = dict(_norm(want[_G]))
-    if have is None or _norm(want[_R]) != _norm(have[_R]):
-        out["rotation"] = dict(_norm(want[_R]))
+    if have is None or (want[META_DESCRIPTION] or "") != (have[META_DESCRIPTION] or ""):
+        out["description"] = want[META_DESCRIPTION] or ""
+    if have is None or _norm(want[META_TAGS]) != _norm(have[META_TAGS]):
+        out["tags"] = dict(_norm(want[META_TAGS]))
+    if have is None or _norm(want[META_ROTATION]) != _norm(have[META_ROTATION]):
+        out["rotation"] = dict(_norm(want[META_ROTATION]))
     return out
 
 
@@ -189,7 +195,7 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
     others = [c for c in now if c.uid not in wanted_uids]
     other_metas = parse_json_many([c.meta for c in others])
     by_name: dict[str, tuple[CurrentRow, list[Any]]] = {
-        m[_N]: (c, m) for c, m in zip(others, other_metas, strict=True)
+        m[META_NAME]: (c, m) for c, m in zip(others, other_metas, strict=True)
     }
     pairs: list[tuple[Entry, CurrentRow, list[Any] | None]] = []
     for e in entries:
@@ -215,15 +221,15 @@ def plan_restore(vault: Vault, entries: list[Entry], *, exact: bool) -> Plan:
     # values differ unless the same record still has the same version (versions are
     # immutable) -- otherwise compare the bytes
     need = [
-        (c.uid, cm[_V])
+        (c.uid, cm[META_VERSION])
         for e, c, cm in compare
-        if not (c.uid == e.dump.uid and cm[_V] == e.meta[_V])
+        if not (c.uid == e.dump.uid and cm[META_VERSION] == e.meta[META_VERSION])
     ]
     fetched = vault.encoded_values(need)
     for e, c, cm in compare:
-        same_value = (c.uid == e.dump.uid and cm[_V] == e.meta[_V]) or fetched.get(
-            (c.uid, cm[_V])
-        ) == e.current_value()
+        same_value = (
+            c.uid == e.dump.uid and cm[META_VERSION] == e.meta[META_VERSION]
+        ) or fetched.get((c.uid, cm[META_VERSION])) == e.current_value()
         fields = _meta_diff(e.meta, cm)
         if c.deleted:
             kind = "undelete" if same_value and c.uid == e.dump.uid else "put"
@@ -291,8 +297,8 @@ def apply_plan(
         e = action.entry
         if action.kind == "put":
             options = dict(action.fields, who=who, why=why, source="backup")
-            if action.new_record and e.meta[_E]:
-                options["extra"] = e.meta[_E]
+            if action.new_record and e.meta[META_EXTRA]:
+                options["extra"] = e.meta[META_EXTRA]
             puts.add(action.name, e.current_value(), options, action.current)
         elif action.kind == "undelete":
             vault.undelete(action.name)
@@ -340,12 +346,12 @@ def _load(vault: Vault, entries: list[Entry], progress: Progress | None, size: i
     batch: list[tuple[str, bytes, dict[str, Any]]] = []
     for i, e in enumerate(entries, 1):
         meta = e.meta
-        pending = (meta[_ST] or {}).get("PENDING")
+        pending = (meta[META_STAGES] or {}).get("PENDING")
         mine = [(v, next(infos)) for v in e.dump.versions]
         if len(mine) > 1:  # CURRENT last
-            mine.sort(key=lambda p: (p[0].version == meta[_V], p[0].version))
-        description, tags = meta[_D] or "", _norm(meta[_G])
-        rotation, extra = _norm(meta[_R]), _norm(meta[_E])
+            mine.sort(key=lambda p: (p[0].version == meta[META_VERSION], p[0].version))
+        description, tags = meta[META_DESCRIPTION] or "", _norm(meta[META_TAGS])
+        rotation, extra = _norm(meta[META_ROTATION]), _norm(meta[META_EXTRA])
         for v, info in mine:
             if v.version == pending:  # an unfinished rotation is left out
                 continue

@@ -25,6 +25,24 @@ from core.vault.records import SecretRecord
 # created, updated, deleted, version, max version, size, stages, rotation, extra, device.
 # Short keys are also the field names of a raw record handed to core.sync.
 META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
+# Positions in that array, for code that reads stored arrays in bulk without building a
+# Metadata for each (restores of 100,000 records).
+(
+    META_NAME,
+    META_TYPE,
+    META_DESCRIPTION,
+    META_TAGS,
+    META_CREATED,
+    META_UPDATED,
+    META_DELETED_AT,
+    META_VERSION,
+    META_MAX_VERSION,
+    META_SIZE,
+    META_STAGES,
+    META_ROTATION,
+    META_EXTRA,
+    META_DEVICE,
+) = range(len(META_KEYS))
 _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 
 

@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.backup.body import parse_json_many
-from core.backup.restore import _D, _E, _G, _R, _ST, _V, Entry, _norm, _prime
+from core.backup.restore import Entry, _norm, _prime
 from core.vault import Vault, decode_value
+from core.vault.metadata import (
+    META_DESCRIPTION,
+    META_EXTRA,
+    META_ROTATION,
+    META_STAGES,
+    META_TAGS,
+    META_VERSION,
+)
 
 
 def replay_reference(vault: Vault, entries: list[Entry], **_kw: Any) -> list[str]:
@@ -19,16 +27,16 @@ def replay_reference(vault: Vault, entries: list[Entry], **_kw: Any) -> list[str
     _prime(entries)
     for e in entries:
         meta = e.meta
-        pending = (meta[_ST] or {}).get("PENDING")
+        pending = (meta[META_STAGES] or {}).get("PENDING")
         versions = [v for v in e.dump.versions if v.version != pending]
-        versions.sort(key=lambda v: (v.version == meta[_V], v.version))
+        versions.sort(key=lambda v: (v.version == meta[META_VERSION], v.version))
         for v, info in zip(versions, parse_json_many([v.info for v in versions]), strict=True):
             at = info.get("at")
             options = {
-                "description": meta[_D] or "",
-                "tags": _norm(meta[_G]),
-                "rotation": _norm(meta[_R]),
-                "extra": _norm(meta[_E]),
+                "description": meta[META_DESCRIPTION] or "",
+                "tags": _norm(meta[META_TAGS]),
+                "rotation": _norm(meta[META_ROTATION]),
+                "extra": _norm(meta[META_EXTRA]),
                 "who": info.get("who") or None,
                 "why": info.get("why") or None,
                 "source": info.get("src") or None,
