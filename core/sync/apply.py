@@ -9,12 +9,13 @@ performs it with the check-and-set of ``core.vault.sync_access.sync_write``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.controlchars import escape_controls
 from core.sync.clock import SYNC_KEY
 from core.sync.state import RecordState
+from core.vault.metadata import Metadata
 from core.vault.store import Vault
 from core.vault.sync_access import sync_write
 
@@ -25,7 +26,7 @@ class Write:
 
     uid: bytes
     name: str
-    meta: dict[str, Any]
+    meta: Metadata
     new_versions: list[tuple[int, dict[str, Any], bytes]] = field(repr=False)
     deleted: bool
     expected_rev: int
@@ -62,17 +63,17 @@ def plan_write(local: RecordState | None, merged: RecordState) -> Write | None:
         assert local.local is not None
         numbers = dict(local.local.numbers)
         meta = local.local.meta
-        top = int(meta.get("mv") or meta["v"])
+        top = int(meta.max_version or meta.version)
         new = []
         for ver in ordered:
             if ver.gid not in numbers:
                 top += 1
                 numbers[ver.gid] = top
                 new.append((top, ver.info, ver.encoded))
-        stages = dict(meta.get("st") or {})
+        stages = dict(meta.stages or {})
         expected = local.local.rev
         drop = ()
-        old_current = int(meta["v"])
+        old_current = int(meta.version)
     current = numbers[merged.current]
     if old_current is not None and current != old_current:
         stages["PREVIOUS"] = old_current
@@ -82,23 +83,27 @@ def plan_write(local: RecordState | None, merged: RecordState) -> Write | None:
     extra = dict(merged.extra)
     extra[SYNC_KEY] = merged.clock.dump()
     deleted = merged.deleted
-    meta_out = {
-        "t": cur.info.get("t") or type(merged.value).__name__,
+    meta_out = Metadata(
+        uid,
+        0,
+        0,
+        deleted,
+        type=cur.info.get("t") or type(merged.value).__name__,
         # another copy may hold control characters (written before they were refused):
         # they are stored as visible escapes, never raw
-        "d": escape_controls(merged.description),
-        "g": {escape_controls(k): escape_controls(v) for k, v in merged.tags.items()},
-        "c": merged.created,
-        "u": cur.at,
-        "x": merged.deleted_ts if deleted else None,
-        "v": current,
-        "mv": max(top, current),
-        "s": int(cur.info.get("s") or 0),
-        "st": stages,
-        "r": merged.rotation,
-        "e": extra,
-        "dev": last_dev,
-    }
+        description=escape_controls(merged.description),
+        tags={escape_controls(k): escape_controls(v) for k, v in merged.tags.items()},
+        created=merged.created,
+        updated=cur.at,
+        deleted_at=merged.deleted_ts if deleted else None,
+        version=current,
+        max_version=max(top, current),
+        size=int(cur.info.get("s") or 0),
+        stages=stages,
+        rotation=merged.rotation,
+        extra=extra,
+        device=last_dev,
+    )
     if local is None:
         change = "tombstone" if deleted else "added"
     elif local.deleted and not deleted:
@@ -158,47 +163,49 @@ def add_version(
         if rec is None:
             uid = _os.urandom(16)
             at = float(info.get("at") or utcnow().timestamp())
-            meta = {
-                "t": info["t"],
-                "d": "",
-                "g": {},
-                "c": at,
-                "u": at,
-                "x": None,
-                "v": 1,
-                "mv": 1,
-                "s": info["s"],
-                "st": {},
-                "r": {},
-                "e": {},
-                "dev": info.get("dev") or "",
-            }
+            meta = Metadata(
+                uid,
+                0,
+                0,
+                False,
+                type=info["t"],
+                description="",
+                tags={},
+                created=at,
+                updated=at,
+                deleted_at=None,
+                version=1,
+                max_version=1,
+                size=info["s"],
+                stages={},
+                rotation={},
+                extra={},
+                device=info.get("dev") or "",
+            )
             after = sync_write(
                 vault, uid, name, meta, [(1, info, encoded)], deleted=False, expected_rev=0
             )
             return 1, after.rev
         raw = sync_read(vault, [bytes.fromhex(rec.uid)])[0]
-        meta = dict(raw["meta"])
+        meta = replace(raw["meta"])  # a copy: the raw record stays as read
         number = next((n for n, i, _ in raw["versions"] if hasher.gid(i) == gid), None)
         new = []
         if number is None:
-            number = int(meta.get("mv") or meta["v"]) + 1
-            meta["mv"] = number
+            number = int(meta.max_version or meta.version) + 1
+            meta.max_version = number
             new = [(number, info, encoded)]
         deleted = raw["deleted"]
-        if make_current and (number != meta["v"] or deleted):
-            stages = dict(meta.get("st") or {})
-            if not deleted and number != meta["v"]:
-                stages["PREVIOUS"] = meta["v"]
-            meta.update(
-                v=number,
-                st=stages,
-                u=info.get("at"),
-                t=info["t"],
-                s=info["s"],
-                x=None,
-                dev=info.get("dev") or meta.get("dev"),
-            )
+        if make_current and (number != meta.version or deleted):
+            stages = dict(meta.stages or {})
+            if not deleted and number != meta.version:
+                stages["PREVIOUS"] = meta.version
+            meta.version = number
+            meta.stages = stages
+            meta.updated = info.get("at")
+            meta.type = info["t"]
+            meta.size = info["s"]
+            meta.deleted_at = None
+            meta.device = info.get("dev") or meta.device
             deleted = False
         elif not new:
             return number, raw["rev"]

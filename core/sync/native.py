@@ -102,9 +102,9 @@ def _read_local(vault: Vault, hasher: Hasher, name: str) -> _Local | None:
     if not raws:
         return None
     raw = raws[0]
-    meta = raw["meta"]
+    current = raw["meta"].version
     for number, info, encoded in raw["versions"]:
-        if number == meta["v"]:
+        if number == current:
             return _Local(
                 name=name,
                 uid=rec.uid,

@@ -26,6 +26,7 @@ from typing import Any
 from core.errors import IntegrityError
 from core.sync.clock import DICT, REMOVED, SYNC_KEY, Clock, Hasher, Reg, canonical
 from core.vault.codec import SecretValue, decode_value
+from core.vault.metadata import Metadata
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Local:
 
     uid: bytes
     rev: int
-    meta: dict[str, Any]
+    meta: Metadata
     numbers: dict[str, int]  # gid -> version number in this file
     pending: int | None
     stored_clock: dict[str, Any] | None
@@ -114,8 +115,8 @@ def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
     ``device`` is the id of the home holding the record: the author of metadata changes
     made since its clock was stored.
     """
-    meta = raw["meta"]
-    stages = meta.get("st") or {}
+    meta: Metadata = raw["meta"]
+    stages = meta.stages or {}
     pending = stages.get("PENDING")
     numbers: dict[str, int] = {}
     versions: dict[str, Version] = {}
@@ -131,29 +132,29 @@ def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
             versions[gid] = ver
             numbers[gid] = number
             order.append(ver)
-    cur = by_number.get(int(meta["v"]))
+    cur = by_number.get(int(meta.version))
     if cur is None:
         raise IntegrityError(f"Secret {raw['name']!r}: its current version is missing")
     value = decode_value(cur.encoded)
-    extra = dict(meta.get("e") or {})
+    extra = dict(meta.extra or {})
     stored = extra.pop(SYNC_KEY, None)
     clock = Clock.load(stored)
     content = {
-        "d": meta.get("d") or "",
-        "g": meta.get("g") or {},
-        "r": meta.get("r") or {},
+        "d": meta.description or "",
+        "g": meta.tags or {},
+        "r": meta.rotation or {},
         "e": extra,
     }
-    author = meta.get("dev") or device
+    author = meta.device or device
     if clock is None:
         clock = _initial_clock(raw, meta, order, cur, hasher, content, author, device)
     else:
         _stamp_changes(clock, cur, value, hasher, content, device)
     flag = bool(raw["deleted"])
     if flag and not clock.deleted:
-        clock.mark_deleted(_us(meta.get("x")), author)
+        clock.mark_deleted(_us(meta.deleted_at), author)
     elif not flag and clock.deleted:
-        clock.mark_undeleted(_us(meta.get("u")), author)
+        clock.mark_undeleted(_us(meta.updated), author)
     return RecordState(
         uid=raw["uid"].hex(),
         name=raw["name"],
@@ -161,7 +162,7 @@ def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
         tags=dict(content["g"]),
         rotation=dict(content["r"]),
         extra=extra,
-        created=meta.get("c"),
+        created=meta.created,
         clock=clock,
         current=cur.gid,
         versions=versions,
@@ -212,7 +213,7 @@ def _stamp_changes(
 
 def _initial_clock(
     raw: dict[str, Any],
-    meta: dict[str, Any],
+    meta: Metadata,
     order: list[Version],
     cur: Version,
     hasher: Hasher,
@@ -239,7 +240,7 @@ def _initial_clock(
     # they are attributed to the home holding this copy (so two copies that both
     # changed metadata are seen as concurrent and reported, not silently ordered).
     meta_writes = max(0, int(raw["rev"]) - len(raw["versions"]))
-    base = _us(meta.get("c")) + meta_writes
+    base = _us(meta.created) + meta_writes
     author = str(order[0].info.get("dev") or author) if meta_writes == 0 and order else holder
     for f, data in content.items():
         clock.regs[f] = Reg(base, author, hasher.fp(data))

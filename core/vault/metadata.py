@@ -23,7 +23,6 @@ from core.vault.records import SecretRecord
 
 # The on-disk order of the metadata array, by short key: name, type, description, tags,
 # created, updated, deleted, version, max version, size, stages, rotation, extra, device.
-# Short keys are also the field names of a raw record handed to core.sync.
 META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", "dev")
 # Positions in that array, for code that reads stored arrays in bulk without building a
 # Metadata for each (restores of 100,000 records).
@@ -102,13 +101,6 @@ class Metadata:
             raise IntegrityError("A vault record holds malformed metadata")
         return cls(bytes(uid), rev, seq, bool(deleted), *array)
 
-    @classmethod
-    def from_fields(
-        cls, fields: dict[str, Any], uid: bytes, rev: int, seq: int, deleted: bool
-    ) -> Metadata:
-        """Metadata from a dict keyed by :data:`META_KEYS` (a raw record of core.sync)."""
-        return cls.from_array([fields.get(k) for k in META_KEYS], uid, rev, seq, deleted)
-
     def to_array(self) -> list[Any]:
         """The stored array, in :data:`META_KEYS` order."""
         return [
@@ -127,10 +119,6 @@ class Metadata:
             self.extra,
             self.device,
         ]
-
-    def fields(self) -> dict[str, Any]:
-        """The stored fields keyed by :data:`META_KEYS` (a raw record of core.sync)."""
-        return dict(zip(META_KEYS, self.to_array(), strict=True))
 
     def encode(self) -> bytes:
         """The plaintext that is sealed into the record row."""

@@ -5,14 +5,14 @@ through the row-level :class:`~core.vault.engine.Engine`: every ciphertext is se
 with the same associated data as any write, every added or removed row is folded into
 the record-set digest, and writes join (or open) one transaction.
 
-A raw record (:func:`sync_read`) carries its metadata as a dict keyed by the stored
-short keys (:data:`~core.vault.metadata.META_KEYS`), the form a merge compares and
-writes back with :func:`sync_write`.
+A raw record (:func:`sync_read`) carries its :class:`~core.vault.metadata.Metadata`,
+which a merge reads and writes back (changed) with :func:`sync_write`.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,9 @@ def sync_read(vault: EngineOwner, uids: list[bytes]) -> list[dict[str, Any]]:
     """Decrypt whole records: metadata plus every version with its history entry.
 
     Returns one dict per uid found (missing uids are skipped): ``uid`` (bytes),
-    ``name``, ``rev``, ``seq``, ``deleted`` (bool), ``meta`` (the stored metadata keyed
-    by its short keys) and ``versions``: a list of ``(version, info dict, encoded
-    value)`` in version order, PENDING included.
+    ``name``, ``rev``, ``seq``, ``deleted`` (bool), ``meta`` (its
+    :class:`~core.vault.metadata.Metadata`) and ``versions``: a list of ``(version,
+    info dict, encoded value)`` in version order, PENDING included.
     """
     return vault.engine.checked(lambda: _sync_read(vault, uids))
 
@@ -78,7 +78,7 @@ def _sync_read(vault: EngineOwner, uids: list[bytes]) -> list[dict[str, Any]]:
                     "rev": meta.rev,
                     "seq": meta.seq,
                     "deleted": meta.deleted,
-                    "meta": meta.fields(),
+                    "meta": meta,
                     "versions": versions,
                 }
             )
@@ -99,7 +99,7 @@ def sync_write(
     vault: EngineOwner,
     uid: bytes,
     name: str,
-    meta: dict[str, Any],
+    meta: Metadata,
     new_versions: list[tuple[int, dict[str, Any], bytes]],
     *,
     deleted: bool,
@@ -108,11 +108,12 @@ def sync_write(
 ) -> SecretRecord:
     """Write record ``uid`` exactly as given (a merge result), atomically.
 
-    ``meta`` holds the stored metadata keys (``t d g c u x v mv s st r e dev``; ``n`` is
-    ``name``). ``new_versions`` are ``(version, info, encoded value)`` rows to add; they
-    must not exist yet. ``expected_rev`` is the revision the caller read (0: the record
-    must not exist), else ConflictError. ``drop_uids`` are removed first (another uid
-    that held the same name). Bumps ``rev`` and ``seq`` like any write.
+    ``meta`` gives the stored fields (its name, row fields and tombstone flag are
+    replaced by ``name``, the row's and ``deleted``). ``new_versions`` are ``(version,
+    info, encoded value)`` rows to add; they must not exist yet. ``expected_rev`` is
+    the revision the caller read (0: the record must not exist), else ConflictError.
+    ``drop_uids`` are removed first (another uid that held the same name). Bumps
+    ``rev`` and ``seq`` like any write.
     """
     validate_name(name)
     engine = vault.engine
@@ -136,8 +137,7 @@ def sync_write(
                 raise ConflictError(f"Secret {name!r} already has a version {version}")
             engine.write_version(uid, version, encoded, info)
         seq = 0 if row is None else row[3]
-        record = Metadata.from_fields(meta, uid, current_rev, seq, deleted)
-        record.name = name
+        record = replace(meta, uid=uid, rev=current_rev, seq=seq, deleted=deleted, name=name)
         if not engine.version_exists(uid, int(record.version)):
             raise ValidationError(f"Secret {name!r}: the current version row is missing")
         return engine.write_record(record, row, name, is_new=row is None)

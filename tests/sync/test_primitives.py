@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def test_read_returns_every_version_and_write_keeps_the_digest(vault: Vault) -> 
     [raw] = sync_read(vault, [_uid(vault, "a")])
     assert raw["name"] == "a" and [n for n, _, _ in raw["versions"]] == [1, 2]
     assert raw["versions"][0][2] == b"sone"  # encoded: type tag + payload
-    meta = dict(raw["meta"], v=3, mv=3, d="merged", st={"PREVIOUS": 2})
+    meta = replace(
+        raw["meta"], version=3, max_version=3, description="merged", stages={"PREVIOUS": 2}
+    )
     info = {"at": 1.5, "who": "x", "why": "merge", "src": "merge", "dev": "d", "t": "str", "s": 5}
     rec = sync_write(
         vault, raw["uid"], "a", meta, [(3, info, b"sthree")], deleted=False, expected_rev=raw["rev"]
@@ -71,7 +74,7 @@ def test_write_is_check_and_set_and_never_overwrites_a_version(vault: Vault) -> 
             vault,
             raw["uid"],
             "a",
-            dict(raw["meta"], v=99),
+            replace(raw["meta"], version=99),
             [],
             deleted=False,
             expected_rev=raw["rev"],
@@ -123,7 +126,13 @@ def test_diff_compares_ciphertexts_without_the_key(vault: Vault, tmp_path: Path)
 def test_rows_written_by_sync_are_still_tamper_evident(vault: Vault) -> None:
     [raw] = sync_read(vault, [_uid(vault, "a")])
     sync_write(
-        vault, raw["uid"], "a", dict(raw["meta"], d="x"), [], deleted=False, expected_rev=raw["rev"]
+        vault,
+        raw["uid"],
+        "a",
+        replace(raw["meta"], description="x"),
+        [],
+        deleted=False,
+        expected_rev=raw["rev"],
     )
     path = vault.path
     vault.close()

@@ -74,3 +74,22 @@ def test_todays_writes_seal_the_same_bytes_as_the_stored_vault(tmp_path: Path) -
         name, version = key.rsplit("#", 1)
         if (name, int(version)) not in ops.CLOCKED_VERSIONS:
             assert plain == EXPECTED["infos"][key], key
+
+
+def test_a_merge_writing_a_record_back_unchanged_seals_the_same_metadata(stored: Path) -> None:
+    from core.vault.sync_access import sync_read, sync_rows, sync_write
+
+    with Vault.open(stored, KeySource.data_key(ops.DATA_KEY), device_id=ops.DEVICE) as v:
+        for raw in sync_read(v, list(sync_rows(v))):
+            sync_write(
+                v,
+                raw["uid"],
+                raw["name"],
+                raw["meta"],
+                [],
+                deleted=raw["deleted"],
+                expected_rev=raw["rev"],
+            )
+        v.verify()
+    metas, _infos = ops.plaintexts(stored)
+    assert metas == EXPECTED["metas"]
