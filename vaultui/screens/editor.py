@@ -39,7 +39,7 @@ from core.vault import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
-from vaultui.screens.editor_form import FieldRow, parse_json_object, parse_tags
+from vaultui.screens.editor_form import FieldRow, fields_from_rows, parse_json_object, parse_tags
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.secret_text import MaskedTextArea, ValueInput
 
@@ -464,20 +464,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         return self.query_one("#editor-value", Input).value
 
     def _fields_value(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
         original = self.original if isinstance(self.original, dict) else {}
-        for row in self.query(FieldRow):
-            key, text = row.key, row.value
-            if not key and not text:
-                continue
-            if not key:
-                raise ValidationError("Every field needs a name")
-            if key in data:
-                raise ValidationError(f"Field {key!r} appears twice")
-            old = original.get(key)
-            # an untouched non-string field keeps its JSON type (a port stays a number)
-            data[key] = old if old is not None and field_text(old) == text else text
-        return data
+        return fields_from_rows([(row.key, row.value) for row in self.query(FieldRow)], original)
 
     def collect(self) -> tuple[str, Any, str, dict[str, str], str]:
         """Validate the form: (name, value, description, tags, policy) or ValidationError."""
