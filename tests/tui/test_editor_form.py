@@ -75,3 +75,46 @@ def test_each_json_type_is_kept_when_the_edit_parses_as_it() -> None:
     assert typed_field([1, 2], "[3]") == [3] and typed_field({"a": 1}, "[3]") == "[3]"
     assert typed_field("8443", "9443") == "9443"  # a string stays a string
     assert typed_field(7, "NaN") == "NaN" and typed_field(7, "true") == "true"
+
+
+def test_esc_asks_before_throwing_away_a_changed_form(key_file_vault: Settings) -> None:
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            # nothing changed: Esc leaves at once
+            await open_editor(pilot, "app/db")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            # a changed field: Esc asks; "n" keeps the form as it was
+            await open_editor(pilot, "app/db")
+            editor = app.screen
+            field_input(editor, "host").focus()
+            await pilot.press("end", *"-new")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            assert "Leave and lose your changes to app/db?" in str(
+                app.screen.query_one(".dialog-body").render()
+            )
+            await pilot.press("n")
+            await wait_for(pilot, lambda: app.screen is editor)
+            assert field_input(editor, "host").value == "db.local-new"
+            # "y" leaves without saving
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            assert app.manager.vault.get("app/db").value["host"] == "db.local"
+            # a new secret with only a name typed counts as changed too
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
+            await pilot.pause()
+            await pilot.press(*"draft/name", "escape")
+            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            await pilot.press("escape")  # the dialog's own "no"
+            await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
+            # an edit undone by hand is no change
+            await pilot.press(*["backspace"] * len("draft/name"), "escape")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+        app.cleanup()
+
+    run(go())

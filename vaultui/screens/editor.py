@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -39,7 +38,9 @@ from core.vault import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
+from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.screens.editor_form import FieldRow, fields_from_rows, parse_json_object, parse_tags
+from vaultui.screens.editor_keys import EDITOR_BINDINGS
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.secret_text import MaskedTextArea, ValueInput
 
@@ -53,65 +54,7 @@ POLICIES = [(p.name.replace("_", " ").lower(), p.value) for p in SecretRotationP
 class EditorScreen(ShowsWorkerErrors, Screen[None]):
     """Create or edit a secret; saving is a check-and-set on the loaded version."""
 
-    BINDINGS = [
-        Binding(
-            "ctrl+s",
-            "save",
-            "Save",
-            id="editor.save",
-            tooltip="Save as a new version (check-and-set)",
-            priority=True,
-        ),
-        Binding("escape", "cancel", "Cancel", id="editor.cancel", tooltip="Leave without saving"),
-        Binding(
-            "ctrl+g",
-            "generate",
-            "Generate",
-            id="editor.generate",
-            tooltip="Generate a random value",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+r",
-            "reveal",
-            "Reveal",
-            id="editor.reveal",
-            tooltip="Show or hide the value while editing",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+b",
-            "multiline",
-            "Multi-line",
-            id="editor.multiline",
-            tooltip="Switch the value between one line and several lines",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+n",
-            "add_field",
-            "Add field",
-            id="editor.add_field",
-            tooltip="Add a field to a dict secret",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+t",
-            "toggle_json",
-            "Fields/JSON",
-            id="editor.json",
-            tooltip="Switch between field-by-field and JSON editing",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+o",
-            "reload",
-            "Reload",
-            id="editor.reload",
-            tooltip="Discard edits and load the current version",
-            priority=True,
-        ),
-    ]
+    BINDINGS = EDITOR_BINDINGS
 
     def __init__(
         self, manager: SecretsManager, name: str | None, *, value_type: str = "str"
@@ -129,6 +72,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.multiline = False
         self.conflict = False
         self.saving = False
+        self._pristine: tuple[object, ...] | None = None  # the form as loaded (see changed)
 
     @property
     def vault_app(self) -> VaultApp:
@@ -191,6 +135,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self._show_type(self.value_type)
         if self.is_new:
             self.query_one("#editor-name", Input).focus()
+            self.call_after_refresh(self._remember_form)
         else:
             self.load()
 
@@ -263,6 +208,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         else:
             self._set_str(value)
         self._show_type(kind)
+        self.call_after_refresh(self._remember_form)
         if kind == "dict":
             self.call_after_refresh(self._focus_first_field)
         elif self.multiline:
@@ -577,6 +523,32 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         if not self.is_new:
             self.load()
 
+    def _form(self) -> tuple[object, ...]:
+        """Everything the user can change, as shown (compared with the form as loaded)."""
+        texts = [i.value for i in self.query(Input) if not isinstance(i.parent, FieldRow)]
+        areas = [a.text for a in self.query(TextArea)]
+        rows = [(row.key, row.value) for row in self.query(FieldRow) if row.is_attached]
+        selects = [s.value for s in self.query(Select)]
+        return (texts, areas, rows, selects)
+
+    def _remember_form(self) -> None:
+        self._pristine = self._form()
+
+    @property
+    def changed(self) -> bool:
+        """True if the form differs from what was loaded (or from the empty new form)."""
+        return self._pristine is not None and self._form() != self._pristine
+
     def action_cancel(self) -> None:
-        """Leave without saving."""
-        self.app.pop_screen()
+        """Leave without saving; if anything changed, ask first."""
+        if not self.changed:
+            self.app.pop_screen()
+            return
+        what = "this new secret" if self.is_new else f"your changes to {self.secret_name}"
+        question = ConfirmScreen("Discard changes", f"Leave and lose {what}?", "Discard")
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        self.app.push_screen(question, answered)

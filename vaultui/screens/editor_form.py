@@ -100,13 +100,14 @@ class FieldRow(Horizontal):
 
     @property
     def key(self) -> str:
-        """The field name as typed (stripped)."""
-        return self.query_one(".field-key", Input).value.strip()
+        """The field name as typed (stripped); the initial one until the row is composed."""
+        inputs = self.query(".field-key").results(Input)
+        return next((i.value for i in inputs), self._key).strip()
 
     @property
     def value(self) -> str:
-        """The field value as typed."""
-        return self.query_one(".field-value", Input).value
+        """The field value as typed; the initial one until the row is composed."""
+        return next((i.value for i in self.query(".field-value").results(Input)), self._value)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
