@@ -4,7 +4,7 @@ conflict resolved without losing either side, and every value masked until revea
 from __future__ import annotations
 
 from core.config import Settings
-from tests.tui.conftest import SIZE, run, screen_name, wait_browser, wait_for
+from tests.tui.conftest import SIZE, other_process_vault, run, screen_name, wait_browser, wait_for
 from vaultui.app import create_app
 
 
@@ -115,6 +115,52 @@ def test_esc_asks_before_throwing_away_a_changed_form(key_file_vault: Settings) 
             # an edit undone by hand is no change
             await pilot.press(*["backspace"] * len("draft/name"), "escape")
             await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+        app.cleanup()
+
+    run(go())
+
+
+def _drawn(widget) -> str:
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def test_the_json_tab_and_multi_line_values_are_masked_until_revealed(
+    key_file_vault: Settings,
+) -> None:
+    vault = other_process_vault(key_file_vault)
+    vault.put("tls/key", "-----BEGIN KEY-----\ncanary-line-two\n-----END KEY-----\n")
+    vault.close()
+
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_editor(pilot, "app/db")
+            editor = app.screen
+            await pilot.press("ctrl+t")  # the JSON tab
+            area = editor.query_one("#editor-json")
+            await wait_for(pilot, lambda: area.region.height > 0)
+            await pilot.pause()
+            shown = _drawn(area)
+            assert "canary-db-pw" not in shown and "5432" not in shown and "db.local" not in shown
+            assert '"password":' in shown and '"port":' in shown and "•" in shown
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            shown = _drawn(area)
+            assert '"password": "canary-db-pw"' in shown and '"port": 5432' in shown
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            assert "canary-db-pw" not in _drawn(area)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            # a value of several lines opens in the text area, masked too
+            await open_editor(pilot, "tls/key")
+            box = app.screen.query_one("#editor-multiline")
+            assert box.display
+            shown = _drawn(box)
+            assert "canary-line-two" not in shown and "BEGIN" not in shown and "•" in shown
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            assert "canary-line-two" in _drawn(box)
         app.cleanup()
 
     run(go())

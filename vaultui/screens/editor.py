@@ -42,7 +42,7 @@ from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.screens.editor_form import FieldRow, fields_from_rows, parse_json_object, parse_tags
 from vaultui.screens.editor_keys import EDITOR_BINDINGS
 from vaultui.widgets.key_footer import KeyFooter
-from vaultui.widgets.secret_text import MaskedTextArea, ValueInput
+from vaultui.widgets.secret_text import MaskedJsonArea, MaskedTextArea, ValueInput
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -116,7 +116,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
                     yield Vertical(id="fields")
                     yield Button("Add field (Ctrl+N)", id="add-field")
                 with TabPane("JSON", id="tab-json"):
-                    yield TextArea("{}", id="editor-json", soft_wrap=True)
+                    yield MaskedJsonArea("{}", id="editor-json", soft_wrap=False)
             with Horizontal(classes="form-row"):
                 yield Label("Description", classes="form-label")
                 yield Input(placeholder="what it is for", id="editor-description")
@@ -365,6 +365,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.revealed = not self.revealed
         self.query_one("#editor-value", Input).password = not self.revealed
         self.query_one("#editor-multiline", MaskedTextArea).masked = not self.revealed
+        self.query_one("#editor-json", MaskedJsonArea).masked = not self.revealed
         for inp in self.query(".field-value").results(Input):
             inp.password = not self.revealed
 
