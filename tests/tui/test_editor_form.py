@@ -164,3 +164,102 @@ def test_the_json_tab_and_multi_line_values_are_masked_until_revealed(
         app.cleanup()
 
     run(go())
+
+
+async def _save_into_a_conflict(pilot, key_file_vault: Settings, name: str, theirs) -> None:
+    """Another process saves ``theirs`` as ``name``; Ctrl+S then shows both sides."""
+    other = other_process_vault(key_file_vault)
+    other.put(name, theirs)
+    other.close()
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: screen_name(pilot.app) == "ConflictScreen")
+    await pilot.pause()
+
+
+def _dialog_text(app) -> str:
+    lines = []
+    for widget in app.screen.query("Static, DataTable"):
+        lines += [widget.render_line(y).text for y in range(widget.size.height)]
+    return "\n".join(lines)
+
+
+def test_a_save_conflict_lets_me_keep_my_value_or_take_theirs(key_file_vault: Settings) -> None:
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_editor(pilot, "app/api_key")
+            editor = app.screen
+            editor.query_one("#editor-value").value = "canary-mine"
+            await _save_into_a_conflict(pilot, key_file_vault, "app/api_key", "canary-theirs")
+            shown = _dialog_text(app)
+            assert "saved as version 2 while you edited it" in shown
+            assert "canary" not in shown  # both sides masked
+            await pilot.press("r")
+            await pilot.pause()
+            shown = _dialog_text(app)
+            assert "canary-mine" in shown and "canary-theirs" in shown
+            await pilot.press("k")  # keep mine: saved over their version
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            secret = app.manager.vault.get("app/api_key")
+            assert secret.value == "canary-mine" and secret.record.version == 3
+            history = [v.version for v in app.manager.vault.history("app/api_key")]
+            assert 2 in history  # theirs is kept in the history
+
+            # take theirs: nothing saved, the editor shows their value
+            await open_editor(pilot, "app/api_key")
+            editor = app.screen
+            editor.query_one("#editor-value").value = "canary-mine-again"
+            await _save_into_a_conflict(pilot, key_file_vault, "app/api_key", "canary-theirs-2")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.screen is editor)
+            await wait_for(pilot, lambda: editor.loaded_version == 4)
+            assert editor.query_one("#editor-value").value == "canary-theirs-2"
+            assert not editor.query_one("#editor-conflict").display
+            assert app.manager.vault.get("app/api_key").record.version == 4
+            await pilot.press("escape")  # nothing changed since theirs was loaded
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+        app.cleanup()
+
+    run(go())
+
+
+def test_a_dict_conflict_is_merged_field_by_field(key_file_vault: Settings) -> None:
+    async def go() -> None:
+        app = create_app(key_file_vault)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_editor(pilot, "app/db")  # {"host", "port": 5432, "password"}
+            editor = app.screen
+            field_input(editor, "host").value = "db.mine"
+            field_input(editor, "password").value = "pw-mine"
+            theirs = {"host": "db.local", "port": 6543, "password": "pw-theirs", "ssl": "on"}
+            await _save_into_a_conflict(pilot, key_file_vault, "app/db", theirs)
+            table = app.screen.query_one("#conflict-fields")
+            rows = {table.get_row_at(i)[0]: table.get_row_at(i)[1:] for i in range(table.row_count)}
+            # only the differing fields; the ones I changed start as mine
+            assert set(rows) == {"host", "port", "password", "ssl"}
+            assert {k: v[2] for k, v in rows.items()} == {
+                "host": "mine",
+                "port": "theirs",
+                "password": "mine",
+                "ssl": "theirs",
+            }
+            assert rows["ssl"][0] == "(no such field)"
+            assert "pw-" not in _dialog_text(app)  # masked
+            # password: take theirs after all
+            table.move_cursor(row=list(rows).index("password"))
+            await pilot.press("space")
+            await pilot.pause()
+            assert table.get_row_at(list(rows).index("password"))[3] == "theirs"
+            await pilot.press("m")
+            await wait_for(pilot, lambda: screen_name(app) == "BrowserScreen")
+            secret = app.manager.vault.get("app/db")
+            assert secret.value == {
+                "host": "db.mine",
+                "port": 6543,
+                "password": "pw-theirs",
+                "ssl": "on",
+            }
+            assert secret.record.version == 3
+        app.cleanup()
+
+    run(go())

@@ -39,6 +39,7 @@ from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
 from vaultui.screens.dialogs import ConfirmScreen
+from vaultui.screens.editor_conflict import ConflictScreen, Resolution
 from vaultui.screens.editor_form import FieldRow, fields_from_rows, parse_json_object, parse_tags
 from vaultui.screens.editor_keys import EDITOR_BINDINGS
 from vaultui.widgets.key_footer import KeyFooter
@@ -73,6 +74,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.conflict = False
         self.saving = False
         self._pristine: tuple[object, ...] | None = None  # the form as loaded (see changed)
+        self._pending: tuple[str, Any, str, dict[str, str], str] | None = None  # last save
 
     @property
     def vault_app(self) -> VaultApp:
@@ -286,8 +288,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         else:
             banner.update(
                 f"{self.secret_name} was changed by another process (now version {rec.version}) "
-                "since you opened it: saving would be refused. Ctrl+O loads the new version "
-                "(your edits are lost); Esc leaves."
+                "since you opened it: saving shows both versions to choose from. Ctrl+O loads "
+                "the new version (your edits are lost); Esc leaves."
             )
         banner.display = True
 
@@ -450,6 +452,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             return
         self.show_message("")
         self.saving = True
+        self._pending = (name, value, description, tags, policy)
         self._save(name, value, description, tags, policy)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
@@ -512,10 +515,45 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.conflict = True
         banner = self.query_one("#editor-conflict", Static)
         banner.update(
-            f"Not saved: {exc.message}. Ctrl+O loads the current version "
-            "(your edits are lost); Esc leaves."
+            f"Not saved: {exc.message}. Ctrl+S shows both versions to choose from; Ctrl+O "
+            "loads the current version (your edits are lost); Esc leaves."
         )
         banner.display = True
+        self._fetch_theirs()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _fetch_theirs(self) -> None:
+        """Read the version that won, to show it beside the user's (ConflictScreen)."""
+        assert self.secret_name is not None
+        secret = self.manager.vault.get(self.secret_name)
+        if secret is None:
+            return  # deleted meanwhile: the banner says why the save was refused
+        self.manager.audit_log.log(
+            "read", self.secret_name, success=True, version=secret.version, purpose="conflict"
+        )
+        self.app.call_from_thread(self._show_conflict, secret.value, secret.record)
+
+    def _show_conflict(self, theirs: Any, rec: SecretRecord) -> None:
+        if self._pending is None or not self.is_current:
+            return
+        name, mine, description, tags, policy = self._pending
+
+        def chosen(answer: Resolution | None) -> None:
+            if answer is None:
+                return  # back to the form as it was
+            if answer.keep == "theirs":
+                self._loaded(theirs, rec)
+                return
+            # mine or a merge, saved over their version (check-and-set against it)
+            self.record, self.original = rec, theirs
+            self.loaded_version, self.loaded_rev = rec.version, rec.rev
+            self.conflict = False
+            self.query_one("#editor-conflict").display = False
+            self.saving = True
+            self._save(name, answer.value, description, tags, policy)
+
+        screen = ConflictScreen(name, mine, theirs, rec.version, base=self.original)
+        self.app.push_screen(screen, chosen)
 
     # ------------------------------------------------------------------ leaving
 
