@@ -24,18 +24,31 @@ from vaultui.widgets.virtual_table import (
     fit,
     header_strip,
     layout_columns,
+    pick_columns,
 )
 
 COLUMNS = (
     Column("seq", "Seq", width=8),
     Column("time", "Time (UTC)", width=20),
     Column("ok", "OK", width=2),
-    Column("operation", "Operation", width=12),
+    Column("operation", "Operation", width=17),  # "provider_fallback" whole
     Column("secret", "Secret", share=40),
     Column("user", "User", width=12),
     Column("source", "Source", width=7),
     Column("error", "Error / message", share=35),
 )
+
+NARROW_COLUMNS = (
+    Column("seq", "Seq", width=6),
+    Column("time", "Time (UTC)", width=14, clip=(5, 19)),  # "12-04 15:50:13"
+    Column("ok", "OK", width=2),
+    Column("operation", "Operation", width=14),
+    Column("secret", "Secret", share=50),
+    Column("error", "Error / message", share=40),
+)
+"""Under 110 columns: no user and source (the details show them), a shorter time."""
+
+LAYOUTS = ((110, COLUMNS), (0, NARROW_COLUMNS))
 
 
 class AuditTable(VirtualTable):
@@ -113,6 +126,7 @@ class AuditTable(VirtualTable):
         self._strips: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
         self._generation = 0
         self._widths: list[int] = []
+        self._columns = COLUMNS  # the layout for the width in _widths_for
         self._widths_for = -1
 
     # ------------------------------------------------------------------ data
@@ -200,7 +214,8 @@ class AuditTable(VirtualTable):
     def _column_widths(self) -> list[int]:
         total = self.scrollable_content_region.width
         if total != self._widths_for or not self._widths:
-            self._widths = layout_columns(COLUMNS, total, 20, fill=False)
+            self._columns = pick_columns(LAYOUTS, total)
+            self._widths = layout_columns(self._columns, total, 20, fill=False)
             self._widths_for = total
         return self._widths
 
@@ -213,7 +228,7 @@ class AuditTable(VirtualTable):
             style = base + self.get_component_rich_style("audit-table--header", partial=True)
             cells = [
                 (fit(c.label, w, c.key == "seq"), style)
-                for c, w in zip(COLUMNS, widths, strict=True)
+                for c, w in zip(self._columns, widths, strict=True)
             ]
             return header_strip(cells, widths, width, style)
         index = round(self.scroll_y) + y - 1
@@ -246,8 +261,8 @@ class AuditTable(VirtualTable):
         elif row.event.get("success") is False:
             accent = style + self.get_component_rich_style("audit-table--failed", partial=True)
         segments = []
-        for column, w in zip(COLUMNS, widths, strict=True):
-            text = fields[column.key]
+        for column, w in zip(self._columns, widths, strict=True):
+            text = column.text(fields[column.key])
             if column.key in ("seq", "time", "source"):
                 cell_style = dim
             elif column.key in ("ok", "operation", "error"):

@@ -24,10 +24,11 @@ from vaultui.widgets.virtual_table import (
     fit,
     header_strip,
     layout_columns,
+    pick_columns,
 )
 
 COLUMNS = (
-    Column("name", "Name", share=40),
+    Column("name", "Name", share=40, most=40),
     Column("type", "Type", width=5),
     Column("description", "Description", share=35),
     Column("tags", "Tags", share=25),
@@ -35,6 +36,19 @@ COLUMNS = (
     Column("rotation", "Rotation", width=9),
     Column("sync", "Sync", width=8),
 )
+
+NARROW_COLUMNS = (
+    Column("name", "Name", share=60),
+    Column("type", "Type", width=5),
+    Column("description", "Description", share=25),
+    Column("tags", "Tags", share=15),
+    Column("updated", "Updated", width=10, clip=(0, 10)),
+    Column("rotation", "Rotation", width=9),
+)
+"""Under 100 columns: the names get most of the room; the date without its time, and
+no sync column (the detail screen shows it)."""
+
+LAYOUTS = ((100, COLUMNS), (0, NARROW_COLUMNS))
 
 
 class SecretsTable(VirtualTable, FastScrollView):
@@ -117,6 +131,7 @@ class SecretsTable(VirtualTable, FastScrollView):
         self.index = index
         self.rows: Sequence[str] = ()
         self._widths: list[int] = []
+        self._columns = COLUMNS  # the layout for the width in _widths_for
         self._widths_for = -1
         # Rendered rows by (name, has cursor, width), valid for one index generation and
         # one set of styles: a filter keystroke mostly shows rows rendered before.
@@ -160,7 +175,8 @@ class SecretsTable(VirtualTable, FastScrollView):
 
     def header_clicked(self, x: int) -> None:
         pos = 0
-        for column, width in zip(COLUMNS, self._column_widths(), strict=True):
+        widths = self._column_widths()
+        for column, width in zip(self._columns, widths, strict=True):
             if pos <= x < pos + width + 1:
                 self.post_message(self.HeaderClicked(self, column.key))
                 return
@@ -172,23 +188,24 @@ class SecretsTable(VirtualTable, FastScrollView):
         if total is None:
             total = self.scrollable_content_region.width
         if total != self._widths_for or not self._widths:
-            self._widths = layout_columns(COLUMNS, total, 30, fill=True)
+            self._columns = pick_columns(LAYOUTS, total)
+            self._widths = layout_columns(self._columns, total, 30, fill=True)
             self._widths_for = total
         return self._widths
 
-    def _cells(self, name: str) -> list[str]:
+    def _cells(self, name: str) -> dict[str, str]:
         rec = self.index.record(name)
         if rec is None:
-            return [name, "…", "", "", "", "", ""]
-        return [
-            name,
-            rec.type,
-            escape_controls(rec.description),
-            format_tags(rec.tags),
-            format_time(rec.updated_ts),
-            rotation_label(rec),
-            sync_label(rec),
-        ]
+            return {"name": name, "type": "…"}
+        return {
+            "name": name,
+            "type": rec.type,
+            "description": escape_controls(rec.description),
+            "tags": format_tags(rec.tags),
+            "updated": format_time(rec.updated_ts),
+            "rotation": rotation_label(rec),
+            "sync": sync_label(rec),
+        }
 
     def before_lines(self) -> None:
         self._frame_width = self.scrollable_content_region.width
@@ -212,7 +229,7 @@ class SecretsTable(VirtualTable, FastScrollView):
                 (column.label + arrow, sorted_style)
                 if column.key == self.index.sort_key
                 else (column.label, style)
-                for column in COLUMNS
+                for column in self._columns
             ]
             return header_strip(cells, widths, width, style)
         row = round(self.scroll_y) + y - 1
@@ -241,10 +258,14 @@ class SecretsTable(VirtualTable, FastScrollView):
         base, dim_part, cursor = self._row_styles()
         style = cursor if on_cursor else base
         cells = self._cells(name)
+        columns = self._columns
         # two segments (the name, then the other cells dimmed): fewer objects per line
-        rest = " ".join(fit(text, w) for text, w in zip(cells[1:], widths[1:], strict=True))
+        rest = " ".join(
+            fit(c.text(cells.get(c.key, "")), w)
+            for c, w in zip(columns[1:], widths[1:], strict=True)
+        )
         segments = [
-            Segment(fit(cells[0], widths[0]) + " ", style),
+            Segment(fit(cells["name"], widths[0]) + " ", style),
             Segment(rest, style + dim_part),
         ]
         return Strip(segments).crop(0, width).extend_cell_length(width, style)

@@ -22,12 +22,31 @@ from textual.strip import Strip
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its key, heading, and width (fixed, or a share of the rest)."""
+    """One column: its key, heading, and width (fixed, or a share of the rest, at most
+    ``most`` cells if set); ``clip`` keeps only ``text[start:stop]`` of each cell (a
+    date without its time)."""
 
     key: str
     label: str
     width: int = 0
     share: int = 0
+    clip: tuple[int, int] | None = None
+    most: int = 0
+
+    def text(self, value: str) -> str:
+        """The cell's text for ``value`` (clipped, not yet fitted)."""
+        return value[self.clip[0] : self.clip[1]] if self.clip else value
+
+
+def pick_columns(
+    layouts: Sequence[tuple[int, tuple[Column, ...]]], total: int
+) -> tuple[Column, ...]:
+    """The first layout whose minimum width (``layouts`` widest first) ``total`` reaches;
+    the last one if none."""
+    for least, columns in layouts:
+        if total >= least:
+            return columns
+    return layouts[-1][1]
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -54,6 +73,13 @@ def layout_columns(
     if fill:
         first = next(i for i, c in enumerate(columns) if c.share)
         widths[first] += rest - sum(w for w, c in zip(widths, columns, strict=True) if c.share)
+    # a capped column's excess goes to the first shared column without a cap
+    spare = sum(max(w - c.most, 0) for w, c in zip(widths, columns, strict=True) if c.most)
+    if spare:
+        widths = [min(w, c.most) if c.most else w for w, c in zip(widths, columns, strict=True)]
+        to = next((i for i, c in enumerate(columns) if c.share and not c.most), None)
+        if to is not None:
+            widths[to] += spare
     return widths
 
 
