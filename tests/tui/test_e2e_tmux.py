@@ -100,7 +100,7 @@ def test_create_add_filter_reveal_quit_in_a_real_terminal(tmp_path: Path) -> Non
             tmux.type(value)
             tmux.keys("C-s")
             tmux.wait_for(name)
-            screen = tmux.wait_for("secrets ·")
+            screen = tmux.wait_for(" · sorted by")  # "1 secret · …", then "2 secrets · …"
             assert value not in screen  # never shown in the list
 
         tmux.keys("/")
