@@ -104,3 +104,32 @@ def test_help_fits_an_80_column_terminal(demo_app) -> None:
             assert dialog.region.x >= 0 and dialog.region.right <= 80
 
     run(go())
+
+
+def test_a_toast_shows_once_with_the_whole_name_at_80_columns(demo_app) -> None:
+    async def go() -> None:
+        app = demo_app()
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await wait_browser(pilot)
+            table = app.browser().table
+            table.cursor_row = list(table.rows).index("prod/tls/wildcard_cert")
+            await pilot.press("c")
+            await pilot.pause(0.2)
+            await pilot.press("c")  # the same toast again, while the first still shows
+            await pilot.pause(0.3)
+            toasts = [
+                [t.render_line(y).text.strip() for y in range(t.size.height)]
+                for t in app.screen.query("Toast")
+            ]
+            assert len(toasts) == 1, toasts
+            assert any(line.startswith("Copied prod/tls/wildcard_cert.") for line in toasts[0])
+            app.notify("Saved prod/orders-service/database/primary/password (version 12).")
+            await pilot.pause(0.3)
+            lines = [
+                t.render_line(y).text.strip()
+                for t in app.screen.query("Toast")
+                for y in range(t.size.height)
+            ]
+            assert any("prod/orders-service/database/primary/password" in line for line in lines)
+
+    run(go())
