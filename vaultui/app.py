@@ -36,6 +36,7 @@ from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
 from vaultui.screens.unlock import UnlockScreen
+from vaultui.toasts import RecentToasts
 
 IDLE_CHECK_SECONDS = 1.0
 """How often the idle-lock timer looks at the clock."""
@@ -107,6 +108,7 @@ class VaultApp(App[int]):
         self._signals: list[int] = []
         self.locks = 0
         self._key_order = KeyOrder(self, super().on_event)
+        self._toasts = RecentToasts()
         if demo:
             self.sub_title = "demo vault (thrown away on exit)"
 
@@ -458,10 +460,14 @@ class VaultApp(App[int]):
 
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
         """Textual's toast, with control characters (a name, a provider's error text, a
-        hook's output) shown as visible escapes, never sent to the terminal raw."""
-        super().notify(
-            escape_controls(message, keep_lines=True), title=escape_controls(title), **kwargs
-        )
+        hook's output) shown as visible escapes, never sent to the terminal raw; the same
+        toast while it is still showing is not stacked again."""
+        message, title = escape_controls(message, keep_lines=True), escape_controls(title)
+        timeout = kwargs.get("timeout") or self.NOTIFICATION_TIMEOUT
+        severity = str(kwargs.get("severity", "information"))
+        if self._toasts.repeat(message, title, severity, timeout):
+            return  # the same toast is still showing: one is enough
+        super().notify(message, title=title, **kwargs)
 
     def show_error(self, error: BaseException | str, title: str | None = None) -> None:
         """Show an error modal (title from the core error class).

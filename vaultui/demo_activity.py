@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
 
 USB_COPY = "usb-copy-of-the-vault.db"
-"""A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed."""
+"""A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed.
+Not named like a file-sync conflict copy (``vault-HOST.db``): those are merged in when
+the vault opens, before the demo merges it itself."""
 
 DEMO_REMOTES = (("hashicorp_vault", "sealed"), ("hashicorp_vault", "native"))
 """The sync remotes the demo configures (provider, mode): shown, never contacted (the

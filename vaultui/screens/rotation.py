@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import Worker, get_current_worker
 
@@ -39,6 +39,7 @@ from core.rotation.manager import RotationManager, RotationResult, RotationStatu
 from core.rotation.policy import parse_policy, policy_label
 from core.text import plural
 from vaultui.screens.dialogs import confirm_rotation
+from vaultui.widgets.key_footer import KeyFooter
 
 COLUMNS = (
     ("name", "Secret"),
@@ -295,7 +296,7 @@ class RotationScreen(Screen[None]):
         yield Static("", id="failures", markup=False)
         yield Label("Exposed to removed members", id="exposed-title")
         yield Static("", id="exposed", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
