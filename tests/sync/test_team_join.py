@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import EXIT_WRONG_KEY
+from core.errors import EXIT_INTEGRITY, EXIT_WRONG_KEY
 from tests.batch.conftest import run_vaultui
 from tests.conftest import clean_env
 from tests.sync.conftest import ProviderFactory
@@ -106,3 +106,19 @@ def test_a_member_joins_on_an_empty_home_reads_writes_and_syncs_back(people) -> 
     assert "not the key of a member" in refused.err
     carol_home = Path(carol["VAULTUI_HOME"])
     assert not carol_home.exists() or not any(carol_home.glob("*vault.db*"))
+
+
+def test_after_removing_a_member_sealed_sync_says_the_copy_predates_the_rekey(people) -> None:
+    """The provider's copy is sealed under the data key the removal replaced: the owner
+    is told so, and not told to restore a backup (which would let the member back in)."""
+    alice, bob = people["alice"], people["bob"]
+    sync = ("sync", "--provider", PROVIDER, "--sealed")
+    _ok(vaultui(alice, "set", "db/password", stdin=b"db-pw-OSPREY"))
+    _ok(vaultui(alice, "members", "add", "bob", "--ssh-key", people["bob_pub"]))
+    _ok(vaultui(alice, *sync))
+    _ok(vaultui(bob, *sync))
+    _ok(vaultui(alice, "members", "remove", "bob"))
+    refused = vaultui(alice, *sync)
+    assert refused.code == EXIT_INTEGRITY, refused.err
+    assert "before this vault was rekeyed" in refused.err
+    assert "do not restore a backup" in refused.err and "backup recover" not in refused.err
