@@ -114,6 +114,7 @@ def test_remove_lists_the_exposed_secrets_before_confirming(team) -> None:
             assert "rekeyed" in body and "3 secrets" in body and "EXPOSED" in body
             listed = str(app.screen.query_one("#exposed-names").render()).split("\n")
             assert listed == SECRETS
+            assert app.screen.query_one("#exposed-list").region.height >= len(SECRETS)
             await pilot.press("n")  # no: nothing changes
             await wait_for(pilot, lambda: screen_name(app) == "MembersScreen")
             assert [r[0] for r in _rows(app)] == ["bob"]
