@@ -14,9 +14,10 @@ Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
 
 ``sync --sealed`` on a machine without a vault rebuilds it from the provider with the
 configured key (VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY, VAULTUI_KEY_FILE)
-or a passphrase typed at the prompt. Exit codes: 0 ok (conflicts were resolved by the
-merge rule and are listed), 6 a provider failure or secrets that did not sync, 3 no
-such file or conflict, 2 usage. No command prints a secret value.
+or a passphrase typed at the prompt; with a team member's VAULTUI_IDENTITY it joins the
+team vault (the member's slot in the sealed head opens it). Exit codes: 0 ok
+(conflicts were resolved by the merge rule and are listed), 6 a provider failure or
+secrets that did not sync, 3 no such file or conflict, 2 usage. No command prints a secret value.
 """
 
 from __future__ import annotations
@@ -211,20 +212,27 @@ def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None)
 
 def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
     from core.config import ensure_home
-    from core.sync.sealed import bootstrap
+    from core.sync.sealed import bootstrap, join_as_member
     from core.sync.service import make_provider
     from core.unlock import kdf_from_settings
+    from core.vault.keys import SLOT_AGE
 
     settings = ctx.settings
     key = ctx.current_key_source()
     provider = make_provider(settings, args.provider)
     try:
         ensure_home(settings)
-        vault = bootstrap(provider, settings.vault_path, key, kdf=kdf_from_settings(settings))
+        if key.kind == SLOT_AGE:  # a member's identity: their slot in the head opens it
+            vault = join_as_member(provider, settings.vault_path, key)
+        else:
+            vault = bootstrap(provider, settings.vault_path, key, kdf=kdf_from_settings(settings))
         vault.close()
     finally:
         provider.close()
-    _note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
+    if key.kind == SLOT_AGE:
+        _note(f"vaultui: joined the team vault from {args.provider} at {settings.vault_path}")
+    else:
+        _note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
 
 
 def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
