@@ -29,6 +29,7 @@ from core.clock import elapsed_clock
 from core.config import Settings
 from core.controlchars import escape_controls
 from core.errors import VaultError
+from core.service.lifecycle import lock
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
 from core.vault import KeySource
 from vaultui.clipboard import ClipboardGuard
@@ -335,16 +336,12 @@ class VaultApp(App[int]):
 
     # ------------------------------------------------------------------ clipboard
 
-    def copy_secret(
-        self, name: str, value: Any, *, version: int | None = None, field: str | None = None
-    ) -> None:
-        """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
+    def copy_secret(self, name: str, value: Any, *, field: str | None = None) -> None:
+        """Copy a value the service read (and audited as the copy) via OSC 52, and clear
+        the clipboard later."""
         from vaultui.screens.detail import value_text
 
         self.copy_to_clipboard(value_text(value))
-        if self.manager is not None:
-            extra = {"field": field} if field else {}
-            self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
         seconds = self.settings.clipboard_clear_seconds
         what = f"{name}:{field}" if field else name
         if seconds > 0:
@@ -408,10 +405,7 @@ class VaultApp(App[int]):
         self._stop_background()
         self.clear_clipboard()
         manager, self.manager = self.manager, None
-        try:
-            manager.audit_log.log("lock", success=True)
-        finally:
-            manager.close()
+        lock(manager)
         self.locks += 1
         self.browser_ready = False
         while len(self.screen_stack) > 2:

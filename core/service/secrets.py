@@ -10,6 +10,7 @@ an explicit value read carries a secret value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,13 +62,16 @@ def read(
     stage: str | None = None,
     version: int | None = None,
     local: bool = False,
+    pick: Callable[[Any], str | None] | None = None,
     **detail: Any,
 ) -> Read | None:
     """The value of ``name`` (or of a ``stage``/``version``), or None if absent.
 
     Audited once as ``use`` (``read``, ``reveal`` or ``copy``) with ``detail`` (say
-    ``field=`` or ``purpose=``: names, never values). ``local`` reads the vault's own copy
-    even when a provider is configured (the editor edits that copy). Raises
+    ``field=`` or ``purpose=``: names, never values); ``pick(value)`` names the field of a
+    dict value being used when only the value tells (the first one, the highlighted one).
+    ``local`` reads the vault's own copy even when a provider is configured (the editor
+    edits that copy). Raises
     WrongKeyError/IntegrityError on a tampered record (never wrong data). A secret with
     the ON_ACCESS policy is rotated after a read of its current value.
     """
@@ -89,6 +93,8 @@ def read(
     # a value the provider did not give is audited as such
     if found.origin in ("local-only", "fallback"):
         detail["origin"] = found.origin
+    if pick is not None and (field := pick(found.value)) is not None:
+        detail["field"] = field
     manager.audit_log.log(use, name, success=True, version=found.record.version, **detail)
     policy = (found.record.rotation or {}).get("policy")
     if policy == "on_access" and stage is None and version is None:
@@ -255,6 +261,13 @@ def list_records(
         records = [r for r in records if key in r.tags and (want is None or r.tags[key] == want)]
     manager.audit_log.log("list", None, success=True, count=len(records))
     return records
+
+
+def record(
+    manager: SecretsManager, name: str, *, include_deleted: bool = False
+) -> SecretRecord | None:
+    """The metadata of ``name`` (no value, so not audited), or None if absent."""
+    return manager.vault.record(name, include_deleted=include_deleted)
 
 
 def history(manager: SecretsManager, name: str) -> list[VersionInfo]:

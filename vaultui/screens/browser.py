@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import VaultError
+from core.service import secrets
 from core.text import plural
 from vaultui import name_cache
 from vaultui.index import SORT_KEYS, Query, SecretIndex
@@ -560,11 +561,11 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, group="secret-io", exit_on_error=False)
     def _copy(self, name: str) -> None:
-        value = self.manager.retrieve_secret(name)
-        if value is None:
+        found = secrets.read(self.manager, name, use="copy")
+        if found is None:
             self.app.call_from_thread(self.notify, f"{name} no longer exists.", severity="warning")
             return
-        self.app.call_from_thread(self.vault_app.copy_secret, name, value)
+        self.app.call_from_thread(self.vault_app.copy_secret, name, found.value)
 
     def action_delete(self) -> None:
         """Delete the highlighted secret after confirmation."""

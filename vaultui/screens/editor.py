@@ -35,6 +35,7 @@ from textual.widgets import (
 from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
 from core.rotation.policy import SecretRotationPolicy
+from core.service import secrets
 from core.vault import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
@@ -217,14 +218,11 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         assert self.secret_name is not None
         # one read gives the value and the record it belongs to (the version that
         # check-and-set compares against), so they cannot disagree
-        secret = self.manager.vault.get(self.secret_name)
-        if secret is None:
+        found = secrets.read(self.manager, self.secret_name, local=True, purpose="edit")
+        if found is None:
             self.app.call_from_thread(self._loaded, None, None)
             return
-        self.manager.audit_log.log(
-            "read", self.secret_name, success=True, version=secret.version, purpose="edit"
-        )
-        self.app.call_from_thread(self._loaded, secret.value, secret.record)
+        self.app.call_from_thread(self._loaded, found.value, found.record)
 
     def _loaded(self, value: Any, rec: SecretRecord | None) -> None:
         if rec is None or value is None:
@@ -328,7 +326,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def _check_underneath(self) -> None:
         assert self.secret_name is not None
-        rec = self.manager.vault.record(self.secret_name)
+        rec = secrets.record(self.manager, self.secret_name)
         if rec is None or rec.rev != self.loaded_rev:
             self.app.call_from_thread(self._changed_underneath, rec)
 
