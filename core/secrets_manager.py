@@ -432,18 +432,9 @@ class SecretsManager:
 
     def merge(self, other_vault_file: str, *, dry_run: bool = False) -> Any:
         """Merge another copy of this vault (a USB copy, a sync tool's conflict copy)."""
-        from pathlib import Path
+        from core.service.sync import merge
 
-        from core.sync.merge import merge_file
-
-        try:
-            report = merge_file(self.vault, Path(other_vault_file), dry_run=dry_run)
-        except VaultError as exc:
-            self.audit_log.log("merge", None, success=False, error_message=str(exc))
-            raise
-        if not dry_run:
-            self.audit_log.log("merge", None, success=True)
-        return report
+        return merge(self, other_vault_file, dry_run=dry_run)
 
     # ------------------------------------------------------------------ status
 

@@ -230,13 +230,13 @@ class VaultApp(App[int]):
     def _background_services(self, manager: Any) -> None:
         """After unlock: say which conflict copies were merged, start background sync
         and rotation."""
-        from core.sync.service import load_config
+        from core.service.sync import load_config
 
         self._report_copies(manager.copies_absorbed)
         if self.demo or manager is not self.manager:
             return  # the demo vault's secrets stay as shipped; or locked meanwhile
         if load_config(manager.vault, self.settings).interval > 0:
-            from core.sync.background import SyncScheduler
+            from core.service.sync import SyncScheduler
             from vaultui.screens.sync import SCHEDULER_ATTR
 
             sched = SyncScheduler(manager.vault, self.settings, audit=manager.audit_log)

@@ -211,8 +211,7 @@ def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None)
 
 def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
     from core.config import ensure_home
-    from core.sync.sealed import bootstrap
-    from core.sync.service import make_provider
+    from core.service.sync import bootstrap, make_provider
     from core.unlock import kdf_from_settings
 
     settings = ctx.settings
@@ -228,8 +227,7 @@ def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
 
 
 def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
-    from core.sync import conflicts as conflict_store
-    from core.sync import service
+    from core.service import sync as service
 
     vault = manager.vault
     if args.interval is not None:
@@ -257,7 +255,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(args, data, "\n".join(lines))
         return EXIT_OK
     if args.conflicts:
-        items = conflict_store.list_conflicts(vault)
+        items = service.list_conflicts(vault)
         _out(
             args,
             items,
@@ -267,7 +265,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         )
         return EXIT_OK
     if args.dismiss:
-        item = conflict_store.dismiss(vault, args.dismiss)
+        item = service.dismiss_conflict(vault, args.dismiss)
         _out(args, item, f"kept the merge's choice for {item['name']} ({item['field']})")
         return EXIT_OK
     if args.resolve:
@@ -275,11 +273,8 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
             raise ValidationError("--resolve needs --take mine|theirs|merged")
         value = None
         if args.take == "merged":
-            value = _read_value_stdin(conflict_store.get_conflict(vault, args.resolve))
-        item = conflict_store.resolve(
-            vault, args.resolve, args.take, value=value, who=manager.settings.user
-        )
-        manager.audit_log.log("sync_resolve", item["name"], success=True, choice=args.take)
+            value = _read_value_stdin(service.get_conflict(vault, args.resolve))
+        item = service.resolve_conflict(manager, args.resolve, args.take, value=value)
         _out(args, item, f"resolved {item['name']} ({item['field']}): kept {args.take}")
         return EXIT_OK
     remotes: list[tuple[str, bool]] = []
@@ -360,8 +355,7 @@ def _read_value_stdin(conflict: dict[str, Any]) -> Any:
 
 def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
     """Run ``merge`` (see the module docs); returns the exit code."""
-    from core.sync.merge import merge_file
-    from core.sync.service import find_conflict_copies
+    from core.service.sync import find_conflict_copies, merge
 
     vault = manager.vault
     if args.find:
@@ -374,17 +368,7 @@ def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
     other = Path(args.other).expanduser()
     if not other.exists():
         raise NotFoundError(f"No file {other}")
-    report = merge_file(vault, other, dry_run=args.dry_run)
-    data = report.to_dict()
-    if not args.dry_run:
-        manager.audit_log.log(
-            "merge",
-            None,
-            success=True,
-            other_file=other.name,
-            changed=report.changed,
-            conflicts=len(report.conflicts),
-        )
+    data = merge(manager, other, dry_run=args.dry_run).to_dict()
     title = f"{'plan for ' if args.dry_run else ''}merge of {other.name}:"
     _out(args, data, _report_text(data, title))
     return EXIT_OK

@@ -72,7 +72,7 @@ def _audit_events(manager: SecretsManager) -> None:
 
 def _sync_state(manager: SecretsManager, settings: Settings) -> None:
     """Two remotes and the merge of the diverged copy (one conflict to review)."""
-    from core.sync.service import Remote, add_remote
+    from core.service.sync import Remote, add_remote
 
     copy = settings.home / USB_COPY
     try:
