@@ -1,6 +1,6 @@
 """Where a ``--batch`` command's operations run, and how the vault gets unlocked.
 
-A :class:`Session` runs :mod:`core.agent.ops` operations either inside the unlock agent
+A :class:`Session` runs :mod:`core.service.ops` operations either inside the unlock agent
 (when one serves this vault file and provider) or in this process on a
 :class:`~core.secrets_manager.SecretsManager`; both give the same results.
 
@@ -70,7 +70,7 @@ def vault_slot_kinds(path: Path) -> set[str] | None:
 
 
 class Session:
-    """Runs secret operations (:mod:`core.agent.ops`) for one command."""
+    """Runs secret operations (:mod:`core.service.ops`) for one command."""
 
     kind = "local"
 
@@ -91,7 +91,7 @@ class LocalSession(Session):
         self.manager = manager
 
     def call(self, op: str, progress: Any = None, **args: Any) -> Any:
-        from core.agent.ops import dispatch
+        from core.service.registry import dispatch
 
         return dispatch(self.manager, op, args, progress)
 
