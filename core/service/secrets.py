@@ -270,6 +270,18 @@ def record(
     return manager.vault.record(name, include_deleted=include_deleted)
 
 
-def history(manager: SecretsManager, name: str) -> list[VersionInfo]:
-    """Every version of ``name`` with who/when/why, oldest first (metadata only)."""
-    return manager.vault.history(name)
+def history(manager: SecretsManager, name: str, *, refresh: bool = False) -> list[VersionInfo]:
+    """Every version of ``name`` with who/when/why, oldest first (metadata only); audited
+    as one 'history' (NotFoundError, audited too, if ``name`` never existed).
+
+    ``refresh``: a view already shown (and audited) is brought up to date after a change
+    the trail holds already; like the app's list refreshes, that is not a new event.
+    """
+    try:
+        versions = manager.vault.history(name)
+    except VaultError as exc:
+        _failed(manager, "history", name, exc.message)
+        raise
+    if not refresh:
+        manager.audit_log.log("history", name, success=True)
+    return versions

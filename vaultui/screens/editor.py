@@ -520,41 +520,47 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self, name: str, value: Any, description: str, tags: dict[str, str], policy: str
     ) -> None:
         m = self.manager
+        rec = self.record
+        old_policy = ((rec.rotation or {}).get("policy") if rec else None) or "never"
+        new_policy = policy if policy != old_policy else None
         try:
-            if self.is_new:
-                m.store_secret(
-                    name, value, description, tags, expected_version=0, why="created in the app"
+            if self.is_new or rec is None:
+                secrets.store(
+                    m, name, value, description, tags, expected_version=0, why="created in the app"
                 )
-            else:
-                rec = self.record
-                assert rec is not None
-                if value != self.original:
-                    m.store_secret(
-                        name,
-                        value,
-                        description,
-                        tags,
-                        expected_version=self.loaded_version,
-                        why="edited in the app",
-                    )
-                elif description != rec.description or tags != rec.tags:
-                    current = m.vault.record(name)
-                    if current is None or current.rev != self.loaded_rev:
-                        raise ConflictError(f"Secret {name!r} changed since you read it")
-                    m.update_secret_metadata(name, description=description, tags=tags)
-            old_policy = (
-                (self.record.rotation or {}).get("policy") if self.record else None
-            ) or "never"
-            if policy != old_policy:
-                m.update_secret_metadata(name, rotation_policy=policy)
+            elif value != self.original:
+                secrets.store(
+                    m,
+                    name,
+                    value,
+                    description,
+                    tags,
+                    expected_version=self.loaded_version,
+                    why="edited in the app",
+                )
+            elif new_policy or description != rec.description or tags != rec.tags:
+                # one check-and-set change of the metadata, against the revision loaded
+                changed = secrets.update_metadata(
+                    m,
+                    name,
+                    description=description,
+                    tags=tags,
+                    rotation_policy=new_policy,
+                    expected_rev=self.loaded_rev,
+                )
+                if changed is None:
+                    raise ConflictError(f"Secret {name!r} changed since you read it")
+                new_policy = None
+            if new_policy:  # a new value and a new policy: two changes
+                secrets.update_metadata(m, name, rotation_policy=new_policy)
         except ConflictError as exc:
             self.app.call_from_thread(self._conflicted, exc)
             return
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
-        rec = m.vault.record(name)
-        self.app.call_from_thread(self._saved, name, rec.version if rec else 0)
+        saved = secrets.record(m, name)
+        self.app.call_from_thread(self._saved, name, saved.version if saved else 0)
 
     def _saved(self, name: str, version: int) -> None:
         self.saving = False
