@@ -30,8 +30,8 @@ from core.config import Settings
 from core.controlchars import escape_controls
 from core.errors import VaultError
 from core.service.lifecycle import lock
+from core.service.types import KeySource
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
-from core.vault import KeySource
 from vaultui.clipboard import ClipboardGuard
 from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id

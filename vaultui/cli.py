@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = try_fast(args, os.environ)
     if code is not None:
         return code
-    from core.vault.gcpause import allow_gc_pause
+    from core.service.types import allow_gc_pause
     from vaultui.batch.runner import run
 
     allow_gc_pause()  # our own process: bulk work may pause the collector (core won't ask)

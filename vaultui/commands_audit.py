@@ -26,10 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.audit import AuditLog, Filters
-from core.audit.report import FORMATS, build
-from core.audit.view import display_fields
 from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
+from core.service.audit import FORMATS, AuditLog, Filters, display_fields
+from core.service.audit import build_report as build
 
 __all__ = ["add_parser", "handle_audit", "run_audit"]
 

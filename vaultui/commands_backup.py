@@ -290,8 +290,8 @@ def _print_restore(result: dict[str, Any]) -> None:
 
 def _recovery_key(settings: Any, *, may_prompt: bool) -> Any:
     """The configured key, else a passphrase typed at the terminal (never from argv)."""
+    from core.service.types import KeySource
     from core.unlock import configured_key_source
-    from core.vault import KeySource
 
     ks = configured_key_source(settings)
     if ks is not None:
@@ -319,8 +319,8 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
     if not args.name and not args.at:
         raise _usage("backup restore needs NAME or --at TIME")
     if args.to:
-        from core.backup import restore_backup_file
         from core.config import Settings
+        from core.service.backup import restore_backup_file
 
         if not args.name:
             raise _usage("backup restore --to needs the NAME (or path) of a backup")
@@ -350,8 +350,8 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
 
 def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> int:
     """``backup recover [NAME] [--force]``: the damaged vault aside, the backup in place."""
-    from core.backup.damaged import recover_damaged
     from core.config import Settings
+    from core.service.backup import recover_damaged
 
     settings = manager.settings if manager is not None else Settings.from_env()
     result = recover_damaged(

@@ -26,9 +26,15 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
-from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
-from core.rotation.info import iso
-from core.rotation.manager import RotationManager, RotationResult, format_duration
+from core.service.rotation import (
+    HOW_HOOKS_RUN,
+    VIA_CHOICES,
+    RotationManager,
+    RotationResult,
+    format_duration,
+    iso,
+    needs_shell,
+)
 from core.text import plural
 
 __all__ = [

@@ -39,7 +39,7 @@ def add_activity(settings: Settings) -> None:
     (local provider, its own key file). Takes a fraction of a second.
     """
     from core.secrets_manager import SecretsManager
-    from core.vault import KeySource
+    from core.service.types import KeySource
 
     _diverged_copy(settings)
     manager = SecretsManager(
@@ -92,7 +92,7 @@ the browser's order by update time is the same with or without the activity)."""
 
 def _diverged_copy(settings: Settings) -> None:
     """Copy the demo vault, then change :data:`CONFLICTED` differently in each copy."""
-    from core.vault import KeySource, Vault
+    from core.service.types import KeySource, Vault
     from vaultui.demo import DEMO_EPOCH
 
     key = KeySource.from_key_file(settings.default_key_file)

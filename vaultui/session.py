@@ -15,7 +15,7 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import LockedError
-from core.vault import Vault
+from core.service.types import Vault
 
 
 class DeferredManager:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import VaultError
+from core.service.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -42,14 +43,7 @@ use so that importing this module stays cheap (the app's file watcher imports it
 __all__ = [*_EXPORTS, "merge", "resolve_conflict"]
 
 
-def __getattr__(name: str) -> Any:
-    from importlib import import_module
-
-    try:
-        module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(import_module(module), attr)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 def resolve_conflict(

@@ -35,7 +35,7 @@ from core.errors import (
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
-    from core.vault import KeySource
+    from core.service.types import KeySource
 
 PROMPT_TRIES = 3
 
@@ -61,7 +61,7 @@ def vault_slot_kinds(path: Path) -> set[str] | None:
     """The kinds of key slots in the vault file (no key needed), or None if the file
     cannot be read that way."""
     from core.errors import VaultError
-    from core.vault import Vault
+    from core.service.types import Vault
 
     try:
         return set(Vault.slot_kinds(path))
@@ -289,7 +289,7 @@ class Context:
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
-        from core.vault import KeySource
+        from core.service.types import KeySource
         from vaultui.batch.output import note
 
         for attempt in range(1, PROMPT_TRIES + 1):
@@ -310,8 +310,8 @@ class Context:
 
     def current_key_source(self) -> KeySource:
         """The key that opens the vault without the agent: configured, or prompted."""
+        from core.service.types import KeySource
         from core.unlock import configured_key_source
-        from core.vault import KeySource
 
         ks = configured_key_source(self.settings)
         if ks is not None:

@@ -23,8 +23,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from core.backup import BackupManager
 from core.errors import VaultError
+from core.service.backup import BackupManager
 
 COLUMNS = (
     ("name", "Name"),

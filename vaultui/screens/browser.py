@@ -633,8 +633,8 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _import(self, request: Any, progress: ProgressScreen) -> None:
-        from core.agent.ops import import_entries
         from core.importexport import parse_file
+        from core.service.ops import import_entries
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
@@ -681,9 +681,9 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _export(self, request: Any, names: list[str] | None, progress: ProgressScreen) -> None:
-        from core.agent.ops import export
         from core.importexport import render
         from core.private_file import write_private
+        from core.service.ops import export
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(

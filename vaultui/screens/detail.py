@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Label, Static
 
 from core.controlchars import escape_controls
 from core.service import secrets
-from core.vault import SecretRecord
+from core.service.types import SecretRecord
 from vaultui.index import format_tags, format_time, rotation_label, sync_label
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen

@@ -34,9 +34,9 @@ from textual.widgets import (
 
 from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
-from core.rotation.policy import SecretRotationPolicy
 from core.service import secrets
-from core.vault import SecretRecord, validate_name
+from core.service.rotation import SecretRotationPolicy
+from core.service.types import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Static
 
 from core.controlchars import escape_controls
 from core.service import secrets
-from core.vault import VersionInfo
+from core.service.types import VersionInfo
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.widgets.key_footer import KeyFooter

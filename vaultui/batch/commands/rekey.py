@@ -134,8 +134,8 @@ def cmd_passwd(ctx: Context) -> int:
     """Replace the passphrase slot the current key opens (or add one to a key-file vault);
     with ``--rekey`` also replace the data key in the same transaction."""
     from core.service.keys import change_passphrase
+    from core.service.types import KeySource
     from core.unlock import kdf_from_settings
-    from core.vault import KeySource
 
     manager, old = _open(ctx)
     try:
