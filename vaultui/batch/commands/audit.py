@@ -1,8 +1,9 @@
 """``vaultui --batch audit ...``: list, stats, verify, report, tail, alerts and export.
 
-Wiring: the CLI's plugin contract (``add_parser`` sets ``handler=run_audit``, called
-as ``handler(args, manager)`` with an unlocked SecretsManager). :func:`handle_audit`
-is the same command on a bare :class:`core.audit.AuditLog` (tests, other callers)::
+Registered with :func:`register` (``add_parser`` sets ``handler=run_audit``, called
+as ``handler(args, manager)`` with an unlocked SecretsManager, or None when locked).
+:func:`handle_audit` is the same command on a bare :class:`core.audit.AuditLog` (tests,
+other callers)::
 
     handle_audit(args, audit_log, secrets=vault.list(), last_backup=newest_backup_time)
 
@@ -30,13 +31,13 @@ from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
 from core.service.audit import FORMATS, AuditLog, Filters, display_fields
 from core.service.audit import build_report as build
 
-__all__ = ["add_parser", "handle_audit", "run_audit"]
+__all__ = ["add_parser", "handle_audit", "register", "run_audit"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``audit`` (with list/stats/verify/report/tail/alerts) to argparse subparsers.
 
-    Sets ``audit_handler`` (and ``func``) to :func:`handle_audit`.
+    Sets ``handler`` to :func:`run_audit` and ``audit_handler`` to :func:`handle_audit`.
     """
     audit = subparsers.add_parser(
         "audit",
@@ -104,10 +105,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
 
     # the commands work on a locked vault too (names then show as <encrypted>)
-    audit.set_defaults(
-        handler=run_audit, audit_handler=handle_audit, func=handle_audit, needs_vault="optional"
-    )
+    audit.set_defaults(handler=run_audit, audit_handler=handle_audit, needs_vault="optional")
     return audit
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``audit`` and its subcommands to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 def _json(p: argparse.ArgumentParser) -> None:

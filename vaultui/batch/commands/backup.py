@@ -1,6 +1,6 @@
 """``vaultui --batch backup ...``: create, list, verify, restore and clean up backups.
 
-Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
+Registered with :func:`register` (``add_parser`` + ``handler(args, manager)``)::
 
     vaultui --batch backup create [--name N] [--incremental]
     vaultui --batch backup list [--json]
@@ -47,6 +47,7 @@ __all__ = [
     "handle_run_scheduled",
     "handle_schedule",
     "handle_verify",
+    "register",
 ]
 
 
@@ -146,6 +147,14 @@ def add_parser(subparsers: Any) -> None:
     run = sub.add_parser("run-scheduled", help="make the scheduled backup now if it is due")
     _json_flag(run)
     run.set_defaults(handler=handle_run_scheduled)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``backup`` and its subcommands to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 # ---------------------------------------------------------------------- output

@@ -1,6 +1,6 @@
 """``vaultui --batch sync`` and ``vaultui --batch merge``.
 
-Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
+Registered with :func:`register` (``add_parser`` + ``handler(args, manager)``)::
 
     vaultui --batch sync --provider NAME [--sealed] [--dry-run] [--save]
     vaultui --batch sync --all [--dry-run]          every remote saved with --save
@@ -105,6 +105,14 @@ def add_parser(subparsers: Any) -> None:
     merge.add_argument("--find", action="store_true", help="list conflict copies beside the vault")
     _own_flags(merge)
     merge.set_defaults(handler=handle_merge)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``sync`` and ``merge`` to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 # ---------------------------------------------------------------------- output

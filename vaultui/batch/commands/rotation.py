@@ -1,13 +1,10 @@
 """``vaultui --batch`` rotation commands: ``rotate``, ``policy`` and ``rotation status``.
 
-Wiring (vaultui/cli.py)::
+Registered with :func:`register`; each command runs as ``handler(args, manager)`` on
+the unlocked SecretsManager, which hands its rotation manager to the command's
+``rotation_handler`` (tests call that one directly)::
 
-    from vaultui import commands_rotation
-    commands_rotation.add_parser(subparsers)
-    ...
-    args = parser.parse_args()
-    if getattr(args, "rotation_handler", None):
-        return args.rotation_handler(args, secrets.rotation_manager)
+    args.rotation_handler(args, manager.rotation_manager)
 
 Each handler takes the parsed arguments and a :class:`core.rotation.RotationManager`,
 prints to ``out`` (stdout by default; JSON with ``--json``) and returns the exit code.
@@ -42,13 +39,14 @@ __all__ = [
     "handle_policy",
     "handle_rotate",
     "handle_rotation_status",
+    "register",
 ]
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``rotate``, ``policy`` and ``rotation`` to an argparse subparsers object.
 
-    Each sets ``rotation_handler`` (and ``func``) to its handler.
+    Each sets ``rotation_handler`` to its handler (and ``handler`` to run it).
     """
     rotate = subparsers.add_parser(
         "rotate",
@@ -69,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
         help="with --daemon: seconds between checks (default VAULTUI_ROTATION_INTERVAL, 3600)",
     )
     _json_flag(rotate)
-    rotate.set_defaults(rotation_handler=handle_rotate, func=handle_rotate)
+    rotate.set_defaults(rotation_handler=handle_rotate, handler=_on_rotation)
 
     policy = subparsers.add_parser(
         "policy",
@@ -93,7 +91,7 @@ def add_parser(subparsers: Any) -> None:
     policy.add_argument("--timeout", type=float, metavar="SECONDS", help="per-hook time limit")
     policy.add_argument("--via", choices=VIA_CHOICES, help="how hooks get values (both)")
     _json_flag(policy)
-    policy.set_defaults(rotation_handler=handle_policy, func=handle_policy)
+    policy.set_defaults(rotation_handler=handle_policy, handler=_on_rotation)
 
     rotation = subparsers.add_parser("rotation", help="rotation schedule and worker state")
     rotation_sub = rotation.add_subparsers(dest="rotation_command", required=True)
@@ -101,7 +99,20 @@ def add_parser(subparsers: Any) -> None:
         "status", help="every secret with a policy: last rotated, next due, state; workers"
     )
     _json_flag(status)
-    status.set_defaults(rotation_handler=handle_rotation_status, func=handle_rotation_status)
+    status.set_defaults(rotation_handler=handle_rotation_status, handler=_on_rotation)
+
+
+def _on_rotation(args: argparse.Namespace, manager: Any) -> int:
+    """Run the parsed command's ``rotation_handler`` on the manager's rotation engine."""
+    return args.rotation_handler(args, manager.rotation_manager)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``rotate``, ``policy`` and ``rotation`` to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
