@@ -130,6 +130,10 @@ class AgentClient:
         """Close the connection."""
         self._sock.close()
 
+    def set_timeout(self, seconds: float) -> None:
+        """Wait at most ``seconds`` for any one frame from now on."""
+        self._sock.settimeout(seconds)
+
     def __enter__(self) -> AgentClient:
         return self
 

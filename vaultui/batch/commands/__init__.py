@@ -92,7 +92,8 @@ def register_handlers(sub: Any, add_parser: Callable[[Any], Any]) -> list[str]:
 def run_handler(ctx: Context) -> int:
     """Call the parsed command's ``handler(args, manager)`` with an unlocked manager (or
     None if it set ``needs_vault=False``, or ``needs_vault="optional"`` and no key is at
-    hand, with the settings in ``args.settings``); returns its exit code."""
+    hand, with the settings in ``args.settings``); returns its exit code. ``args.context``
+    is the command's :class:`~vaultui.batch.context.Context` (its one agent connection)."""
     from core.errors import EXIT_USAGE
     from vaultui.batch.output import error
 
@@ -101,6 +102,7 @@ def run_handler(ctx: Context) -> int:
     if handler is None:
         error(f"command {args.command!r} has no handler")
         return EXIT_USAGE
+    args.context = ctx
     needs = getattr(args, "needs_vault", True)
     if needs == "optional":
         args.settings = ctx.settings

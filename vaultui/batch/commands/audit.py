@@ -183,10 +183,11 @@ def _run_locked(args: argparse.Namespace) -> int:
 
 def _agent_opener(args: argparse.Namespace, settings: Any) -> Any:
     """Open trail lines through the unlock agent serving this vault (it never hands out
-    the key), or None when no agent serves it."""
+    the key), or None when no agent serves it. Uses the command's context (and so its one
+    connection to the agent, closed when the command ends)."""
     from vaultui.batch.context import Context
 
-    ctx = Context(args, settings)
+    ctx = getattr(args, "context", None) or Context(args, settings)
     if not ctx.agent_serves_us(ctx.agent_hello()):
         return None
     session = ctx.session()
