@@ -19,7 +19,6 @@ holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from typing import Any, TextIO
 from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
 from core.service.audit import FORMATS, AuditLog, Filters, display_fields
 from core.service.audit import build_report as build
+from vaultui.batch import output
 
 __all__ = ["add_parser", "handle_audit", "register", "run_audit"]
 
@@ -256,7 +256,7 @@ def handle_audit(
 def _print_events(events: Iterable[dict[str, Any]], out: TextIO, as_json: bool) -> None:
     for event in events:
         if as_json:
-            out.write(json.dumps(event) + "\n")
+            output.emit(event, out=out, compact=True)
         else:
             d = display_fields(event)
             out.write(
@@ -273,7 +273,7 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     rows = [view.row(i) for i in range(start, total)]
     events = [r.event for r in rows if r is not None and r.event is not None]
     if args.json:
-        out.write(json.dumps(events, indent=None) + "\n")
+        output.emit(events, out=out, compact=True)
     else:
         _print_events(events, out, False)
         word = "event" if total == 1 else "events"
@@ -285,7 +285,7 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
 def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     stats = log.stats(args.name)
     if args.json:
-        out.write(json.dumps(stats, indent=2) + "\n")
+        output.emit(stats, out=out)
         return EXIT_OK
     out.write(f"secret:              {args.name or '(all)'}\n")
     for key in (
@@ -310,7 +310,7 @@ def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
 def _verify(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     report = log.verify()
     if args.json:
-        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        output.emit(report.to_dict(), out=out)
     else:
         out.write(report.summary() + "\n")
         for issue in report.issues[:20]:
@@ -382,7 +382,7 @@ def _alerts(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
         since = datetime.fromtimestamp(since_ts).astimezone() if since_ts else None
     alerts = log.recent_alerts(args.limit, since)
     if args.json:
-        out.write(json.dumps(alerts, indent=2) + "\n")
+        output.emit(alerts, out=out)
         return EXIT_OK
     if not alerts:
         out.write("no alerts\n")

@@ -25,7 +25,6 @@ backup chain, with the same key as ``restore --to``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_ERROR, EXIT_INTEGRITY, EXIT_OK, KeyMissingError
 from core.text import plural
+from vaultui.batch import output
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -161,8 +161,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
+    output.emit(data, sort_keys=True)
 
 
 def _out(text: str) -> None:

@@ -16,7 +16,6 @@ No command takes a secret value: rotation makes the values.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from datetime import datetime
@@ -33,6 +32,7 @@ from core.service.rotation import (
     needs_shell,
 )
 from core.text import plural
+from vaultui.batch import output
 
 __all__ = [
     "add_parser",
@@ -121,7 +121,7 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _emit(out: TextIO, data: Any) -> None:
-    out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    output.emit(data, out=out, sort_keys=True)
 
 
 def handle_rotate(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, NotFoundError, ValidationError
 from core.text import plural
+from vaultui.batch import output
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -120,9 +121,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-    else:
-        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+        output.emit(data)
+        return
+    sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
     sys.stdout.flush()
 
 
