@@ -183,7 +183,7 @@ class AgentClient:
         provider: str,
         on_progress: ProgressFn | None = None,
     ) -> object:
-        """Run operation ``op`` (see :mod:`core.agent.ops`) in the agent.
+        """Run operation ``op`` (see :mod:`core.service.ops`) in the agent.
 
         ``vault``/``provider`` say which vault and provider the caller means; the agent
         answers :class:`AgentMismatch` if they are not the ones it holds.
