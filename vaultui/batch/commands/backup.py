@@ -169,11 +169,6 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
-def _note(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
 def _progress() -> Any:
     """A (stage, done, total) callback printing to stderr on a terminal, else None."""
     if not sys.stderr.isatty():
@@ -221,7 +216,7 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
         _emit(info)
     else:
         _out(str(path))
-        _note(
+        output.note(
             f"Created {info['type']} backup {info['name']} "
             f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
         )
@@ -235,7 +230,7 @@ def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
         _emit(listed)
         return EXIT_OK
     if not listed:
-        _note("No backups yet: vaultui --batch backup create")
+        output.note("No backups yet: vaultui --batch backup create")
         return EXIT_OK
     rows = [("NAME", "TYPE", "PARENT", "AGE", "SIZE", "SECRETS", "VERIFIED", "STATUS")]
     for b in listed:
@@ -266,7 +261,7 @@ def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(f"OK: {report['name']} and its chain ({' <- '.join(report['chain'])}) are intact")
     else:
         for message in report["errors"]:
-            _note(message)
+            output.note(message)
     return EXIT_OK if report["valid"] else EXIT_INTEGRITY
 
 
@@ -293,7 +288,7 @@ def _print_restore(result: dict[str, Any]) -> None:
         if len(shown) > 200:
             _out(f"    ... and {len(shown) - 200} more")
     for message in result.get("errors") or []:
-        _note(message)
+        output.note(message)
 
 
 def _recovery_key(settings: Any, *, may_prompt: bool) -> Any:
@@ -374,7 +369,7 @@ def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> 
         _emit(result)
         return EXIT_ERROR if result["errors"] else EXIT_OK
     for note in result["skipped"]:
-        _note(note)
+        output.note(note)
     _out(f"The vault was damaged: {result['damaged']}")
     if result["moved_aside"]:
         _out(f"Moved the damaged file aside to {result['moved_aside']} (kept, not deleted)")
@@ -384,7 +379,7 @@ def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> 
     )
     _out("Changes made after that backup are not in the recovered vault.")
     for message in result["errors"]:
-        _note(message)
+        output.note(message)
     return EXIT_ERROR if result["errors"] else EXIT_OK
 
 

@@ -127,11 +127,6 @@ def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     sys.stdout.flush()
 
 
-def _note(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def _when(ts: float | None) -> str:
     if not ts:
         return "never"
@@ -207,7 +202,9 @@ def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None)
                 if args.sealed and args.provider:
                     _bootstrap(ctx, args)
                 elif args.provider:
-                    _note(f"vaultui: no vault at {settings.vault_path}: creating one to sync into")
+                    output.note(
+                        f"vaultui: no vault at {settings.vault_path}: creating one to sync into"
+                    )
                     manager = ctx.manager(create=True)
                 else:
                     raise NotFoundError(f"No vault at {settings.vault_path}")
@@ -232,7 +229,7 @@ def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
         vault.close()
     finally:
         provider.close()
-    _note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
+    output.note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
 
 
 def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
@@ -372,7 +369,7 @@ def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(args, copies, "\n".join(copies) if copies else "no conflict copies beside the vault")
         return EXIT_OK
     if not args.other:
-        _note("vaultui: merge needs OTHER_VAULT_FILE (or --find)")
+        output.note("vaultui: merge needs OTHER_VAULT_FILE (or --find)")
         return EXIT_USAGE
     other = Path(args.other).expanduser()
     if not other.exists():
