@@ -25,10 +25,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Sparkline, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from core.audit import AuditLog, Filters, VerifyReport
-from core.audit.view import EventView, Row
 from core.controlchars import escape_controls
 from core.errors import VaultError
+from core.service.audit import AuditLog, EventView, Filters, Row, VerifyReport
 from core.text import plural
 from vaultui.widgets.audit_table import AuditTable
 from vaultui.widgets.key_footer import KeyFooter

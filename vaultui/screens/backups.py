@@ -26,9 +26,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from core.backup import BackupManager
-from core.backup.destinations import Destination, describe, destinations, manager_at
 from core.errors import VaultError
+from core.service.backup import BackupManager, Destination, describe, destinations, manager_at
 from vaultui.widgets.key_footer import KeyFooter
 
 COLUMNS = (

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from core.errors import VaultError
+from core.service import secrets
 from core.text import plural
 from vaultui import name_cache
 from vaultui.fast.prompt_frame import PromptFrame
@@ -560,11 +561,11 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, group="secret-io", exit_on_error=False)
     def _copy(self, name: str) -> None:
-        value = self.manager.retrieve_secret(name)
-        if value is None:
+        found = secrets.read(self.manager, name, use="copy")
+        if found is None:
             self.app.call_from_thread(self.notify, f"{name} no longer exists.", severity="warning")
             return
-        self.app.call_from_thread(self.vault_app.copy_secret, name, value)
+        self.app.call_from_thread(self.vault_app.copy_secret, name, found.value)
 
     def action_delete(self) -> None:
         """Delete the highlighted secret after confirmation."""
@@ -632,8 +633,8 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _import(self, request: Any, progress: ProgressScreen) -> None:
-        from core.agent.ops import import_entries
         from core.importexport import parse_file
+        from core.service.ops import import_entries
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
@@ -680,9 +681,9 @@ class BrowserScreen(ShowsWorkerErrors, PromptFrame[None]):
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _export(self, request: Any, names: list[str] | None, progress: ProgressScreen) -> None:
-        from core.agent.ops import export
         from core.importexport import render
         from core.private_file import write_private
+        from core.service.ops import export
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(

@@ -33,8 +33,9 @@ from textual.widgets import (
 
 from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
-from core.rotation.policy import SecretRotationPolicy
-from core.vault import SecretRecord, validate_name
+from core.service import secrets
+from core.service.rotation import SecretRotationPolicy
+from core.service.types import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
@@ -164,14 +165,11 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         assert self.secret_name is not None
         # one read gives the value and the record it belongs to (the version that
         # check-and-set compares against), so they cannot disagree
-        secret = self.manager.vault.get(self.secret_name)
-        if secret is None:
+        found = secrets.read(self.manager, self.secret_name, local=True, purpose="edit")
+        if found is None:
             self.app.call_from_thread(self._loaded, None, None)
             return
-        self.manager.audit_log.log(
-            "read", self.secret_name, success=True, version=secret.version, purpose="edit"
-        )
-        self.app.call_from_thread(self._loaded, secret.value, secret.record)
+        self.app.call_from_thread(self._loaded, found.value, found.record)
 
     def _loaded(self, value: Any, rec: SecretRecord | None) -> None:
         if rec is None or value is None:
@@ -276,7 +274,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def _check_underneath(self) -> None:
         assert self.secret_name is not None
-        rec = self.manager.vault.record(self.secret_name)
+        rec = secrets.record(self.manager, self.secret_name)
         if rec is None or rec.rev != self.loaded_rev:
             self.app.call_from_thread(self._changed_underneath, rec)
 
@@ -460,41 +458,47 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self, name: str, value: Any, description: str, tags: dict[str, str], policy: str
     ) -> None:
         m = self.manager
+        rec = self.record
+        old_policy = ((rec.rotation or {}).get("policy") if rec else None) or "never"
+        new_policy = policy if policy != old_policy else None
         try:
-            if self.is_new:
-                m.store_secret(
-                    name, value, description, tags, expected_version=0, why="created in the app"
+            if self.is_new or rec is None:
+                secrets.store(
+                    m, name, value, description, tags, expected_version=0, why="created in the app"
                 )
-            else:
-                rec = self.record
-                assert rec is not None
-                if value != self.original:
-                    m.store_secret(
-                        name,
-                        value,
-                        description,
-                        tags,
-                        expected_version=self.loaded_version,
-                        why="edited in the app",
-                    )
-                elif description != rec.description or tags != rec.tags:
-                    current = m.vault.record(name)
-                    if current is None or current.rev != self.loaded_rev:
-                        raise ConflictError(f"Secret {name!r} changed since you read it")
-                    m.update_secret_metadata(name, description=description, tags=tags)
-            old_policy = (
-                (self.record.rotation or {}).get("policy") if self.record else None
-            ) or "never"
-            if policy != old_policy:
-                m.update_secret_metadata(name, rotation_policy=policy)
+            elif value != self.original:
+                secrets.store(
+                    m,
+                    name,
+                    value,
+                    description,
+                    tags,
+                    expected_version=self.loaded_version,
+                    why="edited in the app",
+                )
+            elif new_policy or description != rec.description or tags != rec.tags:
+                # one check-and-set change of the metadata, against the revision loaded
+                changed = secrets.update_metadata(
+                    m,
+                    name,
+                    description=description,
+                    tags=tags,
+                    rotation_policy=new_policy,
+                    expected_rev=self.loaded_rev,
+                )
+                if changed is None:
+                    raise ConflictError(f"Secret {name!r} changed since you read it")
+                new_policy = None
+            if new_policy:  # a new value and a new policy: two changes
+                secrets.update_metadata(m, name, rotation_policy=new_policy)
         except ConflictError as exc:
             self.app.call_from_thread(self._conflicted, exc)
             return
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
-        rec = m.vault.record(name)
-        self.app.call_from_thread(self._saved, name, rec.version if rec else 0)
+        saved = secrets.record(m, name)
+        self.app.call_from_thread(self._saved, name, saved.version if saved else 0)
 
     def _saved(self, name: str, version: int) -> None:
         self.saving = False
@@ -525,12 +529,9 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
     def _fetch_theirs(self) -> None:
         """Read the version that won, to show it beside the user's (ConflictScreen)."""
         assert self.secret_name is not None
-        secret = self.manager.vault.get(self.secret_name)
+        secret = secrets.read(self.manager, self.secret_name, local=True, purpose="conflict")
         if secret is None:
             return  # deleted meanwhile: the banner says why the save was refused
-        self.manager.audit_log.log(
-            "read", self.secret_name, success=True, version=secret.version, purpose="conflict"
-        )
         self.app.call_from_thread(self._show_conflict, secret.value, secret.record)
 
     def _show_conflict(self, theirs: Any, rec: SecretRecord) -> None:

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from core.errors import VaultError
+from core.service.members import MAX_RECIPIENT_CHARS, check_member_name, parse_recipient
 from core.text import plural
-from core.vault.members import MAX_RECIPIENT_CHARS, check_member_name, parse_recipient
 
 SHOWN_EXPOSED = 1000
 """Names listed in the removal dialog; the count covers the rest (a vault may hold 100k)."""

@@ -22,8 +22,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from core.service.members import SLOT_AGE
 from core.text import plural
-from core.vault.keys import SLOT_AGE
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.member_dialogs import AddMemberScreen, ConfirmRemovalScreen
 from vaultui.widgets.key_footer import KeyFooter
@@ -95,7 +95,7 @@ class MembersScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="members", exit_on_error=False)
     def load(self) -> None:
         """Read the member slots (public data: no key material is decrypted)."""
-        from core.members import list_members
+        from core.service.members import list_members
 
         rows = list_members(self.manager)
         self.app.call_from_thread(self._show, rows)
@@ -147,7 +147,7 @@ class MembersScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, group="members-io", exit_on_error=False)
     def _add(self, name: str, public_key: str) -> None:
-        from core.members import add_member
+        from core.service.members import add_member
 
         member = add_member(self.manager, name, public_key)
         self.app.call_from_thread(self._added, member)
@@ -187,7 +187,7 @@ class MembersScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="members-remove", exit_on_error=False)
     def _remove(self, name: str, progress: Any) -> None:
-        from core.members import remove_member
+        from core.service.members import remove_member
 
         last = 0.0
 

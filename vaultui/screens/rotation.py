@@ -32,11 +32,19 @@ from textual.worker import Worker, get_current_worker
 
 from core.controlchars import escape_controls
 from core.errors import VaultError
-from core.members import exposed_secrets
-from core.rotation.generators import parse_generator
-from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
-from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
-from core.rotation.policy import parse_policy, policy_label
+from core.service.members import exposed_secrets
+from core.service.rotation import (
+    DEFAULT_TIMEOUT,
+    VIA_CHOICES,
+    HookConfig,
+    RotationManager,
+    RotationResult,
+    RotationStatus,
+    format_duration,
+    parse_generator,
+    parse_policy,
+    policy_label,
+)
 from core.text import plural
 from vaultui.screens.dialogs import confirm_rotation
 from vaultui.widgets.key_footer import KeyFooter

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.rotation.generators import (
+from core.service.rotation import (
     CLASS_NAMES,
     PassphraseGenerator,
     PasswordGenerator,
