@@ -11,9 +11,9 @@ Every call shown in the FEDzk secrets manager's documentation works here as writ
     secrets.get_audit_stats('db_password')['total_accesses']
     secrets.create_backup('production_backup'); secrets.restore_backup('production_backup')
 
-The facade is a thin layer over :mod:`core.vault` (storage), :mod:`core.audit` (the
-trail), :mod:`core.rotation`, :mod:`core.backup` and :mod:`core.providers`; the app and
-``vaultui --batch`` use the same layers.
+The facade is a thin layer over :mod:`core.service` (which validates, audits and returns
+typed results for every front end), :mod:`core.rotation`, :mod:`core.backup` and
+:mod:`core.sync`; the app, ``vaultui --batch`` and the unlock agent call the same service.
 """
 
 from __future__ import annotations
@@ -25,15 +25,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core.config import Settings, configure_logging
-from core.errors import (
-    NotFoundError,
-    ValidationError,
-    VaultError,
-)
-from core.rotation.policy import SecretRotationPolicy, parse_policy, policy_to_str
-from core.secrets_manager_admin import VaultAdministration
-from core.unlock import open_vault
-from core.vault import Argon2Params, KeySource, SecretRecord, Vault, validate_name
+from core.errors import ValidationError, VaultError
+from core.rotation.policy import SecretRotationPolicy, parse_policy
+from core.service import secrets as service
+from core.unlock import describe_key_source, open_vault
+from core.vault import Argon2Params, KeySource, SecretRecord, Vault
 
 if TYPE_CHECKING:
     from core.audit import AuditLog
@@ -108,7 +104,7 @@ class SecretMetadata:
         )
 
 
-class SecretsManager(VaultAdministration):
+class SecretsManager:
     """Store, retrieve, list, rotate, audit and back up secrets in the vault home.
 
     One instance owns one open vault. ``source`` names the interface using it in the
@@ -187,23 +183,6 @@ class SecretsManager(VaultAdministration):
                     trail.close()
         except (VaultError, OSError):
             log.warning("could not record the failed %s in the audit log", operation)
-
-    def _audit_committed(self, operation: str, name: str, version: int) -> None:
-        """Audit a change that is already committed to the vault.
-
-        If the trail cannot be written (say the disk holding logs/ is full), the error
-        says plainly that the change itself was stored, so a caller does not retry it
-        and add a duplicate version (an unaudited success is never silent).
-        """
-        from core.errors import AuditError
-
-        try:
-            self.audit_log.log(operation, name, success=True, version=version)
-        except AuditError as exc:
-            raise AuditError(
-                f"The {operation} of {name!r} was stored (version {version}) but could not "
-                f"be written to the audit log: {exc.message}"
-            ) from None
 
     @property
     def provider(self) -> Provider | None:
@@ -302,29 +281,9 @@ class SecretsManager(VaultAdministration):
         goes to the provider first (native secret) and then to the local encrypted cache.
         Raises InvalidNameError / ValueTooLargeError / ConflictError / ProviderError.
         """
-        extra: dict[str, Any] | None = None
-        try:
-            validate_name(name)
-            if self.provider is not None:
-                existing = self.vault.record(name)
-                version_id = self.provider.put(name, value)
-                extra = dict(existing.extra) if existing else {}
-                extra.update(provider=self.provider_name, provider_version=version_id)
-            record = self.vault.put(
-                name,
-                value,
-                description=description,
-                tags=tags,  # type: ignore[arg-type]
-                expected_version=expected_version,
-                who=self.settings.user,
-                why=why or "store",
-                source=self.source,
-                extra=extra,
-            )
-        except VaultError as exc:
-            self.audit_log.log("write", name, success=False, error_message=exc.message)
-            raise
-        self._audit_committed("write", name, record.version)
+        service.store(
+            self, name, value, description, tags, expected_version=expected_version, why=why
+        )
         return True
 
     def retrieve_secret(
@@ -335,34 +294,10 @@ class SecretsManager(VaultAdministration):
         Raises WrongKeyError/IntegrityError on a tampered record (never wrong data).
         A secret with the ON_ACCESS policy is rotated after this read.
         """
-        try:
-            validate_name(name)
-            value, record = self._read(name, stage=stage, version=version)
-        except VaultError as exc:
-            self.audit_log.log("read", name, success=False, error_message=exc.message)
-            raise
-        if record is None:
-            self.audit_log.log("read", name, success=False, error_message="secret not found")
-            return None
-        origin = self.read_origin
-        # a value the provider did not give is audited as such
-        extra: dict[str, Any] = {"origin": origin} if origin in ("local-only", "fallback") else {}
-        self.audit_log.log("read", name, success=True, version=record.version, **extra)
-        on_access = (record.rotation or {}).get("policy") == SecretRotationPolicy.ON_ACCESS.value
-        if on_access and stage is None and version is None:
-            self.rotation_manager.after_access(name)  # never raises; failures are audited
-        return value
+        found = service.read(self, name, stage=stage, version=version)
+        return found.value if found is not None else None
 
     get_secret = retrieve_secret
-
-    def _read(
-        self, name: str, *, stage: str | None, version: int | None
-    ) -> tuple[Any, SecretRecord | None]:
-        from core.read_through import read_through
-
-        found = read_through(self, name, stage=stage, version=version)
-        self._origins.value = found.origin if found.record is not None else None
-        return found.value, found.record
 
     @property
     def read_origin(self) -> str | None:
@@ -373,14 +308,12 @@ class SecretsManager(VaultAdministration):
 
     def list_secrets(self) -> dict[str, SecretMetadata]:
         """``{name: SecretMetadata}`` for every live secret."""
-        records = self.vault.list()
+        records = service.list_records(self)
         access = self._access_summary()
-        out = {
+        return {
             r.name: SecretMetadata.from_record(r, self.provider_name, access.get(r.name))
             for r in records
         }
-        self.audit_log.log("list", None, success=True)
-        return out
 
     def _access_summary(self) -> dict[str, tuple[int, datetime | None]]:
         from core.audit.report import READ_OPS
@@ -395,32 +328,11 @@ class SecretsManager(VaultAdministration):
 
         Returns False if it did not exist.
         """
-        try:
-            record = self.vault.delete(name, who=self.settings.user, why="delete")
-            if self.provider is not None:
-                self.provider.delete(name)
-        except NotFoundError as exc:
-            self.audit_log.log("delete", name, success=False, error_message=exc.message)
-            return False
-        except VaultError as exc:
-            self.audit_log.log("delete", name, success=False, error_message=exc.message)
-            raise
-        self._audit_committed("delete", name, record.version)
-        return True
+        return service.delete(self, name) is not None
 
     def undelete_secret(self, name: str) -> bool:
         """Bring back a deleted secret; False if there is nothing to bring back."""
-        try:
-            record = self.vault.undelete(name)
-            if self.provider is not None:
-                secret = self.vault.get(name)
-                if secret is not None:
-                    self.provider.put(name, secret.value)
-        except (NotFoundError, ValidationError) as exc:
-            self.audit_log.log("undelete", name, success=False, error_message=exc.message)
-            return False
-        self._audit_committed("undelete", name, record.version)
-        return True
+        return service.undelete(self, name) is not None
 
     def update_secret_metadata(
         self, name: str, metadata: SecretMetadata | dict[str, Any] | None = None, **changes: Any
@@ -445,39 +357,132 @@ class SecretsManager(VaultAdministration):
                 "update_secret_metadata accepts description, tags and rotation_policy, not "
                 + ", ".join(sorted(unknown))
             )
-        record = self.vault.record(name)
-        if record is None:
-            self.audit_log.log("update_metadata", name, success=False, error_message="not found")
-            return False
-        rotation = None
-        if data.get("rotation_policy") is not None:
-            policy = parse_policy(data["rotation_policy"])
-            if policy_to_str(policy) != (record.rotation or {}).get("policy", "never"):
-                rotation = dict(record.rotation or {})
-                rotation["policy"] = policy_to_str(policy)
-        self.vault.update_meta(
-            name,
-            description=data.get("description"),
-            tags=data.get("tags"),
-            rotation=rotation,
-            expected_rev=record.rev,
-        )
-        self._audit_committed("update_metadata", name, record.version)
-        return True
+        return service.update_metadata(self, name, **data) is not None
 
     def history(self, name: str) -> list[Any]:
         """The version history of ``name`` (who, when, why), oldest first."""
-        return self.vault.history(name)
+        return service.history(self, name)
 
     def rollback_secret(self, name: str, version: int) -> bool:
         """Make an old version current again (as a new version)."""
-        try:
-            record = self.vault.rollback(name, version, who=self.settings.user, source=self.source)
-        except VaultError as exc:
-            self.audit_log.log("rollback", name, success=False, error_message=exc.message)
-            raise
-        self._audit_committed("rollback", name, record.version)
+        service.rollback(self, name, version)
         return True
+
+    # ------------------------------------------------------------------ rotation
+
+    def set_rotation_policy(
+        self,
+        name: str,
+        policy: SecretRotationPolicy | str,
+        generator: str | dict[str, Any] | None = None,
+        hooks: dict[str, Any] | None = None,
+    ) -> bool:
+        """Set how often ``name`` rotates ('DAILY' or the enum), with an optional
+        generator spec and apply/verify hooks. See docs/rotation.md."""
+        self.rotation_manager.set_policy(name, policy, generator=generator, hooks=hooks)
+        return True
+
+    def rotate_secret(self, name: str) -> bool:
+        """Rotate ``name`` now (staged: PENDING -> hooks -> CURRENT). True on success."""
+        return bool(self.rotation_manager.rotate(name, reason="manual").rotated)
+
+    # ------------------------------------------------------------------ audit
+
+    def get_audit_stats(self, name: str | None = None) -> dict[str, Any]:
+        """Access statistics: total_accesses, successful_accesses, failed_accesses, ..."""
+        return self.audit_log.stats(name)
+
+    # ------------------------------------------------------------------ backup
+
+    def create_backup(self, name: str | None = None, *, incremental: bool = False) -> str:
+        """Create a full (or incremental) encrypted backup; returns its path."""
+        return str(self.backup_manager.create_backup(name, incremental=incremental))
+
+    def list_backups(self) -> list[dict[str, Any]]:
+        """Backups with name, created_at, secret_count, size_mb, type, parent."""
+        return self.backup_manager.list_backups()
+
+    def verify_backup(self, name: str) -> dict[str, Any]:
+        """Check a backup's integrity and its chain's completeness."""
+        return self.backup_manager.verify_backup(name)
+
+    def restore_backup(self, name: str, dry_run: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Restore a backup (``dry_run`` lists what would change); see docs/backup.md."""
+        return self.backup_manager.restore_backup(name, dry_run=dry_run, **kwargs)
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(
+        self, provider: str | None = None, *, sealed: bool = True, dry_run: bool = False
+    ) -> Any:
+        """Sync the vault with a provider (sealed: opaque records; native: named secrets).
+
+        Returns a report of what moved and the conflicts to review (docs/sync.md).
+        """
+        from core.sync.service import run_sync
+
+        return run_sync(
+            self.vault,
+            self.settings,
+            provider or self.provider_name,
+            sealed=sealed,
+            dry_run=dry_run,
+            audit=self.audit_log,
+        )
+
+    def merge(self, other_vault_file: str, *, dry_run: bool = False) -> Any:
+        """Merge another copy of this vault (a USB copy, a sync tool's conflict copy)."""
+        from core.service.sync import merge
+
+        return merge(self, other_vault_file, dry_run=dry_run)
+
+    # ------------------------------------------------------------------ integrity
+
+    def verify_vault(self) -> dict[str, Any]:
+        """Check every row of the vault file (decryption, lookup hashes, the record-set
+        digest, the schema); returns counts (records, versions, seq). Raises
+        IntegrityError on any damage. Audited as ``verify``."""
+        try:
+            result = self.vault.verify()
+        except VaultError as exc:
+            self.audit_log.log("verify", None, success=False, error_message=exc.message)
+            raise
+        self.audit_log.log("verify", None, success=True)
+        return result
+
+    # ------------------------------------------------------------------ status
+
+    def get_status(self, *, health: bool = False) -> dict[str, Any]:
+        """Health of the secrets manager: provider, counts, rotation, key source, paths.
+
+        With an external provider, ``provider_fallback`` says whether the last read fell
+        back to the local cache (and ``provider_error`` why); ``health=True`` also probes
+        the provider (``provider_health``: ok, latency_ms, detail).
+        """
+        status: dict[str, Any] = {
+            "provider": self.provider_name,
+            "total_secrets": self.vault.count(),
+            "rotation_active": bool(
+                self._rotation_manager is not None and self._rotation_manager.is_running
+            ),
+            "vault_path": str(self.vault.path),
+            "vault_id": self.vault.vault_id_hex,
+            "home": str(self.settings.home),
+            "key_source": describe_key_source(self.vault.key_source),
+            "key_auto_generated": self.vault.key_source.auto_generated,
+            "change_sequence": self.vault.seq,
+            "rotation_workers": (
+                len(self._rotation_manager.workers()) if self._rotation_manager is not None else 0
+            ),
+            "audit_log": str(self.settings.audit_log_path),
+        }
+        if self.provider_name != "local":
+            status["provider_fallback"] = self._provider_error is not None
+            status["provider_error"] = self._provider_error
+            if health:
+                ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]
+                status["provider_health"] = {"ok": ok, "latency_ms": latency_ms, "detail": detail}
+        return status
 
 
 _instance: SecretsManager | None = None

@@ -29,13 +29,15 @@ from core.clock import elapsed_clock
 from core.config import Settings
 from core.controlchars import escape_controls
 from core.errors import VaultError
+from core.service.lifecycle import lock
+from core.service.types import KeySource
 from core.unlock import configured_key_source, describe_key_source, kdf_from_settings, vault_exists
-from core.vault import KeySource
 from vaultui.clipboard import ClipboardGuard
 from vaultui.key_order import KeyOrder
 from vaultui.panes import PANES, build_pane, pane_by_id
 from vaultui.screens.dialogs import ErrorScreen
 from vaultui.screens.unlock import UnlockScreen
+from vaultui.toasts import RecentToasts
 
 IDLE_CHECK_SECONDS = 1.0
 """How often the idle-lock timer looks at the clock."""
@@ -107,6 +109,7 @@ class VaultApp(App[int]):
         self._signals: list[int] = []
         self.locks = 0
         self._key_order = KeyOrder(self, super().on_event)
+        self._toasts = RecentToasts()
         if demo:
             self.sub_title = "demo vault (thrown away on exit)"
 
@@ -229,13 +232,13 @@ class VaultApp(App[int]):
     def _background_services(self, manager: Any) -> None:
         """After unlock: say which conflict copies were merged, start background sync
         and rotation."""
-        from core.sync.service import load_config
+        from core.service.sync import load_config
 
         self._report_copies(manager.copies_absorbed)
         if self.demo or manager is not self.manager:
             return  # the demo vault's secrets stay as shipped; or locked meanwhile
         if load_config(manager.vault, self.settings).interval > 0:
-            from core.sync.background import SyncScheduler
+            from core.service.sync import SyncScheduler
             from vaultui.screens.sync import SCHEDULER_ATTR
 
             sched = SyncScheduler(manager.vault, self.settings, audit=manager.audit_log)
@@ -335,16 +338,12 @@ class VaultApp(App[int]):
 
     # ------------------------------------------------------------------ clipboard
 
-    def copy_secret(
-        self, name: str, value: Any, *, version: int | None = None, field: str | None = None
-    ) -> None:
-        """Copy a value (OSC 52), audit the copy, and clear the clipboard later."""
+    def copy_secret(self, name: str, value: Any, *, field: str | None = None) -> None:
+        """Copy a value the service read (and audited as the copy) via OSC 52, and clear
+        the clipboard later."""
         from vaultui.screens.detail import value_text
 
         self.copy_to_clipboard(value_text(value))
-        if self.manager is not None:
-            extra = {"field": field} if field else {}
-            self.manager.audit_log.log("copy", name, success=True, version=version, **extra)
         seconds = self.settings.clipboard_clear_seconds
         what = f"{name}:{field}" if field else name
         if seconds > 0:
@@ -408,10 +407,7 @@ class VaultApp(App[int]):
         self._stop_background()
         self.clear_clipboard()
         manager, self.manager = self.manager, None
-        try:
-            manager.audit_log.log("lock", success=True)
-        finally:
-            manager.close()
+        lock(manager)
         self.locks += 1
         self.browser_ready = False
         while len(self.screen_stack) > 2:
@@ -458,10 +454,14 @@ class VaultApp(App[int]):
 
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
         """Textual's toast, with control characters (a name, a provider's error text, a
-        hook's output) shown as visible escapes, never sent to the terminal raw."""
-        super().notify(
-            escape_controls(message, keep_lines=True), title=escape_controls(title), **kwargs
-        )
+        hook's output) shown as visible escapes, never sent to the terminal raw; the same
+        toast while it is still showing is not stacked again."""
+        message, title = escape_controls(message, keep_lines=True), escape_controls(title)
+        timeout = kwargs.get("timeout") or self.NOTIFICATION_TIMEOUT
+        severity = str(kwargs.get("severity", "information"))
+        if self._toasts.repeat(message, title, severity, timeout):
+            return  # the same toast is still showing: one is enough
+        super().notify(message, title=title, **kwargs)
 
     def show_error(self, error: BaseException | str, title: str | None = None) -> None:
         """Show an error modal (title from the core error class).

@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from core.audit import AuditLog, Filters
 from core.errors import EXIT_OK, KeyMissingError, StorageError, ValidationError
+from core.service.audit import AuditLog, Filters
 
 EXPORT_OP = "audit_export"
 _STEP = 2000

@@ -16,8 +16,9 @@ command prints the core error's text on stderr, never a traceback and never a va
 
 Plugin commands
 ---------------
-Any module ``vaultui/commands_<area>.py`` (audit, rotation, backup, sync ...) adds
-commands without touching this file. It must define::
+A module named in the ``vaultui.commands`` entry point group of an installed package
+adds commands without touching vaultui (the built-in audit, backup, rotation and sync
+groups in ``vaultui/batch/commands/`` are written the same way). It must define::
 
     def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p = subparsers.add_parser("audit", help="...")
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = try_fast(args, os.environ)
     if code is not None:
         return code
-    from core.vault.gcpause import allow_gc_pause
+    from core.service.types import allow_gc_pause
     from vaultui.batch.runner import run
 
     allow_gc_pause()  # our own process: bulk work may pause the collector (core won't ask)

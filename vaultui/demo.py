@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import Settings, ensure_home
-from core.vault import KeySource, Vault, write_new_key_file
+from core.service.types import KeySource, Vault, write_new_key_file
 
 DEMO_EPOCH = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """The demo's first change; every later one is a fixed offset from it."""

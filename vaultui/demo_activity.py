@@ -10,6 +10,7 @@ value with a fixed timestamp, so the secrets browser looks the same on every run
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.secrets_manager import SecretsManager
 
-USB_COPY = "usb-copy-of-the-vault.db"
-"""A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed."""
+USB_COPY = "usb/vault-usb-copy.db"
+"""A diverged copy of the demo vault (as if carried on a USB stick); merged, then removed.
+In a folder of its own: beside the vault its name would read as a file-sync conflict
+copy, absorbed when the manager opens, before the demo merges it."""
 
 DEMO_REMOTES = (("hashicorp_vault", "sealed"), ("hashicorp_vault", "native"))
 """The sync remotes the demo configures (provider, mode): shown, never contacted (the
@@ -36,7 +39,7 @@ def add_activity(settings: Settings) -> None:
     (local provider, its own key file). Takes a fraction of a second.
     """
     from core.secrets_manager import SecretsManager
-    from core.vault import KeySource
+    from core.service.types import KeySource
 
     _diverged_copy(settings)
     manager = SecretsManager(
@@ -69,13 +72,15 @@ def _audit_events(manager: SecretsManager) -> None:
 
 def _sync_state(manager: SecretsManager, settings: Settings) -> None:
     """Two remotes and the merge of the diverged copy (one conflict to review)."""
-    from core.sync.service import Remote, add_remote
+    from core.service.sync import Remote, add_remote
 
     copy = settings.home / USB_COPY
     try:
         manager.merge(str(copy))
     finally:
         copy.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            copy.parent.rmdir()
     for provider, mode in DEMO_REMOTES:
         add_remote(manager.vault, Remote(provider, mode))
 
@@ -87,10 +92,11 @@ the browser's order by update time is the same with or without the activity)."""
 
 def _diverged_copy(settings: Settings) -> None:
     """Copy the demo vault, then change :data:`CONFLICTED` differently in each copy."""
-    from core.vault import KeySource, Vault
+    from core.service.types import KeySource, Vault
     from vaultui.demo import DEMO_EPOCH
 
     key = KeySource.from_key_file(settings.default_key_file)
+    (settings.home / USB_COPY).parent.mkdir(exist_ok=True)
     shutil.copy2(settings.vault_path, settings.home / USB_COPY)
     edits = [
         (settings.home / USB_COPY, "laptop", 50),

@@ -31,7 +31,7 @@ from itertools import compress, repeat
 from typing import Any
 
 from core.controlchars import escape_controls
-from core.vault import SecretRecord
+from core.service.types import SecretRecord
 
 SORT_KEYS = ("name", "type", "description", "tags", "updated", "rotation", "sync")
 LOCATE_SCAN = 4096

@@ -16,7 +16,7 @@ import zlib
 from bisect import bisect_left, insort
 
 from core.errors import VaultError
-from core.vault import Vault
+from core.service.types import Vault
 
 log = logging.getLogger(__name__)
 

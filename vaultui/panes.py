@@ -1,4 +1,5 @@
-"""Panes built by other parts of vaultui (audit, rotation, backups, sync, trash), opened lazily.
+"""Panes built by other parts of vaultui (audit, rotation, backups, sync, trash, members),
+opened lazily.
 
 The app offers a key and a command for each pane whose module is installed; the module
 is imported only when the pane is opened. The screen is built from the facade's parts
@@ -82,6 +83,14 @@ PANES = (
         "TrashScreen",
         "Trash",
         "Deleted secrets: undelete (u) or purge for good (p)",
+    ),
+    Pane(
+        "members",
+        "M",
+        "vaultui.screens.members",
+        "MembersScreen",
+        "Members",
+        "Team members: add by public key (a), remove and rekey (x)",
     ),
 )
 

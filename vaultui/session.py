@@ -15,7 +15,7 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import LockedError
-from core.vault import Vault
+from core.service.types import Vault
 
 
 class DeferredManager:
@@ -41,11 +41,9 @@ class DeferredManager:
             if self._manager is None:
                 if self._closed:  # locked before the facade was ever needed
                     raise LockedError("The vault is locked")
-                from core.secrets_manager import SecretsManager
+                from core.service.lifecycle import adopt
 
-                manager = SecretsManager(self.settings, vault=self.vault, source="app")
-                manager.audit_log.log("unlock", success=True)
-                self._manager = manager
+                self._manager = adopt(self.settings, self.vault, source="app")
             return self._manager
 
     def __getattr__(self, name: str) -> Any:

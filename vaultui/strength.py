@@ -130,7 +130,7 @@ class GeneratorOptions:
 
 def options_strength(options: GeneratorOptions) -> Strength:
     """The strength of what ``options`` make: bits of randomness, not of one sample."""
-    from core.rotation.generators import PasswordGenerator, parse_generator
+    from core.service.rotation import PasswordGenerator, parse_generator
 
     if options.kind == "uuid":
         bits = 122.0
@@ -146,7 +146,7 @@ def options_strength(options: GeneratorOptions) -> Strength:
 
 def generate(options: GeneratorOptions) -> str:
     """A new random value for ``options`` (raises ValidationError on impossible ones)."""
-    from core.rotation.generators import parse_generator
+    from core.service.rotation import parse_generator
 
     value = parse_generator(options.spec()).generate()
     return value if isinstance(value, str) else str(value)

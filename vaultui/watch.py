@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from core.sync.copies import copy_patterns
+from core.service.sync import copy_patterns
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ Modules:
 - :mod:`core.agent.protocol`: framing and peer checks (built-ins only);
 - :mod:`core.agent.client`: finding the agent and talking to it (built-ins only, so the
   ``--batch`` fast path stays cheap);
-- :mod:`core.agent.ops`: the secret operations, run in-process or inside the agent;
+- :mod:`core.agent.ops`: a re-export of :mod:`core.service.ops`, the operations the
+  agent runs (the same ones ``--batch`` runs in-process);
 - :mod:`core.agent.server`: the socket server and its lifecycle;
 - :mod:`core.agent.launch`: starting, querying and stopping an agent.
 

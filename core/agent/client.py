@@ -130,6 +130,10 @@ class AgentClient:
         """Close the connection."""
         self._sock.close()
 
+    def set_timeout(self, seconds: float) -> None:
+        """Wait at most ``seconds`` for any one frame from now on."""
+        self._sock.settimeout(seconds)
+
     def __enter__(self) -> AgentClient:
         return self
 
@@ -179,7 +183,7 @@ class AgentClient:
         provider: str,
         on_progress: ProgressFn | None = None,
     ) -> object:
-        """Run operation ``op`` (see :mod:`core.agent.ops`) in the agent.
+        """Run operation ``op`` (see :mod:`core.service.ops`) in the agent.
 
         ``vault``/``provider`` say which vault and provider the caller means; the agent
         answers :class:`AgentMismatch` if they are not the ones it holds.

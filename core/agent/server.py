@@ -5,7 +5,7 @@ operations for its clients; no request ever answers key material. The requests a
 the keys of :data:`AgentServer.REQUESTS`:
 
 - ``hello``: who it is (pid, vault file, provider, start and expiry times);
-- ``call``: run one :mod:`core.agent.ops` operation through its
+- ``call``: run one :mod:`core.service.ops` operation through its
   :class:`~core.secrets_manager.SecretsManager` (``source='agent'`` in the audit
   trail) and answer the result, the error, or ``mismatch`` when the caller means
   another vault file or provider. The operation's audit event carries the client's
@@ -43,10 +43,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.agent import expiry, ops, protocol
+from core.agent import expiry, protocol
 from core.clock import elapsed_clock
 from core.config import Settings, ensure_private_dir
 from core.errors import ConfigError, LockedError, NotFoundError, VaultError
+from core.service.registry import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -398,34 +399,20 @@ class AgentServer:
             manager = self._current_manager()
         except VaultError as exc:
             return error_reply(exc)
-        secret = args.get("name") if isinstance(args.get("name"), str) else None
         with contextlib.suppress(VaultError, OSError):  # a copy never blocks the operation
             manager.absorb_conflict_copies()
-        with manager.audit_log.context(**peer) as frame:
-            try:
-                result = ops.dispatch(manager, name, args, progress)
-            except VaultError as exc:
-                if not frame[1]:
-                    self._audit_op(manager, name, secret, exc.message)
-                return error_reply(exc)
-            except Exception as exc:
-                # Never echo an unexpected exception's text: it could quote a value.
-                log.error("agent: operation %s failed with %s", name, type(exc).__name__)
-                err = VaultError(f"The agent failed running {name} ({type(exc).__name__})")
-                if not frame[1]:
-                    self._audit_op(manager, name, secret, err.message)
-                return error_reply(err)
-            if not frame[1]:
-                self._audit_op(manager, name, secret, None)
+        try:
+            # the service audits the operation, tagged with the client's pid and program
+            result = dispatch(manager, name, args, progress, client=peer)
+        except VaultError as exc:
+            return error_reply(exc)
+        except Exception as exc:
+            # Never echo an unexpected exception's text: it could quote a value.
+            log.error("agent: operation %s failed with %s", name, type(exc).__name__)
+            return error_reply(
+                VaultError(f"The agent failed running {name} ({type(exc).__name__})")
+            )
         return {"ok": result}
-
-    @staticmethod
-    def _audit_op(manager: Any, name: str, secret: str | None, error: str | None) -> None:
-        """The one event of an operation that wrote none itself (inside its context,
-        so it carries the client's pid and executable)."""
-        operation = name if ops.OPS.get(name) is not None else "agent_request"
-        with contextlib.suppress(VaultError, OSError):
-            manager.audit_log.log(operation, secret, success=error is None, error_message=error)
 
     def expired_error(self) -> LockedError:
         """What a client hears once the time to live is over."""

@@ -3,7 +3,7 @@
 Parsers turn a file into *entries*: dicts with ``name``, ``value`` (str, bytes or
 dict) and optionally ``description`` and ``tags``. Renderers turn exported entries
 (the same keys plus ``type``) into text. Nothing here touches the vault; writing the
-entries is :func:`core.agent.ops.import_entries`. Errors name entries by line or
+entries is :func:`core.service.ops.import_entries`. Errors name entries by line or
 name, never by value.
 
 =============== ========= ========= ============================================

@@ -1,4 +1,4 @@
-"""``vaultui --batch audit ...`` handlers (vaultui.commands_audit), driven through argparse."""
+"""``vaultui --batch audit ...`` handlers (vaultui.batch.commands.audit), driven by argparse."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import EXIT_INTEGRITY, EXIT_OK
-from vaultui import commands_audit
+from vaultui.batch.commands import audit as commands_audit
 
 from .conftest import lines_of, write_lines
 

@@ -62,7 +62,7 @@ def test_batch_audit_plugin_contract(home: Path) -> None:
     from contextlib import redirect_stdout
 
     from core.secrets_manager import SecretsManager
-    from vaultui import commands_audit
+    from vaultui.batch.commands import audit as commands_audit
 
     parser = argparse.ArgumentParser(prog="vaultui")
     commands_audit.add_parser(parser.add_subparsers(dest="command"))

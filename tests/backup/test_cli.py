@@ -15,8 +15,8 @@ from vaultui.batch.runner import run
 
 @pytest.fixture(autouse=True)
 def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Load only commands_backup, so another plugin's parser cannot change these results."""
-    monkeypatch.setattr(runner, "plugin_modules", lambda: ["vaultui.commands_backup"])
+    """No outside plugin: another plugin's parser cannot change these results."""
+    monkeypatch.setattr(runner, "plugin_modules", lambda: [])
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

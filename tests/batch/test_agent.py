@@ -552,3 +552,27 @@ def test_agent_expires_on_the_suspend_aware_clock(pw_home, cli, monkeypatch, tmp
     finally:
         srv.stop("test")
         thread.join(5)
+
+
+def test_one_command_talks_to_the_agent_over_one_connection(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    connects = []
+    real = AgentClient.connect.__func__
+
+    def counting(cls, path, timeout=120.0):
+        connects.append(path)
+        return real(cls, path, timeout)
+
+    monkeypatch.setattr(AgentClient, "connect", classmethod(counting))
+    for argv in (
+        ("list",),
+        ("--json", "status"),
+        ("history", "db/password"),
+        ("audit", "export", "--plain"),  # hello, then a batch of trail lines to open
+    ):
+        connects.clear()
+        r = cli("--batch", *argv)
+        assert r.code == 0, (argv, r.err)
+        assert len(connects) == 1, (argv, connects)

@@ -1,5 +1,6 @@
-"""Plugin command modules (``vaultui/commands_*.py``): ``add_parser(subparsers)`` plus
-``handler(args, manager) -> int``; broken ones are reported, not fatal."""
+"""Plugin command modules (named by the ``vaultui.commands`` entry point group):
+``add_parser(subparsers)`` plus ``handler(args, manager) -> int``; broken ones are
+reported, not fatal."""
 
 from __future__ import annotations
 

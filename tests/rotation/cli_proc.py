@@ -12,7 +12,7 @@ from pathlib import Path
 from core.errors import VaultError
 from core.rotation import RotationManager
 from core.vault import KeySource, Vault
-from vaultui import commands_rotation
+from vaultui.batch.commands import rotation as commands_rotation
 
 
 def main() -> int:

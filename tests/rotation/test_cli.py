@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import NotFoundError, RotationError, ValidationError
-from vaultui import commands_rotation
+from vaultui.batch.commands import rotation as commands_rotation
 
 from .conftest import START
 

@@ -279,7 +279,7 @@ def test_garbage_collection_waits_for_a_pause_in_typing(demo_app, monkeypatch) -
     held off, and in the first pause it is switched back on and one full collection runs."""
     import gc
 
-    from vaultui import typing_gc
+    from vaultui.fast import typing_gc
 
     monkeypatch.setattr(typing_gc, "PAUSE", 0.3)
     runs: list[tuple[float, int]] = []
@@ -321,7 +321,7 @@ def test_the_collector_is_never_held_off_for_long(demo_app, monkeypatch) -> None
     and closing the app leaves the collector on."""
     import gc
 
-    from vaultui import typing_gc
+    from vaultui.fast import typing_gc
 
     monkeypatch.setattr(typing_gc, "LONGEST", 0.3)
     monkeypatch.setattr(typing_gc, "PAUSE", 10.0)
@@ -360,7 +360,7 @@ def test_a_collection_mid_typing_waits_for_the_keystrokes_frame(demo_app, monkey
     updates reach it (with call_after_refresh it then ran first: 5-40 ms on that key)."""
     import gc
 
-    from vaultui import typing_gc
+    from vaultui.fast import typing_gc
 
     monkeypatch.setattr(typing_gc, "LONGEST", 0.2)
     monkeypatch.setattr(typing_gc, "PAUSE", 10.0)

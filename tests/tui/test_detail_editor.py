@@ -230,6 +230,9 @@ def test_editor_refuses_to_overwrite_a_change_made_underneath(key_file_vault: Se
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "Not saved" in str(banner.render()))
             assert app.manager.vault.get("app/api_key").value == "canary-theirs"
+            await wait_for(pilot, lambda: screen_name(app) == "ConflictScreen")
+            await pilot.press("escape")  # the conflict dialog: back to the form
+            await wait_for(pilot, lambda: app.screen is editor)
             await pilot.press("ctrl+o")  # load theirs
             await wait_for(pilot, lambda: not banner.display)
             assert editor.query_one("#editor-value").value == "canary-theirs"

@@ -8,8 +8,8 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar
 
+from vaultui.fast.quick_scrollbar import QuickScrollBar
 from vaultui.index import SecretIndex
-from vaultui.widgets.quick_scrollbar import QuickScrollBar
 from vaultui.widgets.secrets_table import SecretsTable
 
 NAMES = [f"app/service{i:05d}/password" for i in range(3000)]

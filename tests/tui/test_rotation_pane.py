@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from core.rotation import RotationManager
 from tests.rotation.conftest import START, FakeClock, RecordingAudit, make_vault
 from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.screens.rotation import RotationEditScreen, RotationScreen
+from vaultui.widgets.key_footer import KeyFooter
 
 SIZE = (130, 30)
 
@@ -382,7 +383,7 @@ async def test_bindings_have_ids_and_show_in_the_footer(world):
     app = PaneApp(manager)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.screen.query_one(Footer)
+        assert app.screen.query_one(KeyFooter)
         shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
         assert {"r", "p", "g", "h", "w"} <= shown
 

@@ -34,7 +34,7 @@ def test_the_table_draws_exactly_what_the_styles_cache_draws(no_color, monkeypat
         async with app.run_test(size=(100, 30)) as pilot:
             table = app.query_one(SecretsTable)
             await pilot.pause()
-            assert table._plain()
+            assert table.plain_styles()
             assert no_color == any(type(f).__name__ == "Monochrome" for f in app._filters)
             width, height = table.size
             crops = [
@@ -69,7 +69,7 @@ def test_a_table_with_a_border_or_padding_goes_through_the_styles_cache() -> Non
             table.styles.border = ("round", "red")
             table.styles.padding = (0, 1)
             await pilot.pause()
-            assert not table._plain()
+            assert not table.plain_styles()
             lines = table.render_lines(Region(0, 0, *table.size))
             assert lines[0].text.startswith("╭") and lines[1].text.startswith("│ Name")
 

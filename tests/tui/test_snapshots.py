@@ -190,3 +190,31 @@ def test_unlock_wrong_passphrase(snap_compare, settings: Settings) -> None:
 
 def test_import_dialog(snap_compare, demo) -> None:
     assert snap_compare(demo(), terminal_size=SIZE, run_before=until("ImportScreen", "I"))
+
+
+SMALL_AND_WIDE = [(80, 24), (160, 45)]
+"""The smallest usual terminal and a wide one: every main screen must read well in both."""
+
+
+@pytest.mark.parametrize("size", SMALL_AND_WIDE, ids=["80x24", "160x45"])
+def test_browser_at(snap_compare, demo, size) -> None:
+    assert snap_compare(demo(), terminal_size=size, run_before=until("BrowserScreen"))
+
+
+@pytest.mark.parametrize("size", SMALL_AND_WIDE, ids=["80x24", "160x45"])
+def test_detail_at(snap_compare, demo, size) -> None:
+    run_before = until("DetailScreen", "enter", then=_record_loaded, filter="pdbpw")
+    assert snap_compare(demo(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SMALL_AND_WIDE, ids=["80x24", "160x45"])
+def test_editor_at(snap_compare, demo, size) -> None:
+    run_before = until(
+        "EditorScreen", "slash", *"prod/db/config", "enter", "e", then=_editor_loaded
+    )
+    assert snap_compare(demo(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SMALL_AND_WIDE, ids=["80x24", "160x45"])
+def test_help_at(snap_compare, demo, size) -> None:
+    assert snap_compare(demo(), terminal_size=size, run_before=until("HelpScreen", "question_mark"))

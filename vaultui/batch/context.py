@@ -1,6 +1,6 @@
 """Where a ``--batch`` command's operations run, and how the vault gets unlocked.
 
-A :class:`Session` runs :mod:`core.agent.ops` operations either inside the unlock agent
+A :class:`Session` runs :mod:`core.service.ops` operations either inside the unlock agent
 (when one serves this vault file and provider) or in this process on a
 :class:`~core.secrets_manager.SecretsManager`; both give the same results.
 
@@ -34,9 +34,11 @@ from core.errors import (
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
-    from core.vault import KeySource
+    from core.service.types import KeySource
 
 PROMPT_TRIES = 3
+HELLO_TIMEOUT = 5.0
+"""Seconds to wait for the agent's hello (a hung agent must not stall a command)."""
 
 
 def has_terminal() -> bool:
@@ -60,7 +62,7 @@ def vault_slot_kinds(path: Path) -> set[str] | None:
     """The kinds of key slots in the vault file (no key needed), or None if the file
     cannot be read that way."""
     from core.errors import VaultError
-    from core.vault import Vault
+    from core.service.types import Vault
 
     try:
         return set(Vault.slot_kinds(path))
@@ -69,7 +71,7 @@ def vault_slot_kinds(path: Path) -> set[str] | None:
 
 
 class Session:
-    """Runs secret operations (:mod:`core.agent.ops`) for one command."""
+    """Runs secret operations (:mod:`core.service.ops`) for one command."""
 
     kind = "local"
 
@@ -90,7 +92,7 @@ class LocalSession(Session):
         self.manager = manager
 
     def call(self, op: str, progress: Any = None, **args: Any) -> Any:
-        from core.agent.ops import dispatch
+        from core.service.registry import dispatch
 
         return dispatch(self.manager, op, args, progress)
 
@@ -99,12 +101,13 @@ class LocalSession(Session):
 
 
 class AgentSession(Session):
-    """Operations run by the unlock agent; falls back to ``fallback()`` if the agent
-    turns out not to serve this vault or is gone before a request was sent."""
+    """Operations run by the unlock agent over the command's one connection to it; falls
+    back to ``fallback()`` if the agent turns out not to serve this vault."""
 
     kind = "agent"
 
-    def __init__(self, paths: agent.FastPaths, fallback: Any) -> None:
+    def __init__(self, conn: agent.AgentClient, paths: agent.FastPaths, fallback: Any) -> None:
+        self.conn = conn
         self.paths = paths
         self._fallback = fallback
         self._local: Session | None = None
@@ -113,27 +116,17 @@ class AgentSession(Session):
         if self._local is not None:
             return self._local.call(op, progress, **args)
         try:
-            conn = agent.AgentClient.connect(self.paths.socket)
-        except agent.protocol.PeerRejected:
-            conn = None
-        if conn is not None:
-            with conn:
-                try:
-                    return conn.call(
-                        op,
-                        args,
-                        vault=self.paths.vault,
-                        provider=self.paths.provider,
-                        on_progress=progress,
-                    )
-                except agent.AgentMismatch:
-                    pass
-                except agent.AgentUnavailable as exc:
-                    # the request was sent: do not run it a second time locally
-                    raise VaultError(
-                        f"{exc}; `{op}` may or may not have been applied",
-                        hint="check with `vaultui --batch status` and try again",
-                    ) from None
+            return self.conn.call(
+                op, args, vault=self.paths.vault, provider=self.paths.provider, on_progress=progress
+            )
+        except agent.AgentMismatch:
+            pass
+        except agent.AgentUnavailable as exc:
+            # the request was sent: do not run it a second time locally
+            raise VaultError(
+                f"{exc}; `{op}` may or may not have been applied",
+                hint="check with `vaultui --batch status` and try again",
+            ) from None
         self._local = self._fallback()
         self.kind = "local"
         return self._local.call(op, progress, **args)
@@ -146,13 +139,16 @@ class AgentSession(Session):
 @dataclass
 class Context:
     """Everything a built-in command needs: parsed arguments, settings, and lazily an
-    unlocked session or manager."""
+    unlocked session or manager. The one place a command talks to the unlock agent: over
+    one connection, opened on first use, for the hello and every operation."""
 
     args: argparse.Namespace
     settings: Settings
     preread_stdin: Any = None
     _sessions: list[Session] = field(default_factory=list)
     _managers: list[Any] = field(default_factory=list)
+    _agent: Any = None  # None: not tried yet; False: no agent to talk to
+    _hello: dict[str, Any] | None = None
 
     @property
     def json(self) -> bool:
@@ -176,21 +172,27 @@ class Context:
     # ------------------------------------------------------------------ agent
 
     def agent_hello(self) -> dict[str, Any] | None:
-        """The running agent's description, or None (none, stale, foreign)."""
-        try:
-            conn = agent.AgentClient.connect(self.paths().socket, timeout=5.0)
-        except agent.protocol.PeerRejected as exc:
-            from vaultui.batch.output import note
-
-            note(f"vaultui: ignoring the unlock agent socket: {exc}")
-            return None
-        if conn is None:
-            return None
-        with conn:
+        """The running agent's description, or None (none, stale, foreign); asked once
+        per command, on the connection its operations then use."""
+        if self._agent is None:
+            self._agent = False
             try:
-                return conn.hello()
-            except (agent.AgentUnavailable, agent.AgentMismatch):
+                conn = agent.AgentClient.connect(self.paths().socket, timeout=HELLO_TIMEOUT)
+            except agent.protocol.PeerRejected as exc:
+                from vaultui.batch.output import note
+
+                note(f"vaultui: ignoring the unlock agent socket: {exc}")
                 return None
+            if conn is None:
+                return None
+            try:
+                self._hello = conn.hello()
+            except (agent.AgentUnavailable, agent.AgentMismatch):
+                conn.close()
+                return None
+            conn.set_timeout(agent.DEFAULT_TIMEOUT)  # operations may take long
+            self._agent = conn
+        return self._hello
 
     def agent_serves_us(self, hello: dict[str, Any] | None) -> bool:
         """True if ``hello`` is from an agent for this vault file and provider."""
@@ -206,7 +208,9 @@ class Context:
     def session(self, *, create: bool = False) -> Session:
         """A session for this vault: the agent's when it serves us, else local."""
         if self.agent_serves_us(self.agent_hello()):
-            s: Session = AgentSession(self.paths(), lambda: self._local_session(create))
+            s: Session = AgentSession(
+                self._agent, self.paths(), lambda: self._local_session(create)
+            )
         else:
             s = self._local_session(create)
         self._sessions.append(s)
@@ -288,7 +292,7 @@ class Context:
 
     def _prompt_unlock(self) -> SecretsManager:
         from core.secrets_manager import SecretsManager
-        from core.vault import KeySource
+        from core.service.types import KeySource
         from vaultui.batch.output import note
 
         for attempt in range(1, PROMPT_TRIES + 1):
@@ -309,8 +313,8 @@ class Context:
 
     def current_key_source(self) -> KeySource:
         """The key that opens the vault without the agent: configured, or prompted."""
+        from core.service.types import KeySource
         from core.unlock import configured_key_source
-        from core.vault import KeySource
 
         ks = configured_key_source(self.settings)
         if ks is not None:
@@ -348,6 +352,9 @@ class Context:
                 m.close()
         self._sessions.clear()
         self._managers.clear()
+        if self._agent:
+            self._agent.close()
+        self._agent = None
 
     # ------------------------------------------------------------------ input
 

@@ -297,8 +297,9 @@ def error(message: str) -> None:
     sys.stderr.flush()
 
 
-def to_json(obj: Any) -> str:
-    """Pretty JSON for the terminal or a pipe (bytes as base64 text)."""
+def to_json(obj: Any, *, sort_keys: bool = False, compact: bool = False) -> str:
+    """JSON for the terminal or a pipe: pretty (indent 2), or one line with ``compact``
+    (JSON lines); bytes as base64 text, other objects (times, paths) as their text."""
     import json
 
     def default(o: Any) -> Any:
@@ -308,9 +309,18 @@ def to_json(obj: Any) -> str:
             return base64.b64encode(bytes(o)).decode()
         if isinstance(o, tuple | set):
             return list(o)
-        raise TypeError(type(o).__name__)
+        return str(o)
 
-    text = json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n"
+    text = (
+        json.dumps(
+            obj,
+            indent=None if compact else 2,
+            ensure_ascii=False,
+            sort_keys=sort_keys,
+            default=default,
+        )
+        + "\n"
+    )
     # JSON escapes C0 itself; DEL and C1 (a terminal may act on them) are escaped here
     # too, which is the same JSON (they can only occur inside strings)
     import re  # already loaded by json

@@ -1,6 +1,9 @@
 """Printing for ``--batch`` commands: data to stdout, notes and progress to stderr.
 
-``--json`` output is one pretty-printed JSON document on stdout. Human notes
+Every command prints through here. ``--json`` output is one pretty-printed JSON document
+on stdout (UTF-8, bytes as base64, times as text); event streams (``audit list``,
+``audit tail``) print one compact JSON object per line. The keys a command prints are
+part of its interface and stay stable (docs/batch.md lists them). Human notes
 ("Created db/password (version 3)") and progress go to stderr, so stdout stays
 clean for pipes. Nothing here ever prints a value unless the command's job is to
 print it (``get``, ``export``).
@@ -11,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from core.controlchars import escape_controls
 from vaultui.batch.fast import error, to_json, write_out
@@ -19,9 +22,16 @@ from vaultui.batch.fast import error, to_json, write_out
 __all__ = ["Progress", "emit", "error", "note", "table", "to_json", "write_out"]
 
 
-def emit(obj: Any) -> None:
-    """Print ``obj`` as JSON on stdout."""
-    write_out(to_json(obj).encode("utf-8"))
+def emit(
+    obj: Any, *, out: TextIO | None = None, sort_keys: bool = False, compact: bool = False
+) -> None:
+    """Print ``obj`` as JSON on stdout (or ``out``): pretty, or one line with
+    ``compact``; ``sort_keys`` for commands whose keys have always come sorted."""
+    text = to_json(obj, sort_keys=sort_keys, compact=compact)
+    if out is None:
+        write_out(text.encode("utf-8"))
+    else:
+        out.write(text)
 
 
 def lines(items: Iterable[str]) -> None:

@@ -1,5 +1,10 @@
 """The full ``vaultui`` command line: argparse, plugin commands, errors and exit codes.
 
+Every command, built in or from a plugin, is registered in one parser and runs as
+``command_fn(ctx)`` (see :mod:`vaultui.batch.commands`). Plugins from outside are
+modules named by the ``vaultui.commands`` entry point group (``add_parser(subparsers)``
+plus ``handler(args, manager)``, documented in :mod:`vaultui.cli`).
+
 :func:`run` is what :func:`vaultui.cli.main` calls when the fast path does not apply.
 Core errors print their text on stderr (``vaultui: ...``) and return their exit code;
 nothing prints a traceback unless FEDZK_LOG_LEVEL=DEBUG.
@@ -10,17 +15,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from core.errors import EXIT_ERROR, EXIT_USAGE, VaultError
 from core.text import plural
-from vaultui.batch.commands import BUILTIN_COMMANDS, BUILTIN_MODULES, COMMAND_MODULES
+from vaultui.batch.commands import (
+    BUILTIN_COMMANDS,
+    BUILTIN_MODULES,
+    COMMAND_MODULES,
+    register_handlers,
+)
 from vaultui.batch.output import error
 
-PLUGIN_PREFIX = "commands_"
+PLUGIN_GROUP = "vaultui.commands"
+"""The entry point group naming plugin command modules."""
 
 EPILOG = """\
 exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 wrong key or locked,
@@ -137,45 +147,26 @@ def _version() -> str:
 
 
 def plugin_modules() -> list[str]:
-    """Names of the ``vaultui/commands_*.py`` modules present (not imported)."""
-    import vaultui
+    """Names of the plugin modules installed (``vaultui.commands`` entry points), not
+    imported."""
+    from importlib.metadata import entry_points
 
-    return sorted(
-        f"vaultui.{m.name}"
-        for m in pkgutil.iter_modules(vaultui.__path__)
-        if m.name.startswith(PLUGIN_PREFIX)
-    )
+    return sorted({ep.value.split(":")[0] for ep in entry_points(group=PLUGIN_GROUP)})
 
 
 def load_plugins(sub: Any, common: argparse.ArgumentParser | None = None) -> list[str]:
-    """Import every plugin module and let it ``add_parser(subparsers)``.
-
-    Each plugin parser gets its own fresh copy of the common options: with
-    ``conflict_handler="resolve"`` a plugin's own ``--json`` removes the option from the
-    parent it was given, so a shared parent would lose it for every later plugin.
-    A plugin that fails to load is reported on stderr and skipped; returns the names loaded.
-    """
-    original = sub.add_parser
-
-    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        kwargs["parents"] = [*kwargs.get("parents", []), common_parent()]
-        # a plugin's own --json (or --provider) wins over the injected one
-        kwargs.setdefault("conflict_handler", "resolve")
-        return original(name, **kwargs)
-
+    """Import every plugin module and register its commands like the built-in groups
+    (:func:`vaultui.batch.commands.register_handlers`). A plugin that fails to load is
+    reported on stderr and skipped; returns the names loaded."""
     loaded = []
-    sub.add_parser = add_parser
-    try:
-        for module_name in plugin_modules():
-            try:
-                module = importlib.import_module(module_name)
-                module.add_parser(sub)
-            except Exception as exc:
-                error(f"plugin {module_name} not loaded ({type(exc).__name__}: {exc})")
-                continue
-            loaded.append(module_name)
-    finally:
-        sub.add_parser = original
+    for module_name in plugin_modules():
+        try:
+            module = importlib.import_module(module_name)
+            register_handlers(sub, module.add_parser)
+        except Exception as exc:
+            error(f"plugin {module_name} not loaded ({type(exc).__name__}: {exc})")
+            continue
+        loaded.append(module_name)
     return loaded
 
 
@@ -252,74 +243,11 @@ def _run(argv: list[str], preread_stdin: Any) -> int:
     if args.demo:
         error("--demo opens the app; it takes no COMMAND")
         return EXIT_USAGE
-    command_fn = getattr(args, "command_fn", None)
-    if command_fn is not None:
-        from vaultui.batch.context import Context
-
-        ctx = Context(args, settings, preread_stdin)
-        try:
-            return int(command_fn(ctx))
-        finally:
-            ctx.close()
-    return run_plugin(args, settings)
-
-
-def _legacy_handler(args: argparse.Namespace) -> Any:
-    """Adapt the two plugins written before the ``handler`` contract (they set
-    ``audit_handler``/``rotation_handler``); None if neither is set."""
-    if getattr(args, "audit_handler", None) is not None:
-
-        def audit(args: argparse.Namespace, manager: Any) -> int:
-            return args.audit_handler(
-                args,
-                manager.audit_log,
-                secrets=manager.vault.list(),
-                last_backup=_last_backup(manager),
-            )
-
-        return audit
-    if getattr(args, "rotation_handler", None) is not None:
-        return lambda args, manager: args.rotation_handler(args, manager.rotation_manager)
-    return None
-
-
-def _last_backup(manager: Any) -> Any:
-    """When the newest backup was made (for ``audit report``), or None."""
-    try:
-        backups = manager.list_backups()
-    except (VaultError, OSError):
-        return None
-    if not backups:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(backups[-1]["created_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def run_plugin(args: argparse.Namespace, settings: Any) -> int:
-    """Call a plugin's ``handler(args, manager)`` with an unlocked manager (or None if
-    the command set ``needs_vault=False``, or ``needs_vault="optional"`` and no key is
-    at hand); returns its exit code."""
-    handler = getattr(args, "handler", None) or _legacy_handler(args)
-    if handler is None:
-        error(f"command {args.command!r} has no handler")
-        return EXIT_USAGE
     from vaultui.batch.context import Context
 
-    ctx = Context(args, settings)
+    ctx = Context(args, settings, preread_stdin)
     try:
-        needs = getattr(args, "needs_vault", True)
-        if needs == "optional":
-            # the command can do without the key (it is told by manager None)
-            args.settings = settings
-            manager = ctx.manager_if_available()
-        else:
-            manager = ctx.manager() if needs else None
-        code = handler(args, manager)
-        return int(code or 0)
+        return int(args.command_fn(ctx))
     finally:
         ctx.close()
 

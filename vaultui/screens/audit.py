@@ -24,9 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Sparkline, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from core.audit import AuditLog, Filters, VerifyReport
-from core.audit.view import EventView
 from core.errors import VaultError
+from core.service.audit import AuditLog, EventView, Filters, VerifyReport
 from core.text import plural
 from vaultui.screens.audit_dialogs import EventDetails, ExportDialog
 from vaultui.widgets.audit_table import AuditTable

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from core.audit.view import Row
 from core.controlchars import escape_controls
+from core.service.audit import Row
 from core.text import plural
 
 

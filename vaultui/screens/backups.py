@@ -23,12 +23,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from core.backup import BackupManager
-from core.backup.destinations import Destination, describe, destinations, manager_at
 from core.errors import VaultError
+from core.service.backup import BackupManager, Destination, describe, destinations, manager_at
+from vaultui.widgets.key_footer import KeyFooter
 
 COLUMNS = (
     ("name", "Name"),
@@ -266,7 +266,7 @@ class BackupsScreen(Screen[None]):
         with Horizontal(id="backups-work"):
             yield Static("", id="backups-status", markup=False)
             yield ProgressBar(id="backups-progress", show_eta=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.dests is None:

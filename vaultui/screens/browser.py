@@ -30,15 +30,15 @@ from textual.widgets import Input, Label, ProgressBar, Static
 from core.errors import VaultError
 from core.text import plural
 from vaultui import name_cache
+from vaultui.fast.prompt_frame import PromptFrame
+from vaultui.fast.typing_gc import TypingCollector
 from vaultui.index import SORT_KEYS, Query, SecretIndex
 from vaultui.name_cache import current_names
 from vaultui.panes import PANES
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.browser_actions import SecretActions
 from vaultui.screens.dialogs import TagFilterScreen
-from vaultui.screens.prompt_frame import PromptFrame
 from vaultui.session import ensure_ready
-from vaultui.typing_gc import TypingCollector
 from vaultui.widgets.filter_input import FilterInput
 from vaultui.widgets.key_footer import KeyFooter
 from vaultui.widgets.secrets_table import SecretsTable

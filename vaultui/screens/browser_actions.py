@@ -10,6 +10,7 @@ from typing import Any
 
 from textual import work
 
+from core.service import secrets
 from core.text import plural
 from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen
 
@@ -56,11 +57,11 @@ class SecretActions:
 
     @work(thread=True, group="secret-io", exit_on_error=False)
     def _copy(self, name: str) -> None:
-        value = self.manager.retrieve_secret(name)
-        if value is None:
+        found = secrets.read(self.manager, name, use="copy")
+        if found is None:
             self.app.call_from_thread(self.notify, f"{name} no longer exists.", severity="warning")
             return
-        self.app.call_from_thread(self.vault_app.copy_secret, name, value)
+        self.app.call_from_thread(self.vault_app.copy_secret, name, found.value)
 
     def action_delete(self) -> None:
         """Delete the highlighted secret after confirmation."""
@@ -126,8 +127,8 @@ class SecretActions:
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _import(self, request: Any, progress: ProgressScreen) -> None:
-        from core.agent.ops import import_entries
         from core.importexport import parse_file
+        from core.service.ops import import_entries
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(
@@ -174,9 +175,9 @@ class SecretActions:
 
     @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
     def _export(self, request: Any, names: list[str] | None, progress: ProgressScreen) -> None:
-        from core.agent.ops import export
         from core.importexport import render
         from core.private_file import write_private
+        from core.service.ops import export
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(

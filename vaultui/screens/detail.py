@@ -1,8 +1,8 @@
 """A secret's detail: metadata in clear, the value masked until revealed.
 
-Nothing is decrypted when the screen opens: the value is read (and audited as a read)
-only when the user reveals (``r``) or copies (``c``) it, and both are audited as
-'reveal' / 'copy'. Leaving the screen forgets the value.
+Nothing is decrypted when the screen opens: the value is read only when the user
+reveals (``r``) or copies (``c``, ``f``) it, each time through the service, which audits
+that one action as one 'reveal' or 'copy'. Leaving the screen forgets the value.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from core.controlchars import escape_controls
-from core.vault import SecretRecord
+from core.service import secrets
+from core.service.types import SecretRecord
 from vaultui.index import format_tags, format_time, rotation_label, sync_label
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
@@ -46,6 +47,14 @@ def field_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def _field_at(value: Any, row: int) -> str | None:
+    """The key of a dict value at table row ``row`` (clamped), or None for other values."""
+    if not isinstance(value, dict) or not value:
+        return None
+    keys = list(value)
+    return str(keys[min(max(row, 0), len(keys) - 1)])
 
 
 def describe_record(rec: SecretRecord) -> list[tuple[str, str]]:
@@ -156,7 +165,7 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="record", exit_on_error=False)
     def load_record(self) -> None:
         """Read the metadata (no value is decrypted)."""
-        rec = self.manager.vault.record(self.secret_name)
+        rec = secrets.record(self.manager, self.secret_name)
         self.app.call_from_thread(self._show_record, rec)
 
     def _show_record(self, rec: SecretRecord | None) -> None:
@@ -188,34 +197,37 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
 
     # ------------------------------------------------------------------ value
 
-    @work(thread=True, exclusive=True, group="value", exit_on_error=False)
-    def _read_value(self, then: str) -> None:
-        value = self.manager.retrieve_secret(self.secret_name)
-        rec = self.manager.vault.record(self.secret_name)
-        self.app.call_from_thread(self._value_read, value, rec, then)
+    def _use_value(self, then: str) -> None:
+        """Read the value for ``then`` ('reveal', 'copy' or 'copy_field')."""
+        table = self.query_one("#detail-fields", DataTable)
+        self._read_value(then, table.cursor_row if table.display else 0)
 
-    def _value_read(self, value: Any, rec: SecretRecord | None, then: str) -> None:
-        if value is None or rec is None:
+    @work(thread=True, exclusive=True, group="value", exit_on_error=False)
+    def _read_value(self, then: str, row: int) -> None:
+        # one audited read per action: a reveal, or a copy naming the field copied
+        pick = (lambda value: _field_at(value, row)) if then == "copy_field" else None
+        use = "reveal" if then == "reveal" else "copy"
+        found = secrets.read(self.manager, self.secret_name, use=use, pick=pick)
+        self.app.call_from_thread(self._value_read, found, then, row)
+
+    def _value_read(self, found: secrets.Read | None, then: str, row: int) -> None:
+        if found is None:
             self.notify("This secret no longer exists.", severity="warning")
             return
-        self._value = value
-        self._loaded_version = rec.version
-        self.query_one(MaskedValue).set_value(value_text(value))
+        self._value = found.value
+        self._loaded_version = found.record.version
+        self.query_one(MaskedValue).set_value(value_text(found.value))
         self.query_one("#detail-note", Static).update("")
         if then == "reveal":
             self._reveal(True)
         elif then == "copy":
-            self._copy_value()
+            self.vault_app.copy_secret(self.secret_name, self._value)
         elif then == "copy_field":
-            self._copy_field()
+            self._copy_field(row)
 
     def _reveal(self, on: bool) -> None:
         masked = self.query_one(MaskedValue)
         masked.revealed = on
-        if on:
-            self.manager.audit_log.log(
-                "reveal", self.secret_name, success=True, version=self._loaded_version
-            )
         if isinstance(self._value, dict):
             masked.display = False
             self._fill_fields(masked=not on)
@@ -241,41 +253,26 @@ class DetailScreen(ShowsWorkerErrors, Screen[None]):
         masked = self.query_one(MaskedValue)
         if masked.revealed:
             self._reveal(False)
-            return
-        if self._value is None:
-            self._read_value("reveal")
         else:
-            self._reveal(True)
+            self._use_value("reveal")
 
     def action_copy(self) -> None:
         """Copy the whole value (a dict as JSON)."""
-        if self._value is None:
-            self._read_value("copy")
-        else:
-            self._copy_value()
-
-    def _copy_value(self) -> None:
-        self.vault_app.copy_secret(self.secret_name, self._value, version=self._loaded_version)
+        self._use_value("copy")
 
     def action_copy_field(self) -> None:
         """Copy the highlighted field of a dict secret."""
-        if self._value is None:
-            self._read_value("copy_field")
-        else:
-            self._copy_field()
+        self._use_value("copy_field")
 
-    def _copy_field(self) -> None:
-        if not isinstance(self._value, dict) or not self._value:
+    def _copy_field(self, row: int) -> None:
+        key = _field_at(self._value, row)
+        if key is None:
             self.notify("Only dict secrets have fields.", severity="warning", timeout=2)
             return
         table = self.query_one("#detail-fields", DataTable)
         if not table.display:
             self._fill_fields(masked=not self.query_one(MaskedValue).revealed)
-        keys = list(self._value)
-        key = keys[min(max(table.cursor_row, 0), len(keys) - 1)]
-        self.vault_app.copy_secret(
-            self.secret_name, field_text(self._value[key]), version=self._loaded_version, field=key
-        )
+        self.vault_app.copy_secret(self.secret_name, field_text(self._value[key]), field=key)
 
     def action_otp(self) -> None:
         """Show the current one-time password with a countdown, or hide it."""

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -34,14 +33,18 @@ from textual.widgets import (
 
 from core.controlchars import escape_controls
 from core.errors import ConflictError, ValidationError, VaultError
-from core.rotation.policy import SecretRotationPolicy
-from core.vault import SecretRecord, validate_name
+from core.service import secrets
+from core.service.rotation import SecretRotationPolicy
+from core.service.types import SecretRecord, validate_name
 from vaultui.index import format_tags
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.detail import field_text
-from vaultui.screens.editor_form import FieldRow, parse_json_object, parse_tags
+from vaultui.screens.dialogs import ConfirmScreen
+from vaultui.screens.editor_conflict import ConflictScreen, Resolution
+from vaultui.screens.editor_form import FieldRow, fields_from_rows, parse_json_object, parse_tags
+from vaultui.screens.editor_keys import EDITOR_BINDINGS
 from vaultui.widgets.key_footer import KeyFooter
-from vaultui.widgets.secret_text import MaskedTextArea, ValueInput
+from vaultui.widgets.secret_text import MaskedJsonArea, MaskedTextArea, ValueInput
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -53,65 +56,7 @@ POLICIES = [(p.name.replace("_", " ").lower(), p.value) for p in SecretRotationP
 class EditorScreen(ShowsWorkerErrors, Screen[None]):
     """Create or edit a secret; saving is a check-and-set on the loaded version."""
 
-    BINDINGS = [
-        Binding(
-            "ctrl+s",
-            "save",
-            "Save",
-            id="editor.save",
-            tooltip="Save as a new version (check-and-set)",
-            priority=True,
-        ),
-        Binding("escape", "cancel", "Cancel", id="editor.cancel", tooltip="Leave without saving"),
-        Binding(
-            "ctrl+g",
-            "generate",
-            "Generate",
-            id="editor.generate",
-            tooltip="Generate a random value",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+r",
-            "reveal",
-            "Reveal",
-            id="editor.reveal",
-            tooltip="Show or hide the value while editing",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+b",
-            "multiline",
-            "Multi-line",
-            id="editor.multiline",
-            tooltip="Switch the value between one line and several lines",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+n",
-            "add_field",
-            "Add field",
-            id="editor.add_field",
-            tooltip="Add a field to a dict secret",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+t",
-            "toggle_json",
-            "Fields/JSON",
-            id="editor.json",
-            tooltip="Switch between field-by-field and JSON editing",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+o",
-            "reload",
-            "Reload",
-            id="editor.reload",
-            tooltip="Discard edits and load the current version",
-            priority=True,
-        ),
-    ]
+    BINDINGS = EDITOR_BINDINGS
 
     def __init__(
         self, manager: SecretsManager, name: str | None, *, value_type: str = "str"
@@ -129,6 +74,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.multiline = False
         self.conflict = False
         self.saving = False
+        self._pristine: tuple[object, ...] | None = None  # the form as loaded (see changed)
+        self._pending: tuple[str, Any, str, dict[str, str], str] | None = None  # last save
 
     @property
     def vault_app(self) -> VaultApp:
@@ -172,7 +119,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
                     yield Vertical(id="fields")
                     yield Button("Add field (Ctrl+N)", id="add-field")
                 with TabPane("JSON", id="tab-json"):
-                    yield TextArea("{}", id="editor-json", soft_wrap=True)
+                    yield MaskedJsonArea("{}", id="editor-json", soft_wrap=False)
             with Horizontal(classes="form-row"):
                 yield Label("Description", classes="form-label")
                 yield Input(placeholder="what it is for", id="editor-description")
@@ -191,6 +138,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self._show_type(self.value_type)
         if self.is_new:
             self.query_one("#editor-name", Input).focus()
+            self.call_after_refresh(self._remember_form)
         else:
             self.load()
 
@@ -217,14 +165,11 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         assert self.secret_name is not None
         # one read gives the value and the record it belongs to (the version that
         # check-and-set compares against), so they cannot disagree
-        secret = self.manager.vault.get(self.secret_name)
-        if secret is None:
+        found = secrets.read(self.manager, self.secret_name, local=True, purpose="edit")
+        if found is None:
             self.app.call_from_thread(self._loaded, None, None)
             return
-        self.manager.audit_log.log(
-            "read", self.secret_name, success=True, version=secret.version, purpose="edit"
-        )
-        self.app.call_from_thread(self._loaded, secret.value, secret.record)
+        self.app.call_from_thread(self._loaded, found.value, found.record)
 
     def _loaded(self, value: Any, rec: SecretRecord | None) -> None:
         if rec is None or value is None:
@@ -263,6 +208,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         else:
             self._set_str(value)
         self._show_type(kind)
+        self.call_after_refresh(self._remember_form)
         if kind == "dict":
             self.call_after_refresh(self._focus_first_field)
         elif self.multiline:
@@ -328,7 +274,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def _check_underneath(self) -> None:
         assert self.secret_name is not None
-        rec = self.manager.vault.record(self.secret_name)
+        rec = secrets.record(self.manager, self.secret_name)
         if rec is None or rec.rev != self.loaded_rev:
             self.app.call_from_thread(self._changed_underneath, rec)
 
@@ -340,8 +286,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         else:
             banner.update(
                 f"{self.secret_name} was changed by another process (now version {rec.version}) "
-                "since you opened it: saving would be refused. Ctrl+O loads the new version "
-                "(your edits are lost); Esc leaves."
+                "since you opened it: saving shows both versions to choose from. Ctrl+O loads "
+                "the new version (your edits are lost); Esc leaves."
             )
         banner.display = True
 
@@ -419,6 +365,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.revealed = not self.revealed
         self.query_one("#editor-value", Input).password = not self.revealed
         self.query_one("#editor-multiline", MaskedTextArea).masked = not self.revealed
+        self.query_one("#editor-json", MaskedJsonArea).masked = not self.revealed
         for inp in self.query(".field-value").results(Input):
             inp.password = not self.revealed
 
@@ -464,20 +411,8 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         return self.query_one("#editor-value", Input).value
 
     def _fields_value(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
         original = self.original if isinstance(self.original, dict) else {}
-        for row in self.query(FieldRow):
-            key, text = row.key, row.value
-            if not key and not text:
-                continue
-            if not key:
-                raise ValidationError("Every field needs a name")
-            if key in data:
-                raise ValidationError(f"Field {key!r} appears twice")
-            old = original.get(key)
-            # an untouched non-string field keeps its JSON type (a port stays a number)
-            data[key] = old if old is not None and field_text(old) == text else text
-        return data
+        return fields_from_rows([(row.key, row.value) for row in self.query(FieldRow)], original)
 
     def collect(self) -> tuple[str, Any, str, dict[str, str], str]:
         """Validate the form: (name, value, description, tags, policy) or ValidationError."""
@@ -515,6 +450,7 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
             return
         self.show_message("")
         self.saving = True
+        self._pending = (name, value, description, tags, policy)
         self._save(name, value, description, tags, policy)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
@@ -522,41 +458,47 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self, name: str, value: Any, description: str, tags: dict[str, str], policy: str
     ) -> None:
         m = self.manager
+        rec = self.record
+        old_policy = ((rec.rotation or {}).get("policy") if rec else None) or "never"
+        new_policy = policy if policy != old_policy else None
         try:
-            if self.is_new:
-                m.store_secret(
-                    name, value, description, tags, expected_version=0, why="created in the app"
+            if self.is_new or rec is None:
+                secrets.store(
+                    m, name, value, description, tags, expected_version=0, why="created in the app"
                 )
-            else:
-                rec = self.record
-                assert rec is not None
-                if value != self.original:
-                    m.store_secret(
-                        name,
-                        value,
-                        description,
-                        tags,
-                        expected_version=self.loaded_version,
-                        why="edited in the app",
-                    )
-                elif description != rec.description or tags != rec.tags:
-                    current = m.vault.record(name)
-                    if current is None or current.rev != self.loaded_rev:
-                        raise ConflictError(f"Secret {name!r} changed since you read it")
-                    m.update_secret_metadata(name, description=description, tags=tags)
-            old_policy = (
-                (self.record.rotation or {}).get("policy") if self.record else None
-            ) or "never"
-            if policy != old_policy:
-                m.update_secret_metadata(name, rotation_policy=policy)
+            elif value != self.original:
+                secrets.store(
+                    m,
+                    name,
+                    value,
+                    description,
+                    tags,
+                    expected_version=self.loaded_version,
+                    why="edited in the app",
+                )
+            elif new_policy or description != rec.description or tags != rec.tags:
+                # one check-and-set change of the metadata, against the revision loaded
+                changed = secrets.update_metadata(
+                    m,
+                    name,
+                    description=description,
+                    tags=tags,
+                    rotation_policy=new_policy,
+                    expected_rev=self.loaded_rev,
+                )
+                if changed is None:
+                    raise ConflictError(f"Secret {name!r} changed since you read it")
+                new_policy = None
+            if new_policy:  # a new value and a new policy: two changes
+                secrets.update_metadata(m, name, rotation_policy=new_policy)
         except ConflictError as exc:
             self.app.call_from_thread(self._conflicted, exc)
             return
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc)
             return
-        rec = m.vault.record(name)
-        self.app.call_from_thread(self._saved, name, rec.version if rec else 0)
+        saved = secrets.record(m, name)
+        self.app.call_from_thread(self._saved, name, saved.version if saved else 0)
 
     def _saved(self, name: str, version: int) -> None:
         self.saving = False
@@ -577,10 +519,42 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         self.conflict = True
         banner = self.query_one("#editor-conflict", Static)
         banner.update(
-            f"Not saved: {exc.message}. Ctrl+O loads the current version "
-            "(your edits are lost); Esc leaves."
+            f"Not saved: {exc.message}. Ctrl+S shows both versions to choose from; Ctrl+O "
+            "loads the current version (your edits are lost); Esc leaves."
         )
         banner.display = True
+        self._fetch_theirs()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _fetch_theirs(self) -> None:
+        """Read the version that won, to show it beside the user's (ConflictScreen)."""
+        assert self.secret_name is not None
+        secret = secrets.read(self.manager, self.secret_name, local=True, purpose="conflict")
+        if secret is None:
+            return  # deleted meanwhile: the banner says why the save was refused
+        self.app.call_from_thread(self._show_conflict, secret.value, secret.record)
+
+    def _show_conflict(self, theirs: Any, rec: SecretRecord) -> None:
+        if self._pending is None or not self.is_current:
+            return
+        name, mine, description, tags, policy = self._pending
+
+        def chosen(answer: Resolution | None) -> None:
+            if answer is None:
+                return  # back to the form as it was
+            if answer.keep == "theirs":
+                self._loaded(theirs, rec)
+                return
+            # mine or a merge, saved over their version (check-and-set against it)
+            self.record, self.original = rec, theirs
+            self.loaded_version, self.loaded_rev = rec.version, rec.rev
+            self.conflict = False
+            self.query_one("#editor-conflict").display = False
+            self.saving = True
+            self._save(name, answer.value, description, tags, policy)
+
+        screen = ConflictScreen(name, mine, theirs, rec.version, base=self.original)
+        self.app.push_screen(screen, chosen)
 
     # ------------------------------------------------------------------ leaving
 
@@ -589,6 +563,32 @@ class EditorScreen(ShowsWorkerErrors, Screen[None]):
         if not self.is_new:
             self.load()
 
+    def _form(self) -> tuple[object, ...]:
+        """Everything the user can change, as shown (compared with the form as loaded)."""
+        texts = [i.value for i in self.query(Input) if not isinstance(i.parent, FieldRow)]
+        areas = [a.text for a in self.query(TextArea)]
+        rows = [(row.key, row.value) for row in self.query(FieldRow) if row.is_attached]
+        selects = [s.value for s in self.query(Select)]
+        return (texts, areas, rows, selects)
+
+    def _remember_form(self) -> None:
+        self._pristine = self._form()
+
+    @property
+    def changed(self) -> bool:
+        """True if the form differs from what was loaded (or from the empty new form)."""
+        return self._pristine is not None and self._form() != self._pristine
+
     def action_cancel(self) -> None:
-        """Leave without saving."""
-        self.app.pop_screen()
+        """Leave without saving; if anything changed, ask first."""
+        if not self.changed:
+            self.app.pop_screen()
+            return
+        what = "this new secret" if self.is_new else f"your changes to {self.secret_name}"
+        question = ConfirmScreen("Discard changes", f"Leave and lose {what}?", "Discard")
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        self.app.push_screen(question, answered)

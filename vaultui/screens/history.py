@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from core.controlchars import escape_controls
-from core.vault import VersionInfo
+from core.service import secrets
+from core.service.types import VersionInfo
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
 from vaultui.screens.rollback_diff import RollbackDiffScreen
@@ -59,9 +60,10 @@ class HistoryScreen(ShowsWorkerErrors, Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def load(self) -> None:
-        """Read the history (metadata of every version, no values)."""
-        versions = self.manager.history(self.secret_name)
+    def load(self, refresh: bool = False) -> None:
+        """Read the history (metadata of every version, no values); audited when the
+        screen opens, not again when it follows a change."""
+        versions = secrets.history(self.manager, self.secret_name, refresh=refresh)
         self.app.call_from_thread(self._show, versions)
 
     def _show(self, versions: list[VersionInfo]) -> None:
@@ -89,7 +91,7 @@ class HistoryScreen(ShowsWorkerErrors, Screen[None]):
     def secrets_changed(self, names: set[str]) -> None:
         """Called after a refresh: reload when this secret changed."""
         if self.secret_name in names:
-            self.load()
+            self.load(refresh=True)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -129,7 +131,7 @@ class HistoryScreen(ShowsWorkerErrors, Screen[None]):
     def _rolled_back(self, version: int) -> None:
         self.notify(f"Rolled back {self.secret_name} to version {version}.", timeout=3)
         self.app.secret_saved(self.secret_name)  # type: ignore[attr-defined]
-        self.load()
+        self.load(refresh=True)
 
     def action_back(self) -> None:
         """Back."""

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
 from core.errors import ConflictError, ValidationError, VaultError
-from core.vault import validate_name
+from core.service.types import validate_name
 from vaultui.screens.dialogs import ConfirmScreen
 
 
@@ -65,7 +65,7 @@ def move_or_copy(screen: Screen, manager: Any, name: str, op: str) -> None:
 
     def run(new: str, force: bool) -> None:
         def work() -> None:
-            from core.agent.ops import dispatch
+            from core.service.registry import dispatch
 
             try:
                 dispatch(manager, op, {"name": name, "new_name": new, "force": force})

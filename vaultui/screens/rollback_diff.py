@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from core.agent.ops import dispatch
+from core.service.registry import dispatch
 from core.version_diff import render_lines
 from vaultui.screens.base import ShowsWorkerErrors
 

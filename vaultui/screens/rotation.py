@@ -24,17 +24,23 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import Worker, get_current_worker
 
 from core.controlchars import escape_controls
 from core.errors import VaultError
-from core.members import exposed_secrets
-from core.rotation.manager import RotationManager, RotationResult, RotationStatus, format_duration
+from core.service.members import exposed_secrets
+from core.service.rotation import (
+    RotationManager,
+    RotationResult,
+    RotationStatus,
+    format_duration,
+)
 from core.text import plural
 from vaultui.screens.dialogs import confirm_rotation
 from vaultui.screens.rotation_edit import RotationEdit, RotationEditScreen
+from vaultui.widgets.key_footer import KeyFooter
 
 COLUMNS = (
     ("name", "Secret"),
@@ -176,7 +182,7 @@ class RotationScreen(Screen[None]):
         yield Static("", id="failures", markup=False)
         yield Label("Exposed to removed members", id="exposed-title")
         yield Static("", id="exposed", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -12,10 +12,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.errors import VaultError
-from core.rotation.generators import parse_generator
-from core.rotation.hooks import DEFAULT_TIMEOUT, VIA_CHOICES, HookConfig
-from core.rotation.manager import RotationStatus
-from core.rotation.policy import parse_policy, policy_label
+from core.service.rotation import (
+    DEFAULT_TIMEOUT,
+    VIA_CHOICES,
+    HookConfig,
+    RotationStatus,
+    parse_generator,
+    parse_policy,
+    policy_label,
+)
 
 
 @dataclass(frozen=True)

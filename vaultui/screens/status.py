@@ -117,7 +117,7 @@ class StatusScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="rekey", exit_on_error=False)
     def _rekey(self, progress: Any) -> None:
-        from core.rekeying import rekey_manager
+        from core.service.keys import rekey as rekey_manager
 
         def report(done: int, total: int) -> None:
             self.app.call_from_thread(

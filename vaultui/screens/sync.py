@@ -30,7 +30,7 @@ from vaultui.widgets.masked import MaskedValue
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
-    from core.sync.report import SyncReport
+    from core.service.sync import SyncReport
 
 SCHEDULER_ATTR = "vaultui_sync_scheduler"
 """The app attribute holding the background :class:`core.sync.background.SyncScheduler`."""
@@ -176,7 +176,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="sync-status", exit_on_error=False)
     def refresh_status(self) -> None:
         """Read remotes, pending local changes and conflicts (no network)."""
-        from core.sync.service import load_config, status
+        from core.service.sync import load_config, status
 
         vault = self.manager.vault
         data = status(vault)
@@ -274,7 +274,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="sync-sides", exit_on_error=False)
     def _read_sides(self, conflict: dict[str, Any]) -> None:
-        from core.sync.conflicts import side_value
+        from core.service.sync import side_value
 
         vault = self.manager.vault
         out = []
@@ -356,7 +356,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="sync-run", exit_on_error=False)
     def _sync_worker(self, remotes: list[dict[str, Any]], dry_run: bool) -> None:
         from core.errors import VaultError
-        from core.sync.service import run_sync
+        from core.service.sync import run_sync
 
         notes = []
         try:
@@ -448,11 +448,10 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="sync-resolve", exit_on_error=False)
     def _resolve_worker(self, conflict_id: str, choice: str, text: str | None) -> None:
-        from core.sync import conflicts
+        from core.service import sync
 
-        vault = self.manager.vault
         if choice == "dismiss":
-            item = conflicts.dismiss(vault, conflict_id)
+            item = sync.dismiss_conflict(self.manager.vault, conflict_id)
             note = f"{item['name']}: kept the merge's choice"
         else:
             value: Any = None
@@ -464,10 +463,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
                         value = json.loads(stripped)
                     except ValueError:
                         value = text
-            item = conflicts.resolve(
-                vault, conflict_id, choice, value=value, who=self.manager.settings.user
-            )
-            self.manager.audit_log.log("sync_resolve", item["name"], success=True, choice=choice)
+            item = sync.resolve_conflict(self.manager, conflict_id, choice, value)
             note = f"{item['name']}: kept {choice}"
         self.app.call_from_thread(self._done, note)
 
@@ -503,19 +499,11 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="sync-run", exit_on_error=False)
     def _merge_worker(self, copies: list[str]) -> None:
-        from core.sync.merge import merge_file
+        from core.service.sync import merge
 
         notes = []
         for path in copies:
-            report = merge_file(self.manager.vault, path)
-            self.manager.audit_log.log(
-                "merge",
-                None,
-                success=True,
-                other_file=path.rsplit("/", 1)[-1],
-                changed=report.changed,
-                conflicts=len(report.conflicts),
-            )
+            report = merge(self.manager, path)
             notes.append(
                 f"{path.rsplit('/', 1)[-1]}: {report.changed} changed, "
                 f"{plural(len(report.conflicts), 'conflict')}"
@@ -526,7 +514,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
 
     def scheduler(self) -> Any:
         """The app's background sync scheduler (made on first use)."""
-        from core.sync.background import SyncScheduler
+        from core.service.sync import SyncScheduler
 
         sched = getattr(self.app, SCHEDULER_ATTR, None)
         if sched is None:
@@ -564,7 +552,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="sync-config", exit_on_error=False)
     def _set_interval(self, seconds: int) -> None:
-        from core.sync.service import load_config, save_config
+        from core.service.sync import load_config, save_config
 
         config = load_config(self.manager.vault)
         config.interval = seconds

@@ -1,7 +1,7 @@
 """Import and export dialogs (the work itself runs in the browser's workers).
 
 Import reads ``.env``, vaultui JSON, KeePass KDBX or KeePassXC CSV files
-(``core.importexport``) and stores the entries with ``core.agent.ops.import_entries``;
+(``core.importexport``) and stores the entries with ``core.service.ops.import_entries``;
 export writes the secrets shown (or all) as ``.env`` or JSON to a 0600 file. Both
 dialogs only collect what to do; they dismiss with a request or None.
 """

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from core.agent.ops import dispatch
+from core.service.registry import dispatch
 from core.text import plural
 from vaultui.screens.base import ShowsWorkerErrors
 from vaultui.screens.dialogs import ConfirmScreen
@@ -26,7 +26,7 @@ from vaultui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
-    from core.vault import SecretRecord
+    from core.service.types import SecretRecord
 
 
 def ago(when: datetime | None, now: datetime) -> str:

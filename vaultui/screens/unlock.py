@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, LoadingIndicator, Static
 
 from core.errors import BackupIntegrityError, IntegrityError, VaultError, WrongKeyError
-from core.vault import KeySource
+from core.service.types import KeySource
 from vaultui.name_cache import current_names
 from vaultui.strength import MIN_PASSPHRASE_LENGTH
 from vaultui.widgets.key_footer import KeyFooter
@@ -284,7 +284,7 @@ class UnlockScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="unlock", exit_on_error=False)
     def _recover(self, key_source: KeySource) -> None:
-        from core.backup.damaged import recover_damaged
+        from core.service.backup import recover_damaged
 
         settings = self.vault_app.settings
         try:

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from core.audit.view import EventView, Row, display_fields
+from core.service.audit import EventView, Row, display_fields
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Textual's ``Footer`` is one line that scrolls sideways, so on an 80-120 column terminal
 the browser's keys would be cut off; this one wraps (up to three lines) so every action
-with ``show=True`` is always visible, plus Ctrl+P for the command palette.
+with ``show=True`` is visible, plus Ctrl+P for the command palette. When even three
+lines are too few (a screen with many keys on an 80-column terminal), the last keys
+give way first; Esc, ``?`` (help, which lists every key), ``q`` and Ctrl+P always stay.
 """
 
 from __future__ import annotations
@@ -10,6 +12,32 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
+
+MAX_LINES = 3
+"""Lines the footer may take (its CSS max-height)."""
+
+ESSENTIAL = frozenset(["esc", "?", "q", "^p"])
+"""Keys shown however narrow the terminal."""
+
+
+def layout(items: list[tuple[str, str, bool]], width: int) -> list[list[tuple[str, str, bool]]]:
+    """``items`` in lines of at most ``width`` cells and at most :data:`MAX_LINES` lines,
+    dropping the last non-essential items first when they do not fit."""
+    items = list(items)
+    while True:
+        lines: list[list[tuple[str, str, bool]]] = [[]]
+        used = 0
+        for item in items:
+            size = cell_len(item[0]) + 1 + cell_len(item[1]) + 2
+            if used and used + size > width:
+                lines.append([])
+                used = 0
+            lines[-1].append(item)
+            used += size
+        droppable = [i for i, item in enumerate(items) if item[0] not in ESSENTIAL]
+        if len(lines) <= MAX_LINES or not droppable:
+            return lines[:MAX_LINES]
+        del items[droppable[-1]]
 
 
 class KeyFooter(Widget):
@@ -61,13 +89,10 @@ class KeyFooter(Widget):
         off_style = self.get_component_rich_style("key-footer--disabled", partial=True)
         width = max(self.size.width, 20)
         text = Text(no_wrap=True, overflow="crop")
-        line = 0
-        for key, desc, enabled in self.items():
-            item = cell_len(key) + 1 + cell_len(desc) + 2
-            if line and line + item > width:
+        for n, line in enumerate(layout(self.items(), width)):
+            if n:
                 text.append("\n")
-                line = 0
-            text.append(key, style=key_style if enabled else off_style)
-            text.append(f" {desc}  ", style=None if enabled else off_style)
-            line += item
+            for key, desc, enabled in line:
+                text.append(key, style=key_style if enabled else off_style)
+                text.append(f" {desc}  ", style=None if enabled else off_style)
         return text

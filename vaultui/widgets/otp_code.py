@@ -56,8 +56,8 @@ class OtpCode(Static):
 
     @work(thread=True, exclusive=True, group="otp", exit_on_error=False)
     def _fetch(self) -> None:
-        from core.agent.ops import dispatch
         from core.errors import VaultError
+        from core.service.registry import dispatch
 
         try:
             result = dispatch(self.manager, "otp", {"name": self.secret_name})

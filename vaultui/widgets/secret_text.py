@@ -7,9 +7,13 @@
 - :class:`MaskedTextArea` is a ``TextArea`` whose characters are drawn as dots while
   :attr:`~MaskedTextArea.masked` (the cursor, selection and line structure stay, so it
   can be edited blind like a password box).
+- :class:`MaskedJsonArea` does the same for a dict secret's JSON, keeping the field
+  names and the brackets readable (as the Fields tab shows names in clear).
 """
 
 from __future__ import annotations
+
+import re
 
 from rich.segment import Segment
 from textual import events
@@ -38,14 +42,47 @@ class MaskedTextArea(TextArea):
     def watch_masked(self, _masked: bool) -> None:
         self.refresh()
 
+    def masked_line(self, text: str) -> str:
+        """``text`` (one drawn line) as shown while masked: one dot per character."""
+        return _mask(text)
+
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
         if not self.masked or not self.text:
             return strip
-        return Strip(
-            [Segment(_mask(seg.text), seg.style, seg.control) for seg in strip],
-            strip.cell_length,
-        )
+        shown = self.masked_line("".join(seg.text for seg in strip))
+        segments, at = [], 0
+        for seg in strip:
+            segments.append(Segment(shown[at : at + len(seg.text)], seg.style, seg.control))
+            at += len(seg.text)
+        return Strip(segments, strip.cell_length)
+
+
+_FIELD = re.compile(r'^(\s*"(?:[^"\\]|\\.)*"\s*:\s*)(.*?)(,?\s*)$')
+_STRUCTURE = frozenset(["", "{", "}", "[", "]", "{}", "[]", "},", "],", "{},", "[],"])
+
+
+class MaskedJsonArea(MaskedTextArea):
+    """The JSON of a dict secret, values drawn as dots while :attr:`masked`.
+
+    Each line is masked on its own, so it does not wrap while masked (a wrapped line's
+    second half could look like a field name); revealed, it wraps as usual.
+    """
+
+    def watch_masked(self, masked: bool) -> None:
+        self.soft_wrap = not masked
+        self.refresh()
+
+    def masked_line(self, text: str) -> str:
+        """Field names, brackets and commas kept; every value character a dot."""
+        if text.strip() in _STRUCTURE:
+            return text
+        field = _FIELD.match(text)
+        if field is None:  # an item of a list, or a line scrolled sideways
+            indent = len(text) - len(text.lstrip())
+            return text[:indent] + _mask(text[indent:])
+        head, value, tail = field.groups()
+        return head + (value if value.strip() in _STRUCTURE else _mask(value)) + tail
 
 
 class ValueInput(Input):

@@ -60,6 +60,12 @@ def prefix_for(vault_id_hex: str) -> str:
     return f"vaultui-sealed-{vault_id_hex[:16]}"
 
 
+REKEYED_HINT = (
+    "the vault file here is not damaged: do not restore a backup for this. After a rekey, "
+    "sealed sync starts afresh: remove this vault's objects from the provider (or sync to "
+    "another location), sync again, and have the other machines and members join again"
+)
+
 # ---------------------------------------------------------------------- sealing
 
 
@@ -193,9 +199,18 @@ class Store:
         head = parse_head(object_text(got.value), self.vault_id)
         head.version = got.version
         if self.cipher is not None:
-            body = json.loads(
-                self.cipher.open(f"{self.prefix}/head", head_body(object_text(got.value)))
-            )
+            try:
+                opened = self.cipher.open(f"{self.prefix}/head", head_body(object_text(got.value)))
+            except IntegrityError:
+                # the usual cause is a rekey here (a member removed): the file is sound,
+                # and restoring a backup would bring the old key, and the member, back
+                raise IntegrityError(
+                    "The sealed copy in the provider does not open with this vault's current "
+                    "data key: it was written before this vault was rekeyed (rekey, passwd "
+                    "--rekey, or a member's removal), or it was modified in the provider",
+                    hint=REKEYED_HINT,
+                ) from None
+            body = json.loads(opened)
             head.shards = {str(k): int(v) for k, v in body.get("shards", {}).items()}
         return head
 

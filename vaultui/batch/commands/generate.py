@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.rotation.generators import (
+from core.service.rotation import (
     CLASS_NAMES,
     PassphraseGenerator,
     PasswordGenerator,
@@ -57,7 +57,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     pp.add_argument("--words", type=int, default=6, help="words (default 6: 77 bits)")
     pp.add_argument("--separator", default="-", help="between words (default -)")
     pp.set_defaults(
-        command_fn=lambda ctx: _print(ctx, PassphraseGenerator(ctx.args.words, ctx.args.separator))
+        command_fn=lambda ctx: _emit(ctx, PassphraseGenerator(ctx.args.words, ctx.args.separator))
     )
 
     tok = kinds.add_parser("token", parents=[common], help="random bytes, encoded")
@@ -69,11 +69,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="(default urlsafe)",
     )
     tok.set_defaults(
-        command_fn=lambda ctx: _print(ctx, TokenGenerator(ctx.args.encoding, ctx.args.bytes))
+        command_fn=lambda ctx: _emit(ctx, TokenGenerator(ctx.args.encoding, ctx.args.bytes))
     )
 
     uu = kinds.add_parser("uuid", parents=[common], help="a random (version 4) UUID")
-    uu.set_defaults(command_fn=lambda ctx: _print(ctx, UuidGenerator()))
+    uu.set_defaults(command_fn=lambda ctx: _emit(ctx, UuidGenerator()))
 
 
 def _usage(parser: argparse.ArgumentParser) -> Any:
@@ -109,10 +109,10 @@ def cmd_password(ctx: Context) -> int:
     options: dict[str, Any] = {"length": a.length, "classes": classes, "exclude": a.exclude}
     if a.symbols is not None:
         options["symbols"] = a.symbols
-    return _print(ctx, PasswordGenerator(**options, minimums=minimums))
+    return _emit(ctx, PasswordGenerator(**options, minimums=minimums))
 
 
-def _print(ctx: Context, generator: Any) -> int:
+def _emit(ctx: Context, generator: Any) -> int:
     value = generator.generate()
     if ctx.json:
         output.emit({"value": value, "spec": generator.spec})

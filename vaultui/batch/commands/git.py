@@ -65,7 +65,7 @@ def _program() -> list[str]:
 
 def cmd_setup(ctx: Context) -> int:
     """Register the drivers for the vault file in the repository that holds it."""
-    from core.sync.gitdriver import register
+    from core.service.sync import register_git_drivers as register
 
     vault = Path(ctx.args.vault) if ctx.args.vault else ctx.settings.vault_path
     done = register(vault.absolute(), _program())
@@ -85,7 +85,7 @@ def cmd_setup(ctx: Context) -> int:
 
 def cmd_merge_driver(ctx: Context) -> int:
     """Merge git's THEIRS into OURS in place; exit 0 when the result is a sound vault."""
-    from core.sync.gitdriver import merge_into
+    from core.service.sync import merge_into
 
     where = ctx.args.path or "the vault file"
     try:
@@ -114,7 +114,7 @@ def cmd_merge_driver(ctx: Context) -> int:
 
 def cmd_textconv(ctx: Context) -> int:
     """Print the vault file at FILE as lines git can diff: names or record ids, no values."""
-    from core.sync.gitdriver import describe
+    from core.service.sync import describe_vault_file as describe
     from core.unlock import configured_key_source
 
     try:

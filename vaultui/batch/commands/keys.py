@@ -123,7 +123,7 @@ def cmd_status(ctx: Context) -> int:
     if info["vault_exists"] and (ctx.agent_serves_us(hello) or configured_key_source(s)):
         info.update(ctx.session().call("status"))
         info["unlocked"] = True
-    from core.sync.synced_folder import key_file_warnings
+    from core.service.sync import key_file_warnings
 
     info["warnings"] = key_file_warnings(s.key_file or s.default_key_file)
     if ctx.json:

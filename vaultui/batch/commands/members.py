@@ -89,7 +89,7 @@ def _public_key(args: argparse.Namespace) -> str:
 
 def cmd_add(ctx: Context) -> int:
     """Add a member (the vault must open with an owner's key)."""
-    from core.members import add_member
+    from core.service.members import add_member
 
     public_key = _public_key(ctx.args)
     manager, _ks = _open(ctx)
@@ -109,7 +109,7 @@ def cmd_add(ctx: Context) -> int:
 
 def cmd_list(ctx: Context) -> int:
     """Every member, one line each."""
-    from core.members import list_members
+    from core.service.members import list_members
 
     manager, _ks = _open(ctx)
     try:
@@ -131,7 +131,7 @@ def cmd_list(ctx: Context) -> int:
 
 def cmd_remove(ctx: Context) -> int:
     """Remove a member, rekey, and report the secrets they could read."""
-    from core.members import remove_member
+    from core.service.members import remove_member
 
     manager, ks = _open(ctx)
     progress = output.Progress("re-encrypting", quiet=ctx.json or not sys.stderr.isatty(), bar=True)

@@ -39,7 +39,7 @@ def cmd_purge(ctx: Context) -> int:
     if a.name is not None:
         result = ctx.session().call("purge", name=a.name)
     else:
-        from core.agent.purge_ops import parse_age
+        from core.service.purge_ops import parse_age
 
         parse_age(a.deleted_before)  # a bad age is a usage error before the vault opens
         result = ctx.session().call("purge_deleted", before=a.deleted_before)

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, KeyMissingError, ValidationError, VaultError
+from core.errors import ConfigError, KeyMissingError, ValidationError
 from vaultui.batch import context, output
 from vaultui.batch.context import Context
 
@@ -70,7 +70,7 @@ def _open(ctx: Context) -> tuple[Any, Any]:
 
     if not vault_exists(ctx.settings):
         raise ConfigError(f"No vault at {ctx.settings.vault_path}")
-    from core.members import require_owner
+    from core.service.members import require_owner
 
     old = ctx.current_key_source()
     require_owner(old, "change the vault's keys (passwd, rekey)")
@@ -80,12 +80,12 @@ def _open(ctx: Context) -> tuple[Any, Any]:
 def _rekey(ctx: Context, manager: Any, old: Any, new: Any = None) -> dict[str, Any]:
     import sys
 
-    from core.rekeying import rekey_manager
+    from core.service.keys import rekey
     from core.unlock import kdf_from_settings
 
     progress = output.Progress("re-encrypting", quiet=ctx.json or not sys.stderr.isatty(), bar=True)
     try:
-        return rekey_manager(
+        return rekey(
             manager,
             old,
             new_passphrase=new,
@@ -136,8 +136,9 @@ def cmd_rekey(ctx: Context) -> int:
 def cmd_passwd(ctx: Context) -> int:
     """Replace the passphrase slot the current key opens (or add one to a key-file vault);
     with ``--rekey`` also replace the data key in the same transaction."""
+    from core.service.keys import change_passphrase
+    from core.service.types import KeySource
     from core.unlock import kdf_from_settings
-    from core.vault import KeySource
 
     manager, old = _open(ctx)
     try:
@@ -152,9 +153,8 @@ def cmd_passwd(ctx: Context) -> int:
             result["result"] = "changed"
             _report(ctx, result, "Passphrase changed and rekeyed")
             return 0
-        kdf = kdf_from_settings(ctx.settings)
-        if old.kind == "passphrase":
-            manager.vault.change_passphrase(old, new, kdf=kdf)
+        action = change_passphrase(manager, old, new, kdf=kdf_from_settings(ctx.settings))
+        if action == "changed":
             message = "Passphrase changed."
             if old.label == "VAULTUI_PASSPHRASE_FILE":
                 message += " Update the file VAULTUI_PASSPHRASE_FILE points to."
@@ -164,16 +164,8 @@ def cmd_passwd(ctx: Context) -> int:
                 " The data key is unchanged: an old copy of the vault file plus the old "
                 "passphrase still opens everything written later; `passwd --rekey` prevents that."
             )
-            action = "changed"
         else:
-            manager.vault.add_key_slot(new, kdf=kdf)
             message = f"Passphrase added; the {old.label} still opens the vault."
-            action = "added"
-        manager.audit_log.log("passwd", None, success=True, action=action)
-    except VaultError as exc:
-        if not ctx.args.rekey:
-            manager.audit_log.log("passwd", None, success=False, error_message=exc.message)
-        raise
     finally:
         manager.close()
     if ctx.json:

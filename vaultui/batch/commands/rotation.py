@@ -1,13 +1,10 @@
 """``vaultui --batch`` rotation commands: ``rotate``, ``policy`` and ``rotation status``.
 
-Wiring (vaultui/cli.py)::
+Registered with :func:`register`; each command runs as ``handler(args, manager)`` on
+the unlocked SecretsManager, which hands its rotation manager to the command's
+``rotation_handler`` (tests call that one directly)::
 
-    from vaultui import commands_rotation
-    commands_rotation.add_parser(subparsers)
-    ...
-    args = parser.parse_args()
-    if getattr(args, "rotation_handler", None):
-        return args.rotation_handler(args, secrets.rotation_manager)
+    args.rotation_handler(args, manager.rotation_manager)
 
 Each handler takes the parsed arguments and a :class:`core.rotation.RotationManager`,
 prints to ``out`` (stdout by default; JSON with ``--json``) and returns the exit code.
@@ -19,31 +16,38 @@ No command takes a secret value: rotation makes the values.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from datetime import datetime
 from typing import Any, TextIO
 
 from core.errors import EXIT_ERROR, EXIT_OK, ValidationError
-from core.members import exposed_secrets
-from core.rotation.hooks import HOW_HOOKS_RUN, VIA_CHOICES, needs_shell
-from core.rotation.info import iso
-from core.rotation.manager import RotationManager, RotationResult, format_duration
+from core.service.members import exposed_secrets
+from core.service.rotation import (
+    HOW_HOOKS_RUN,
+    VIA_CHOICES,
+    RotationManager,
+    RotationResult,
+    format_duration,
+    iso,
+    needs_shell,
+)
 from core.text import plural
+from vaultui.batch import output
 
 __all__ = [
     "add_parser",
     "handle_policy",
     "handle_rotate",
     "handle_rotation_status",
+    "register",
 ]
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``rotate``, ``policy`` and ``rotation`` to an argparse subparsers object.
 
-    Each sets ``rotation_handler`` (and ``func``) to its handler.
+    Each sets ``rotation_handler`` to its handler (and ``handler`` to run it).
     """
     rotate = subparsers.add_parser(
         "rotate",
@@ -64,7 +68,7 @@ def add_parser(subparsers: Any) -> None:
         help="with --daemon: seconds between checks (default VAULTUI_ROTATION_INTERVAL, 3600)",
     )
     _json_flag(rotate)
-    rotate.set_defaults(rotation_handler=handle_rotate, func=handle_rotate)
+    rotate.set_defaults(rotation_handler=handle_rotate, handler=_on_rotation)
 
     policy = subparsers.add_parser(
         "policy",
@@ -88,7 +92,7 @@ def add_parser(subparsers: Any) -> None:
     policy.add_argument("--timeout", type=float, metavar="SECONDS", help="per-hook time limit")
     policy.add_argument("--via", choices=VIA_CHOICES, help="how hooks get values (both)")
     _json_flag(policy)
-    policy.set_defaults(rotation_handler=handle_policy, func=handle_policy)
+    policy.set_defaults(rotation_handler=handle_policy, handler=_on_rotation)
 
     rotation = subparsers.add_parser("rotation", help="rotation schedule and worker state")
     rotation_sub = rotation.add_subparsers(dest="rotation_command", required=True)
@@ -96,7 +100,20 @@ def add_parser(subparsers: Any) -> None:
         "status", help="every secret with a policy: last rotated, next due, state; workers"
     )
     _json_flag(status)
-    status.set_defaults(rotation_handler=handle_rotation_status, func=handle_rotation_status)
+    status.set_defaults(rotation_handler=handle_rotation_status, handler=_on_rotation)
+
+
+def _on_rotation(args: argparse.Namespace, manager: Any) -> int:
+    """Run the parsed command's ``rotation_handler`` on the manager's rotation engine."""
+    return args.rotation_handler(args, manager.rotation_manager)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``rotate``, ``policy`` and ``rotation`` to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +122,7 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _emit(out: TextIO, data: Any) -> None:
-    out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    output.emit(data, out=out, sort_keys=True)
 
 
 def handle_rotate(

@@ -1,6 +1,6 @@
 """``vaultui --batch sync`` and ``vaultui --batch merge``.
 
-Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
+Registered with :func:`register` (``add_parser`` + ``handler(args, manager)``)::
 
     vaultui --batch sync --provider NAME [--sealed] [--dry-run] [--save]
     vaultui --batch sync --all [--dry-run]          every remote saved with --save
@@ -14,9 +14,10 @@ Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
 
 ``sync --sealed`` on a machine without a vault rebuilds it from the provider with the
 configured key (VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY, VAULTUI_KEY_FILE)
-or a passphrase typed at the prompt. Exit codes: 0 ok (conflicts were resolved by the
-merge rule and are listed), 6 a provider failure or secrets that did not sync, 3 no
-such file or conflict, 2 usage. No command prints a secret value.
+or a passphrase typed at the prompt; with a team member's VAULTUI_IDENTITY it joins the
+team vault (the member's slot in the sealed head opens it). Exit codes: 0 ok
+(conflicts were resolved by the merge rule and are listed), 6 a provider failure or
+secrets that did not sync, 3 no such file or conflict, 2 usage. No command prints a secret value.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, NotFoundError, ValidationError
 from core.text import plural
+from vaultui.batch import output
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -107,20 +109,23 @@ def add_parser(subparsers: Any) -> None:
     merge.set_defaults(handler=handle_merge)
 
 
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``sync`` and ``merge`` to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
+
+
 # ---------------------------------------------------------------------- output
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-    else:
-        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+        output.emit(data)
+        return
+    sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
     sys.stdout.flush()
-
-
-def _note(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 def _when(ts: float | None) -> str:
@@ -198,7 +203,9 @@ def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None)
                 if args.sealed and args.provider:
                     _bootstrap(ctx, args)
                 elif args.provider:
-                    _note(f"vaultui: no vault at {settings.vault_path}: creating one to sync into")
+                    output.note(
+                        f"vaultui: no vault at {settings.vault_path}: creating one to sync into"
+                    )
                     manager = ctx.manager(create=True)
                 else:
                     raise NotFoundError(f"No vault at {settings.vault_path}")
@@ -211,8 +218,7 @@ def handle_sync(args: argparse.Namespace, manager: SecretsManager | None = None)
 
 def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
     from core.config import ensure_home
-    from core.sync.sealed import bootstrap
-    from core.sync.service import make_provider
+    from core.service.sync import SLOT_AGE, bootstrap, join_as_member, make_provider
     from core.unlock import kdf_from_settings
 
     settings = ctx.settings
@@ -220,16 +226,21 @@ def _bootstrap(ctx: Any, args: argparse.Namespace) -> None:
     provider = make_provider(settings, args.provider)
     try:
         ensure_home(settings)
-        vault = bootstrap(provider, settings.vault_path, key, kdf=kdf_from_settings(settings))
+        if key.kind == SLOT_AGE:  # a member's identity: their slot in the head opens it
+            vault = join_as_member(provider, settings.vault_path, key)
+        else:
+            vault = bootstrap(provider, settings.vault_path, key, kdf=kdf_from_settings(settings))
         vault.close()
     finally:
         provider.close()
-    _note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
+    if key.kind == SLOT_AGE:
+        output.note(f"vaultui: joined the team vault from {args.provider} at {settings.vault_path}")
+    else:
+        output.note(f"vaultui: rebuilt the vault at {settings.vault_path} from {args.provider}")
 
 
 def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
-    from core.sync import conflicts as conflict_store
-    from core.sync import service
+    from core.service import sync as service
 
     vault = manager.vault
     if args.interval is not None:
@@ -257,7 +268,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(args, data, "\n".join(lines))
         return EXIT_OK
     if args.conflicts:
-        items = conflict_store.list_conflicts(vault)
+        items = service.list_conflicts(vault)
         _out(
             args,
             items,
@@ -267,7 +278,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         )
         return EXIT_OK
     if args.dismiss:
-        item = conflict_store.dismiss(vault, args.dismiss)
+        item = service.dismiss_conflict(vault, args.dismiss)
         _out(args, item, f"kept the merge's choice for {item['name']} ({item['field']})")
         return EXIT_OK
     if args.resolve:
@@ -275,11 +286,8 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
             raise ValidationError("--resolve needs --take mine|theirs|merged")
         value = None
         if args.take == "merged":
-            value = _read_value_stdin(conflict_store.get_conflict(vault, args.resolve))
-        item = conflict_store.resolve(
-            vault, args.resolve, args.take, value=value, who=manager.settings.user
-        )
-        manager.audit_log.log("sync_resolve", item["name"], success=True, choice=args.take)
+            value = _read_value_stdin(service.get_conflict(vault, args.resolve))
+        item = service.resolve_conflict(manager, args.resolve, args.take, value=value)
         _out(args, item, f"resolved {item['name']} ({item['field']}): kept {args.take}")
         return EXIT_OK
     remotes: list[tuple[str, bool]] = []
@@ -360,8 +368,7 @@ def _read_value_stdin(conflict: dict[str, Any]) -> Any:
 
 def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
     """Run ``merge`` (see the module docs); returns the exit code."""
-    from core.sync.merge import merge_file
-    from core.sync.service import find_conflict_copies
+    from core.service.sync import find_conflict_copies, merge
 
     vault = manager.vault
     if args.find:
@@ -369,22 +376,12 @@ def handle_merge(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(args, copies, "\n".join(copies) if copies else "no conflict copies beside the vault")
         return EXIT_OK
     if not args.other:
-        _note("vaultui: merge needs OTHER_VAULT_FILE (or --find)")
+        output.note("vaultui: merge needs OTHER_VAULT_FILE (or --find)")
         return EXIT_USAGE
     other = Path(args.other).expanduser()
     if not other.exists():
         raise NotFoundError(f"No file {other}")
-    report = merge_file(vault, other, dry_run=args.dry_run)
-    data = report.to_dict()
-    if not args.dry_run:
-        manager.audit_log.log(
-            "merge",
-            None,
-            success=True,
-            other_file=other.name,
-            changed=report.changed,
-            conflicts=len(report.conflicts),
-        )
+    data = merge(manager, other, dry_run=args.dry_run).to_dict()
     title = f"{'plan for ' if args.dry_run else ''}merge of {other.name}:"
     _out(args, data, _report_text(data, title))
     return EXIT_OK

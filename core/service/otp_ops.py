@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import NotFoundError, VaultError
 from core.otp import find_totp
+from core.service.ops import ProgressFn, op
 from core.vault import validate_name
-
-from .ops import ProgressFn, op
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager

@@ -7,6 +7,10 @@ some other frame (the cursor blinking, the end of the previous search) waits up 
 that wait was a third of the slowest keystrokes. :meth:`PromptFrame.frame_now` asks for
 the next frame at once instead, and :meth:`PromptFrame.call_after_frame` runs follow-up
 work (the rest of a large search) strictly after that frame.
+
+Both read Textual's private screen state (declared in :mod:`vaultui.fast.internals`);
+on a Textual where any of it differs, frames keep Textual's own pace and
+:meth:`PromptFrame.call_after_frame` is Textual's ``call_after_refresh``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from textual import events
 from textual.screen import Screen, ScreenResultType
 
+from vaultui.fast.internals import PROMPT_FRAME, usable
+
 
 class PromptFrame(Screen[ScreenResultType]):
     """A :class:`Screen` whose next frame can be asked for at once (:meth:`frame_now`).
@@ -25,15 +31,21 @@ class PromptFrame(Screen[ScreenResultType]):
     The frame is composed on the first idle moment at which every widget of the screen
     has handed its pending repaint or layout to the screen, so one frame shows all of
     the keystroke (the typed character, the rows, the status line), never half of it.
-    Other frames keep Textual's usual pace.
+    Other frames keep Textual's usual pace, and so do all frames on a Textual whose
+    internals this cannot use (see the module docstring).
     """
 
     _frame_wanted = False
     _after_frame: list[Callable[[], Any]] | None = None
 
+    def _fast(self) -> bool:
+        first = next(iter(self.children), self)
+        return usable(PROMPT_FRAME, lambda: {"Screen": self, "Widget": first, "App": self.app})
+
     def frame_now(self) -> None:
         """Compose the next frame as soon as the pending updates are in."""
-        self._frame_wanted = True
+        if self._fast():
+            self._frame_wanted = True
 
     def call_after_frame(self, callback: Callable[..., Any], *args: Any) -> None:
         """Call ``callback(*args)`` once this screen's next frame has been composed.
@@ -41,7 +53,11 @@ class PromptFrame(Screen[ScreenResultType]):
         Unlike Textual's ``call_after_refresh``, this never runs before that frame: the
         screen can go idle before the widgets' updates reach it, and an after-refresh
         callback then runs at once (a long one delays the frame it was meant to follow).
+        Without the internals this needs, it is ``call_after_refresh``.
         """
+        if not self._fast():
+            self.call_after_refresh(callback, *args)
+            return
         if self._after_frame is None:
             self._after_frame = []
         self._after_frame.append(partial(callback, *args))

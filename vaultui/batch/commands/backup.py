@@ -1,6 +1,6 @@
 """``vaultui --batch backup ...``: create, list, verify, restore and clean up backups.
 
-Plugged in by vaultui/cli.py (``add_parser`` + ``handler(args, manager)``)::
+Registered with :func:`register` (``add_parser`` + ``handler(args, manager)``)::
 
     vaultui --batch backup create [--name N] [--incremental] [--to DIR | --everywhere]
     vaultui --batch backup list [--from DIR] [--json]
@@ -31,7 +31,6 @@ backup chain, with the same key as ``restore --to``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_ERROR, EXIT_INTEGRITY, EXIT_OK, KeyMissingError
 from core.text import plural
+from vaultui.batch import output
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
@@ -53,6 +53,7 @@ __all__ = [
     "handle_run_scheduled",
     "handle_schedule",
     "handle_verify",
+    "register",
 ]
 
 
@@ -77,7 +78,7 @@ def _from_flag(parser: argparse.ArgumentParser) -> None:
 
 def _backups_at(args: argparse.Namespace, manager: SecretsManager) -> Any:
     """The BackupManager for ``--to DIR``/``--from DIR``, else the home's."""
-    from core.backup.destinations import manager_at
+    from core.service.backup import manager_at
 
     to_dir = getattr(args, "to_dir", None)
     if to_dir is not None:
@@ -191,22 +192,24 @@ def add_parser(subparsers: Any) -> None:
     run.set_defaults(handler=handle_run_scheduled)
 
 
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``backup`` and its subcommands to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
+
+
 # ---------------------------------------------------------------------- output
 
 
 def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
+    output.emit(data, sort_keys=True)
 
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-def _note(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
 
 
 def _progress() -> Any:
@@ -258,7 +261,7 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
         _emit(info)
     else:
         _out(str(path))
-        _note(
+        output.note(
             f"Created {info['type']} backup {info['name']} "
             f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
         )
@@ -267,8 +270,8 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
 
 def _create_everywhere(args: argparse.Namespace, manager: SecretsManager) -> int:
     """One backup in every destination; a missing drive is reported, the rest go on."""
-    from core.backup.destinations import destinations, manager_at
     from core.errors import VaultError
+    from core.service.backup import destinations, manager_at
 
     results = []
     for dest in destinations(manager.settings):
@@ -291,13 +294,13 @@ def _create_everywhere(args: argparse.Namespace, manager: SecretsManager) -> int
             if entry["path"]:
                 _out(entry["path"])
             else:
-                _note(f"{entry['destination']}: not written: {entry['error']}")
+                output.note(f"{entry['destination']}: not written: {entry['error']}")
     return EXIT_OK if all(e["path"] for e in results) else EXIT_ERROR
 
 
 def handle_destinations(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup destinations``: each folder with its count and newest backup."""
-    from core.backup.destinations import describe, destinations
+    from core.service.backup import describe, destinations
 
     home = manager.backup_manager
     described = [describe(home, d) for d in destinations(manager.settings)]
@@ -323,7 +326,7 @@ def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
         _emit(listed)
         return EXIT_OK
     if not listed:
-        _note("No backups yet: vaultui --batch backup create")
+        output.note("No backups yet: vaultui --batch backup create")
         return EXIT_OK
     rows = [("NAME", "TYPE", "PARENT", "AGE", "SIZE", "SECRETS", "VERIFIED", "STATUS")]
     for b in listed:
@@ -354,7 +357,7 @@ def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(f"OK: {report['name']} and its chain ({' <- '.join(report['chain'])}) are intact")
     else:
         for message in report["errors"]:
-            _note(message)
+            output.note(message)
     return EXIT_OK if report["valid"] else EXIT_INTEGRITY
 
 
@@ -381,13 +384,13 @@ def _print_restore(result: dict[str, Any]) -> None:
         if len(shown) > 200:
             _out(f"    ... and {len(shown) - 200} more")
     for message in result.get("errors") or []:
-        _note(message)
+        output.note(message)
 
 
 def _recovery_key(settings: Any, *, may_prompt: bool) -> Any:
     """The configured key, else a passphrase typed at the terminal (never from argv)."""
+    from core.service.types import KeySource
     from core.unlock import configured_key_source
-    from core.vault import KeySource
 
     ks = configured_key_source(settings)
     if ks is not None:
@@ -416,8 +419,8 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
     if not args.name and not args.at:
         raise _usage("backup restore needs NAME or --at TIME")
     if args.to:
-        from core.backup import restore_backup_file
         from core.config import Settings
+        from core.service.backup import restore_backup_file
 
         if not args.name:
             raise _usage("backup restore --to needs the NAME (or path) of a backup")
@@ -447,8 +450,8 @@ def handle_restore(args: argparse.Namespace, manager: SecretsManager | None) -> 
 
 def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> int:
     """``backup recover [NAME] [--force]``: the damaged vault aside, the backup in place."""
-    from core.backup.damaged import recover_damaged
     from core.config import Settings
+    from core.service.backup import recover_damaged
 
     settings = manager.settings if manager is not None else Settings.from_env()
     result = recover_damaged(
@@ -463,7 +466,7 @@ def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> 
         _emit(result)
         return EXIT_ERROR if result["errors"] else EXIT_OK
     for note in result["skipped"]:
-        _note(note)
+        output.note(note)
     _out(f"The vault was damaged: {result['damaged']}")
     if result["moved_aside"]:
         _out(f"Moved the damaged file aside to {result['moved_aside']} (kept, not deleted)")
@@ -473,7 +476,7 @@ def handle_recover(args: argparse.Namespace, manager: SecretsManager | None) -> 
     )
     _out("Changes made after that backup are not in the recovered vault.")
     for message in result["errors"]:
-        _note(message)
+        output.note(message)
     return EXIT_ERROR if result["errors"] else EXIT_OK
 
 

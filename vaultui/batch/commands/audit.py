@@ -1,8 +1,9 @@
 """``vaultui --batch audit ...``: list, stats, verify, report, tail, alerts and export.
 
-Wiring: the CLI's plugin contract (``add_parser`` sets ``handler=run_audit``, called
-as ``handler(args, manager)`` with an unlocked SecretsManager). :func:`handle_audit`
-is the same command on a bare :class:`core.audit.AuditLog` (tests, other callers)::
+Registered with :func:`register` (``add_parser`` sets ``handler=run_audit``, called
+as ``handler(args, manager)`` with an unlocked SecretsManager, or None when locked).
+:func:`handle_audit` is the same command on a bare :class:`core.audit.AuditLog` (tests,
+other callers)::
 
     handle_audit(args, audit_log, secrets=vault.list(), last_backup=newest_backup_time)
 
@@ -18,7 +19,6 @@ holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -26,18 +26,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.audit import AuditLog, Filters
-from core.audit.report import FORMATS, build
-from core.audit.view import display_fields
 from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
+from core.service.audit import FORMATS, AuditLog, Filters, display_fields
+from core.service.audit import build_report as build
+from vaultui.batch import output
 
-__all__ = ["add_parser", "handle_audit", "run_audit"]
+__all__ = ["add_parser", "handle_audit", "register", "run_audit"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``audit`` (with list/stats/verify/report/tail/alerts) to argparse subparsers.
 
-    Sets ``audit_handler`` (and ``func``) to :func:`handle_audit`.
+    Sets ``handler`` to :func:`run_audit` and ``audit_handler`` to :func:`handle_audit`.
     """
     audit = subparsers.add_parser(
         "audit",
@@ -105,10 +105,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
 
     # the commands work on a locked vault too (names then show as <encrypted>)
-    audit.set_defaults(
-        handler=run_audit, audit_handler=handle_audit, func=handle_audit, needs_vault="optional"
-    )
+    audit.set_defaults(handler=run_audit, audit_handler=handle_audit, needs_vault="optional")
     return audit
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``audit`` and its subcommands to the CLI
+    (through :func:`vaultui.batch.commands.register_handlers`)."""
+    from vaultui.batch.commands import register_handlers
+
+    register_handlers(sub, add_parser)
 
 
 def _json(p: argparse.ArgumentParser) -> None:
@@ -177,10 +183,11 @@ def _run_locked(args: argparse.Namespace) -> int:
 
 def _agent_opener(args: argparse.Namespace, settings: Any) -> Any:
     """Open trail lines through the unlock agent serving this vault (it never hands out
-    the key), or None when no agent serves it."""
+    the key), or None when no agent serves it. Uses the command's context (and so its one
+    connection to the agent, closed when the command ends)."""
     from vaultui.batch.context import Context
 
-    ctx = Context(args, settings)
+    ctx = getattr(args, "context", None) or Context(args, settings)
     if not ctx.agent_serves_us(ctx.agent_hello()):
         return None
     session = ctx.session()
@@ -249,7 +256,7 @@ def handle_audit(
 def _print_events(events: Iterable[dict[str, Any]], out: TextIO, as_json: bool) -> None:
     for event in events:
         if as_json:
-            out.write(json.dumps(event) + "\n")
+            output.emit(event, out=out, compact=True)
         else:
             d = display_fields(event)
             out.write(
@@ -266,7 +273,7 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     rows = [view.row(i) for i in range(start, total)]
     events = [r.event for r in rows if r is not None and r.event is not None]
     if args.json:
-        out.write(json.dumps(events, indent=None) + "\n")
+        output.emit(events, out=out, compact=True)
     else:
         _print_events(events, out, False)
         word = "event" if total == 1 else "events"
@@ -278,7 +285,7 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
 def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     stats = log.stats(args.name)
     if args.json:
-        out.write(json.dumps(stats, indent=2) + "\n")
+        output.emit(stats, out=out)
         return EXIT_OK
     out.write(f"secret:              {args.name or '(all)'}\n")
     for key in (
@@ -303,7 +310,7 @@ def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
 def _verify(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     report = log.verify()
     if args.json:
-        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        output.emit(report.to_dict(), out=out)
     else:
         out.write(report.summary() + "\n")
         for issue in report.issues[:20]:
@@ -375,7 +382,7 @@ def _alerts(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
         since = datetime.fromtimestamp(since_ts).astimezone() if since_ts else None
     alerts = log.recent_alerts(args.limit, since)
     if args.json:
-        out.write(json.dumps(alerts, indent=2) + "\n")
+        output.emit(alerts, out=out)
         return EXIT_OK
     if not alerts:
         out.write("no alerts\n")

@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConflictError, NotFoundError, ValidationError, VaultError
+from core.service.ops import ProgressFn, op, record_to_dict
 from core.vault import validate_name
 from core.vault.rename import rename as rename_record
-
-from .ops import ProgressFn, op, record_to_dict
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager

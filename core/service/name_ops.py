@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .ops import ProgressFn, _audit, op
+from core.service.ops import ProgressFn, _audit, op
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager

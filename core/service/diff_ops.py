@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.errors import NotFoundError, VaultError
+from core.service.ops import ProgressFn, op
 from core.vault import validate_name
 from core.version_diff import diff_values
-
-from .ops import ProgressFn, op
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
