@@ -22,6 +22,7 @@ from core.sync.sealed.bootstrap import list_sealed_vaults
 from core.sync.sealed.layout import object_text, parse_head, prefix_for
 from core.vault import KeySource, Vault
 from core.vault.crypto import random_key
+from core.vault.engine import write_header_mac
 from core.vault.keys import SLOT_AGE, SLOT_KEYFILE, KeySlot, unwrap
 
 
@@ -94,11 +95,11 @@ def _write_file(path: Path, vault_id: bytes, data_key: bytes, slot: tuple[str, s
         vault = Vault.create(tmp, throwaway, vault_id=vault_id, data_key=data_key)
         try:
             with vault.transaction():
-                vault._conn.execute("DELETE FROM key_slots")
-                vault._conn.execute(
+                vault.engine.conn.execute("DELETE FROM key_slots")
+                vault.engine.conn.execute(
                     "INSERT INTO key_slots(kind, params, wrapped) VALUES (?, ?, ?)", slot
                 )
-                vault._write_header_mac()
+                write_header_mac(vault.engine)
         finally:
             vault.close()
         try:
