@@ -42,6 +42,11 @@ class Trail:
         self.seen += len(events)
         return [e for e in events if e["operation"] not in SESSION]
 
+    def peek(self) -> list[dict]:
+        """The operation events written since the last look, without consuming them."""
+        events = trail_events(self.path, self.key)[self.seen :]
+        return [e for e in events if e["operation"] not in SESSION]
+
     def expect(self, operation: str, name: str | None, *, success: bool = True) -> dict:
         """Exactly one new event: ``operation`` on ``name``; returns it."""
         events = self.new()
@@ -214,7 +219,10 @@ def test_the_app_writes_one_event_per_action(app_home: Settings) -> None:
             await wait_for(pilot, lambda: table.row_count == 2)
             trail.expect("history", "app/token")
             await pilot.press("down", "b")  # version 1
-            await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+            # the rollback shows what changes first: the comparison is its own event
+            await wait_for(pilot, lambda: screen_name(app) == "RollbackDiffScreen")
+            await wait_for(pilot, lambda: len(trail.peek()) == 1)
+            trail.expect("history_diff", "app/token")
             await pilot.press("y")
             await wait_for(pilot, lambda: table.row_count == 3)
             await pilot.pause(0.2)  # the screen reloads its list: not a new event

@@ -57,8 +57,9 @@ async def _save_once(app: Any, pilot: Any, name: str, value: str) -> bool:
     """Open the editor on ``name`` (new unless it is ``shared``), type ``value``, press
     Ctrl+S and wait for the outcome: True when saved, False when refused by
     check-and-set (the editor then is left with Esc)."""
-    from vaultui.screens.dialogs import ErrorScreen
+    from vaultui.screens.dialogs import ConfirmScreen, ErrorScreen
     from vaultui.screens.editor import EditorScreen
+    from vaultui.screens.editor_conflict import ConflictScreen
 
     if name == "shared":
         app.push_screen(EditorScreen(app.manager, name))  # what "e" does on it
@@ -83,12 +84,18 @@ async def _save_once(app: Any, pilot: Any, name: str, value: str) -> bool:
     )
     if isinstance(app.screen, ErrorScreen):
         raise AssertionError(f"the app showed an error saving {name}")
-    if app.screen is not editor:
+    if editor.conflict:  # refused by check-and-set: the conflict dialog comes up
+        await _until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        await pilot.press("escape")  # back to the form: this writer gives up its edit
+        await _until(pilot, lambda: app.screen is editor, "back to the editor")
+    elif app.screen is not editor:
         return True
-    # refused by check-and-set (changed underneath): "Not saved", nothing written
+    # refused (changed underneath, or the name was taken): "Not saved", nothing written
     message = str(editor.query_one("#editor-message").render())
     assert editor.conflict or "already exists" in message, message
-    await pilot.press("escape")
+    await pilot.press("escape")  # the form was changed: leaving asks first
+    await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "leave without saving?")
+    await pilot.press("y")
     await _until(pilot, lambda: app.screen is not editor, "leave the editor")
     return False
 

@@ -8,101 +8,64 @@ scrolls as fast as one of ten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from core.service.audit import EventView, Row, display_fields
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: the display field it shows, its heading, fixed width or a share."""
-
-    key: str
-    label: str
-    width: int = 0
-    share: int = 0
-
+from vaultui.widgets.virtual_table import (
+    Column,
+    VirtualTable,
+    cursor_bindings,
+    fit,
+    header_strip,
+    layout_columns,
+    pick_columns,
+)
 
 COLUMNS = (
     Column("seq", "Seq", width=8),
     Column("time", "Time (UTC)", width=20),
     Column("ok", "OK", width=2),
-    Column("operation", "Operation", width=12),
+    Column("operation", "Operation", width=17),  # "provider_fallback" whole
     Column("secret", "Secret", share=40),
     Column("user", "User", width=12),
     Column("source", "Source", width=7),
     Column("error", "Error / message", share=35),
 )
 
+NARROW_COLUMNS = (
+    Column("seq", "Seq", width=6),
+    Column("time", "Time (UTC)", width=14, clip=(5, 19)),  # "12-04 15:50:13"
+    Column("ok", "OK", width=2),
+    Column("operation", "Operation", width=14),
+    Column("secret", "Secret", share=50),
+    Column("error", "Error / message", share=40),
+)
+"""Under 110 columns: no user and source (the details show them), a shorter time."""
 
-def _fit(text: str, width: int, right: bool = False) -> str:
-    if width <= 0:
-        return ""
-    if len(text) > width:
-        return text[: max(width - 1, 0)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+LAYOUTS = ((110, COLUMNS), (0, NARROW_COLUMNS))
 
 
-class AuditTable(ScrollView, can_focus=True):
+class AuditTable(VirtualTable):
     """Audit events, one per line, with a cursor and a sticky header row.
 
     Give it a loaded view with :meth:`set_view`; call :meth:`rows_added` after the view
     grew. ``follow`` keeps the cursor on the newest event as the log grows.
     """
 
-    BINDINGS = [
-        Binding(
-            "up,k", "cursor_up", "Up", show=False, id="audit.table.up", tooltip="Previous event"
-        ),
-        Binding(
-            "down,j", "cursor_down", "Down", show=False, id="audit.table.down", tooltip="Next event"
-        ),
-        Binding(
-            "pageup",
-            "page_up",
-            "Page up",
-            show=False,
-            id="audit.table.page_up",
-            tooltip="One page up",
-        ),
-        Binding(
-            "pagedown",
-            "page_down",
-            "Page down",
-            show=False,
-            id="audit.table.page_down",
-            tooltip="One page down",
-        ),
-        Binding(
-            "home,g", "first", "First", show=False, id="audit.table.first", tooltip="Oldest event"
-        ),
-        Binding(
-            "end,G",
-            "last",
-            "Last",
-            show=False,
-            id="audit.table.last",
-            tooltip="Newest event (and follow new ones)",
-        ),
-        Binding(
-            "enter",
-            "select",
-            "Details",
-            id="audit.table.details",
-            tooltip="Show every field of the highlighted event",
-        ),
-    ]
+    BINDINGS = cursor_bindings(
+        "audit.table",
+        "event",
+        first="Oldest event",
+        last="Newest event (and follow new ones)",
+        open_label="Details",
+        open_tip="Show every field of the highlighted event",
+    )
 
     COMPONENT_CLASSES = {
         "audit-table--header",
@@ -126,9 +89,6 @@ class AuditTable(ScrollView, can_focus=True):
     AuditTable > .audit-table--dim { color: $text-muted; }
     AuditTable > .audit-table--match { text-style: underline; }
     """
-
-    cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
-    """Index of the highlighted row in the view."""
 
     follow: reactive[bool] = reactive(True, init=False)
     """Keep the cursor on the newest event when rows are added (live tail)."""
@@ -166,6 +126,7 @@ class AuditTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
         self._generation = 0
         self._widths: list[int] = []
+        self._columns = COLUMNS  # the layout for the width in _widths_for
         self._widths_for = -1
 
     # ------------------------------------------------------------------ data
@@ -223,41 +184,8 @@ class AuditTable(ScrollView, can_focus=True):
             self.follow = index == self.row_count - 1
             self.cursor_row = index
 
-    def watch_cursor_row(self, row: int) -> None:
-        self._scroll_to_cursor()
-        self.refresh()
+    def cursor_moved(self, row: int) -> None:
         self.post_message(self.Highlighted(self, self.current, row))
-
-    def _scroll_to_cursor(self) -> None:
-        height = max(self.scrollable_content_region.height - 1, 1)
-        top = round(self.scroll_y)
-        row = self.cursor_row
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
-
-    # ------------------------------------------------------------------ actions
-
-    def _move(self, delta: int) -> None:
-        if self.row_count:
-            self.go_to(self.cursor_row + delta)
-
-    def action_cursor_up(self) -> None:
-        """Move to the previous event."""
-        self._move(-1)
-
-    def action_cursor_down(self) -> None:
-        """Move to the next event."""
-        self._move(1)
-
-    def action_page_up(self) -> None:
-        """Move up one page."""
-        self._move(-max(self.scrollable_content_region.height - 2, 1))
-
-    def action_page_down(self) -> None:
-        """Move down one page."""
-        self._move(max(self.scrollable_content_region.height - 2, 1))
 
     def action_first(self) -> None:
         """Jump to the oldest event."""
@@ -274,22 +202,10 @@ class AuditTable(ScrollView, can_focus=True):
         if row is not None:
             self.post_message(self.Selected(self, row))
 
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y == 0:
-            return
-        row = round(self.scroll_y) + offset.y - 1
-        if 0 <= row < self.row_count:
-            if row == self.cursor_row and event.chain >= 2:
-                self.action_select()
-            self.go_to(row)
-
     # ------------------------------------------------------------------ rendering
 
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.row_count + 1)
+    def forget_lines(self) -> None:
         self._strips.clear()
-        self._scroll_to_cursor()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -297,14 +213,11 @@ class AuditTable(ScrollView, can_focus=True):
 
     def _column_widths(self) -> list[int]:
         total = self.scrollable_content_region.width
-        if total == self._widths_for and self._widths:
-            return self._widths
-        fixed = sum(c.width for c in COLUMNS) + len(COLUMNS) - 1
-        rest = max(total - fixed, 20)
-        shares = sum(c.share for c in COLUMNS)
-        widths = [c.width or rest * c.share // shares for c in COLUMNS]
-        self._widths, self._widths_for = widths, total
-        return widths
+        if total != self._widths_for or not self._widths:
+            self._columns = pick_columns(LAYOUTS, total)
+            self._widths = layout_columns(self._columns, total, 20, fill=False)
+            self._widths_for = total
+        return self._widths
 
     def render_line(self, y: int) -> Strip:
         """Line ``y``: the header on 0, then the events under the scroll offset."""
@@ -313,11 +226,11 @@ class AuditTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("audit-table--header", partial=True)
-            segments = []
-            for column, w in zip(COLUMNS, widths, strict=True):
-                segments.append(Segment(_fit(column.label, w, column.key == "seq"), style))
-                segments.append(Segment(" ", style))
-            return Strip(segments).crop(0, width).extend_cell_length(width, style)
+            cells = [
+                (fit(c.label, w, c.key == "seq"), style)
+                for c, w in zip(self._columns, widths, strict=True)
+            ]
+            return header_strip(cells, widths, width, style)
         index = round(self.scroll_y) + y - 1
         if index >= self.row_count or self.view is None:
             return Strip.blank(width, base)
@@ -339,7 +252,7 @@ class AuditTable(ScrollView, can_focus=True):
             style = base + self.get_component_rich_style("audit-table--cursor", partial=True)
         if row is None or row.event is None:
             text = "(unreadable line)" if row is not None else "…"
-            return Strip([Segment(_fit(text, width), style)]).extend_cell_length(width, style)
+            return Strip([Segment(fit(text, width), style)]).extend_cell_length(width, style)
         fields = display_fields(row.event)
         dim = style + self.get_component_rich_style("audit-table--dim", partial=True)
         accent = style
@@ -348,14 +261,14 @@ class AuditTable(ScrollView, can_focus=True):
         elif row.event.get("success") is False:
             accent = style + self.get_component_rich_style("audit-table--failed", partial=True)
         segments = []
-        for column, w in zip(COLUMNS, widths, strict=True):
-            text = fields[column.key]
+        for column, w in zip(self._columns, widths, strict=True):
+            text = column.text(fields[column.key])
             if column.key in ("seq", "time", "source"):
                 cell_style = dim
             elif column.key in ("ok", "operation", "error"):
                 cell_style = accent
             else:
                 cell_style = style
-            segments.append(Segment(_fit(text, w, column.key == "seq"), cell_style))
+            segments.append(Segment(fit(text, w, column.key == "seq"), cell_style))
             segments.append(Segment(" ", style))
         return Strip(segments).crop(0, width).extend_cell_length(width, style)
