@@ -57,10 +57,10 @@ def wait_until(check, timeout: float = 10.0) -> bool:
     return check()
 
 
-@pytest.mark.parametrize("how", ["lock", "quit", "sigterm", "sighup"])
-def test_a_copied_value_leaves_the_tmux_buffers(tmp_path: Path, how: str) -> None:
+def home_with_secret(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """A vault home holding NAME = VALUE; returns the environment pointing at it."""
     home = tmp_path / "home"
-    env = clean_env(home, VAULTUI_IDLE_LOCK="0", VAULTUI_CLIPBOARD_CLEAR="600")
+    env = clean_env(home, **settings)
     made = subprocess.run(
         [sys.executable, "-m", "vaultui", "--batch", "set", NAME],
         input=VALUE.encode(),
@@ -69,19 +69,34 @@ def test_a_copied_value_leaves_the_tmux_buffers(tmp_path: Path, how: str) -> Non
         capture_output=True,
     )
     assert made.returncode == 0, made.stderr
-    tmux = Tmux(f"clip-{how}")
-    # a first window keeps the server (and its buffers) alive when the app's closes
+    return env
+
+
+def clipboard_tmux(name: str, env: dict[str, str]) -> Tmux:
+    """A tmux server with ``set-clipboard on``; its first window keeps the server (and
+    its paste buffers) alive when a vaultui window closes."""
+    tmux = Tmux(name)
     tmux.start("sleep 120", env)
+    tmux.tmux("set-option", "-g", "set-clipboard", "on")
+    return tmux
+
+
+def open_window(tmux: Tmux, name: str, env: dict[str, str], args: str) -> None:
+    """Run ``python -m vaultui ARGS`` in a new window ``name`` with the home's settings."""
+    command = (
+        f"cd {shlex.quote(str(ROOT))} && exec env TERM=xterm-256color PATH=/usr/bin:/bin "
+        f"{shlex.quote(sys.executable)} -m vaultui {args}"
+    )
+    env_args = [a for k, v in env.items() if k.startswith("VAULTUI_") for a in ("-e", f"{k}={v}")]
+    tmux.tmux("new-window", "-d", "-n", name, *env_args, command)
+
+
+@pytest.mark.parametrize("how", ["lock", "quit", "sigterm", "sighup"])
+def test_a_copied_value_leaves_the_tmux_buffers(tmp_path: Path, how: str) -> None:
+    env = home_with_secret(tmp_path, VAULTUI_IDLE_LOCK="0", VAULTUI_CLIPBOARD_CLEAR="600")
+    tmux = clipboard_tmux(f"clip-{how}", env)
     try:
-        tmux.tmux("set-option", "-g", "set-clipboard", "on")
-        command = (
-            f"cd {shlex.quote(str(ROOT))} && exec env TERM=xterm-256color "
-            f"{shlex.quote(sys.executable)} -m vaultui"
-        )
-        env_args = [
-            a for k, v in env.items() if k.startswith("VAULTUI_") for a in ("-e", f"{k}={v}")
-        ]
-        tmux.tmux("new-window", "-d", "-n", "app", *env_args, command)
+        open_window(tmux, "app", env, "")
         target = ":app"
 
         def screen() -> str:
@@ -109,28 +124,10 @@ def test_a_copied_value_leaves_the_tmux_buffers(tmp_path: Path, how: str) -> Non
 def test_get_clip_leaves_the_tmux_buffers_when_it_clears(tmp_path: Path) -> None:
     """`vaultui --batch get --clip` in a tmux pane: its detached clearer deletes the
     paste buffer holding the value (an empty OSC 52 alone would leave it there)."""
-    home = tmp_path / "home"
-    env = clean_env(home, VAULTUI_CLIPBOARD_CLEAR="2")
-    made = subprocess.run(
-        [sys.executable, "-m", "vaultui", "--batch", "set", NAME],
-        input=VALUE.encode(),
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    assert made.returncode == 0, made.stderr
-    tmux = Tmux("clip-batch")
-    tmux.start("sleep 120", env)
+    env = home_with_secret(tmp_path, VAULTUI_CLIPBOARD_CLEAR="2")
+    tmux = clipboard_tmux("clip-batch", env)
     try:
-        tmux.tmux("set-option", "-g", "set-clipboard", "on")
-        command = (
-            f"cd {shlex.quote(str(ROOT))} && exec env TERM=xterm-256color PATH=/usr/bin:/bin "
-            f"{shlex.quote(sys.executable)} -m vaultui --batch get {NAME} --clip; sleep 60"
-        )
-        env_args = [
-            a for k, v in env.items() if k.startswith("VAULTUI_") for a in ("-e", f"{k}={v}")
-        ]
-        tmux.tmux("new-window", "-d", "-n", "clip", *env_args, command)
+        open_window(tmux, "clip", env, f"--batch get {NAME} --clip; sleep 60")
         assert wait_until(lambda: VALUE in buffers(tmux)), buffers(tmux)
         assert wait_until(lambda: VALUE not in buffers(tmux), 15), buffers(tmux)
     finally:
