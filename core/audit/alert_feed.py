@@ -10,11 +10,18 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.audit.alerts import ALERT_OP, HOOK_OP, hook_payload
 from core.audit.events import parse_event, parse_ts, to_epoch
 from core.audit.sealing import open_event
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Sequence
+
+    from core.audit.alerts import AlertEngine, HookRunner
+    from core.audit.sealing import AuditFieldSealer
 
 log = logging.getLogger(__name__)
 # how far back the alert engine reads what other processes wrote
@@ -25,6 +32,38 @@ AlertListener = Callable[[dict[str, Any]], Any]
 class AlertFeed:
     """The alert side of an audit log: what it feeds the alert engine, and how an alert
     reaches listeners, the hook and later readers."""
+
+    # set by AuditLog.__init__ (annotations only: no class attributes)
+    clock: Callable[[], datetime]
+    alerts: AlertEngine
+    _hook: HookRunner
+    _listeners: list[AlertListener]
+    _recent_alerts: list[dict[str, Any]]
+    _lock: threading.RLock
+    _log_fd: int | None
+    _seen: tuple[int, int] | None
+    _sealer: AuditFieldSealer | None
+
+    if TYPE_CHECKING:  # provided by AuditLog and its other mixins
+
+        def _append(
+            self, bodies: list[dict[str, Any]], *, with_alerts: bool
+        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+        def _note(self, message: str) -> dict[str, Any]: ...
+
+        def get_audit_events(
+            self,
+            secret_name: str | Sequence[str] | None = None,
+            operation: str | Sequence[str] | None = None,
+            start_time: datetime | float | str | None = None,
+            end_time: datetime | float | str | None = None,
+            user: str | Sequence[str] | None = None,
+            success: bool | None = None,
+            limit: int | None = None,
+            *,
+            source: str | Sequence[str] | None = None,
+        ) -> list[dict[str, Any]]: ...
 
     def _catch_up(self, ino: int, size: int) -> None:
         """Feed events other processes wrote since we last looked to the alert engine."""

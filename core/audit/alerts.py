@@ -184,10 +184,12 @@ def load_rules_file(path: Any) -> tuple[AlertRule, ...]:
         return DEFAULT_RULES
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{p.name} is not valid JSON: {exc.msg} (line {exc.lineno})"
         ) from None
+    except UnicodeDecodeError:  # a ValueError without .msg: it used to end as a crash
+        raise ValidationError(f"{p.name} is not valid UTF-8 text") from None
     if isinstance(doc, dict):
         doc = doc.get("rules", [])
     if not isinstance(doc, list):

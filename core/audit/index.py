@@ -253,7 +253,7 @@ class AuditIndex(IndexQueries):
         if sid is not None:
             return sid
         conn.execute("INSERT OR IGNORE INTO strs(s) VALUES(?)", (text,))
-        sid = conn.execute("SELECT id FROM strs WHERE s=?", (text,)).fetchone()[0]
+        sid = int(conn.execute("SELECT id FROM strs WHERE s=?", (text,)).fetchone()[0])
         new[text] = sid
         return sid
 

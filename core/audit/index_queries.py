@@ -11,9 +11,13 @@ import os
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import AuditError
+
+if TYPE_CHECKING:
+    import sqlite3
+    import threading
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,19 @@ class Where:
 class IndexQueries:
     """The query methods of the audit index (over its ``ev``, ``strs`` and ``agg``
     tables)."""
+
+    # set by AuditIndex.__init__ (annotations only: no class attributes)
+    _ids: dict[str, int]
+    _fds: dict[int, tuple[int, int]]
+    _fd_lock: threading.Lock
+
+    if TYPE_CHECKING:  # provided by AuditIndex
+
+        def _conn(self) -> sqlite3.Connection: ...
+
+        def _load_ids(self, conn: sqlite3.Connection) -> None: ...
+
+        def str_id(self, text: str | None) -> int | None: ...
 
     def where(
         self,
@@ -107,12 +124,12 @@ class IndexQueries:
         if limit is not None:
             sql += " LIMIT ?"
             params = (*params, int(limit))
-        rows = self._conn().execute(sql, params).fetchall()
+        rows: list[tuple[int, int, int, int]] = self._conn().execute(sql, params).fetchall()
         if newest:
             rows.reverse()
         return rows
 
-    def numbers(self, where: Where) -> array:
+    def numbers(self, where: Where) -> array[int]:
         """The row numbers (``n``) of every matching event, ascending."""
         out = array("q")
         if where.empty:
@@ -139,11 +156,12 @@ class IndexQueries:
 
     def rows_between(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """(n, seg, off, len) for lo <= n <= hi."""
-        return (
+        rows: list[tuple[int, int, int, int]] = (
             self._conn()
             .execute("SELECT n, seg, off, len FROM ev WHERE n BETWEEN ? AND ? ORDER BY n", (lo, hi))
             .fetchall()
         )
+        return rows
 
     def rows_for(self, ns: Iterable[int]) -> list[tuple[int, int, int, int]]:
         """(n, seg, off, len) for the given row numbers, ascending."""
@@ -185,4 +203,5 @@ class IndexQueries:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query on this thread's connection (for stats and reports)."""
-        return self._conn().execute(sql, tuple(params)).fetchall()
+        rows: list[tuple[Any, ...]] = self._conn().execute(sql, tuple(params)).fetchall()
+        return rows

@@ -33,7 +33,7 @@ def sealed_tokens(index: AuditIndex) -> list[str]:
 
 def name_terms(
     value: str | Sequence[str] | None, index: AuditIndex, sealer: AuditFieldSealer | None
-) -> str | list[str] | None:
+) -> str | Sequence[str] | None:
     """What to give :meth:`AuditIndex.where` for a name filter: each name plus its
     sealed token, and each glob plus the tokens whose names it matches."""
     if value is None or sealer is None:

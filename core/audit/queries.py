@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.audit.alerts import ALERT_OP, NOT_COUNTED
 from core.audit.events import format_ts, to_epoch
@@ -22,11 +22,36 @@ from core.audit.verify import (
     verify_isolated,
 )
 
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from core.audit.files import LogFiles
+    from core.audit.log import AuditLog
+    from core.audit.sealing import AuditFieldSealer
+
 RECENT_LIMIT = 10  # events in a stats() answer's recent_accesses
 
 
 class AuditQueries:
     """The read side of an audit log: queries, stats and verification over its files."""
+
+    # set by AuditLog.__init__ (annotations only: no class attributes)
+    files: LogFiles
+    clock: Callable[[], datetime]
+    _key: bytes | None
+    _sealer: AuditFieldSealer | None
+    _index: AuditIndex | None
+    _index_lock: threading.Lock
+
+    if TYPE_CHECKING:  # provided by AuditLog
+
+        @property
+        def keyed(self) -> bool: ...
+
+        def open(self, event: dict[str, Any]) -> dict[str, Any]: ...
+
+        def name_label(self, sid: int) -> str | None: ...
 
     @property
     def index(self) -> AuditIndex:
@@ -246,4 +271,6 @@ class AuditQueries:
         """An :class:`core.audit.view.EventView` over the filtered trail (lazy rows)."""
         from core.audit.view import EventView, Filters
 
-        return EventView(self, filters or Filters())
+        return EventView(
+            cast("AuditLog", self), filters or Filters()
+        )  # only AuditLog mixes this in

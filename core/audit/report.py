@@ -135,7 +135,7 @@ def collect(
     )
     days = min(days, 400)
     day0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    activity = [
+    activity: list[dict[str, Any]] = [
         {"date": (day0 + timedelta(days=i)).strftime("%Y-%m-%d"), "events": 0, "failures": 0}
         for i in range(days + 1)
     ]

@@ -41,7 +41,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -93,7 +93,7 @@ def _unpad(data: bytes) -> bytes | None:
     return body[:-1] if body.endswith(b"\x80") else None
 
 
-def is_sealed(value: object) -> bool:
+def is_sealed(value: object) -> TypeGuard[str]:
     """True if ``value`` is a sealed name or text token."""
     return isinstance(value, str) and (
         value.startswith(NAME_PREFIX) or value.startswith(TEXT_PREFIX)

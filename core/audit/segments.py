@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.audit.events import GENESIS
 from core.audit.files import Head, LastLine, LogFiles
@@ -15,6 +15,21 @@ from core.audit.files import Head, LastLine, LogFiles
 
 class SegmentKeeping:
     """The file side of an audit log's chain: recovery of the head and rotation."""
+
+    # set by AuditLog.__init__ (annotations only: no class attributes)
+    files: LogFiles
+    keep: int | None
+    durable: bool | float
+    _state_fd: int | None
+    _log_fd: int | None
+    _log_ino: int | None
+    _seen: tuple[int, int] | None
+
+    if TYPE_CHECKING:  # provided by AuditLog
+
+        def _note(self, message: str) -> dict[str, Any]: ...
+
+        def _open_log(self) -> None: ...
 
     def _recover(self, size: int, head: Head | None) -> tuple[int, str, int, list[dict[str, Any]]]:
         """Find where the chain continues when the head record does not match the file

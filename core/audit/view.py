@@ -198,7 +198,7 @@ class EventView:
         self.log = log
         self.filters = filters
         self._where: Where | None = None
-        self._ns: array | None = None
+        self._ns: array[int] | None = None
         self._first = 1
         self._count = 0
         self._cache: OrderedDict[int, list[Row]] = OrderedDict()

@@ -13,11 +13,16 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConflictError, ValidationError, VaultError
 from core.rotation.info import iso
 from core.rotation.results import RotationFailure, RotationResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from core.rotation.lease import LeaseStore
 
 log = logging.getLogger("core.rotation.manager")  # one logger name for rotation
 LEASE_MARGIN = 60.0  # a heartbeat is stale this long after the next check was due
@@ -42,6 +47,24 @@ class WorkerState:
 
 class RotationWorker:
     """The worker methods of the rotation manager."""
+
+    # set by RotationManager.__init__ (annotations only: no class attributes)
+    interval_seconds: float
+    jitter: float
+    clock: Callable[[], datetime]
+    on_cycle: Callable[[], Any] | None
+    owner: str
+    leases: LeaseStore
+    _lock: threading.RLock
+    _state: WorkerState
+    _stop: threading.Event
+    _thread: threading.Thread | None
+
+    if TYPE_CHECKING:
+
+        def rotate_due(
+            self, now: datetime | None = None, names: Iterable[str] | None = None
+        ) -> list[RotationResult]: ...
 
     @property
     def is_running(self) -> bool:
