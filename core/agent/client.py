@@ -15,6 +15,7 @@ from __future__ import annotations
 import _socket
 import os
 import sys
+from typing import Any
 
 from core.agent import protocol
 from core.errors import VaultError
@@ -140,7 +141,7 @@ class AgentClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, message: dict, on_progress: ProgressFn | None = None) -> object:
+    def request(self, message: dict[str, Any], on_progress: ProgressFn | None = None) -> object:
         """Send ``message`` and return the agent's ``ok`` result.
 
         Raises the reported core error, :class:`AgentMismatch`, or
@@ -169,7 +170,7 @@ class AgentClient:
             raise error_from_wire(err)
         raise AgentUnavailable("the agent sent a malformed reply")
 
-    def hello(self) -> dict:
+    def hello(self) -> dict[str, Any]:
         """The agent's description: pid, vault, provider, started/expires (epoch)."""
         info = self.request({"op": "hello", "v": protocol.PROTOCOL_VERSION})
         return info if isinstance(info, dict) else {}
@@ -177,7 +178,7 @@ class AgentClient:
     def call(
         self,
         op: str,
-        args: dict,
+        args: dict[str, Any],
         *,
         vault: str,
         provider: str,
@@ -204,7 +205,7 @@ class AgentClient:
 
 
 def call_once(
-    paths: FastPaths, op: str, args: dict, on_progress: ProgressFn | None = None
+    paths: FastPaths, op: str, args: dict[str, Any], on_progress: ProgressFn | None = None
 ) -> object:
     """Connect, run ``op`` in the agent, disconnect.
 

@@ -347,13 +347,19 @@ class AgentServer:
             return error_reply(ConfigError(f"Unknown agent request {kind!r}"))
         return getattr(self, method)(conn, message, peer)
 
-    def _req_hello(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+    def _req_hello(
+        self, conn: socket.socket, message: dict[str, Any], peer: dict[str, Any]
+    ) -> dict[str, Any]:
         return {"ok": self.info()}
 
-    def _req_lock(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+    def _req_lock(
+        self, conn: socket.socket, message: dict[str, Any], peer: dict[str, Any]
+    ) -> dict[str, Any]:
         return {"ok": True}
 
-    def _req_call(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict:
+    def _req_call(
+        self, conn: socket.socket, message: dict[str, Any], peer: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._call(conn, message, peer)
 
     def audit(self, operation: str, **extra: Any) -> None:
@@ -375,7 +381,9 @@ class AgentServer:
             "protocol": protocol.PROTOCOL_VERSION,
         }
 
-    def _call(self, conn: socket.socket, message: dict, peer: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        self, conn: socket.socket, message: dict[str, Any], peer: dict[str, Any]
+    ) -> dict[str, Any]:
         vault = message.get("vault")
         if not isinstance(vault, str) or os.path.realpath(vault) != os.path.realpath(
             self.vault_path

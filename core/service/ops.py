@@ -18,13 +18,17 @@ from typing import TYPE_CHECKING, Any
 from core.controlchars import check_label, check_tags
 from core.errors import ConflictError, NotFoundError, ValidationError
 from core.service import secrets as service
-from core.service.registry import OPS, Op, ProgressFn, dispatch, op  # noqa: F401 (re-exported)
+from core.service.registry import OPS, Op, dispatch  # noqa: F401 (re-exported)
+from core.service.registry import ProgressFn as ProgressFn
+from core.service.registry import op as op
 from core.service.shapes import (
     extract_field,
     leaves,
-    record_to_dict,
     type_name,
     version_to_dict,
+)
+from core.service.shapes import (
+    record_to_dict as record_to_dict,
 )
 from core.vault import SecretRecord, encode_value, validate_name
 
@@ -294,7 +298,9 @@ def put(
 
 
 @op("delete")
-def delete(manager: SecretsManager, name: str, progress: ProgressFn | None = None) -> dict:
+def delete(
+    manager: SecretsManager, name: str, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Tombstone ``name`` (undo with ``undelete``); NotFoundError if it is not live."""
     validate_name(name)
     record = service.delete(manager, name)
@@ -304,7 +310,9 @@ def delete(manager: SecretsManager, name: str, progress: ProgressFn | None = Non
 
 
 @op("undelete")
-def undelete(manager: SecretsManager, name: str, progress: ProgressFn | None = None) -> dict:
+def undelete(
+    manager: SecretsManager, name: str, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Bring back a deleted secret; ValidationError if it is not deleted."""
     record = _require(manager, name, include_deleted=True)
     if not record.deleted:

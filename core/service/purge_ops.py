@@ -62,7 +62,7 @@ def _purge_one(manager: SecretsManager, name: str) -> None:
 
 
 @op("purge")
-def purge(manager: SecretsManager, name: str, progress: ProgressFn | None = None) -> dict:
+def purge(manager: SecretsManager, name: str, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Erase the deleted secret ``name`` and its history; cannot be undone.
 
     NotFoundError if there is no such secret, ValidationError if it is not deleted.

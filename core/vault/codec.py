@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from core.errors import IntegrityError, ValidationError, ValueTooLargeError
-from core.input_limits import MAX_VALUE_BYTES  # 1 MiB, after encoding
+from core.input_limits import MAX_VALUE_BYTES as MAX_VALUE_BYTES  # 1 MiB, after encoding
 
 SecretValue = str | bytes | dict[str, Any]
 

@@ -351,21 +351,21 @@ class Engine:
         """The keyed lookup hash of ``name`` (equal in every copy of the vault)."""
         return self.keys.name(name.encode())
 
-    def open_meta_array(self, row: tuple) -> list[Any]:
+    def open_meta_array(self, row: tuple[Any, ...]) -> list[Any]:
         """The decrypted metadata array of a record row (``REC_COLS`` order)."""
         uid, nh, rev, seq, deleted, meta = row[:6]
         plain = self.keys.sealer.open(meta, self.aads.meta(uid, rev, seq, deleted, nh), "record")
         return decode_array(plain)
 
-    def open_meta(self, row: tuple) -> Metadata:
+    def open_meta(self, row: tuple[Any, ...]) -> Metadata:
         """The decrypted :class:`Metadata` of a record row (``REC_COLS`` order)."""
         return Metadata.from_array(self.open_meta_array(row), row[0], row[2], row[3], row[4])
 
-    def fast_record(self, row: tuple) -> SecretRecord:
+    def fast_record(self, row: tuple[Any, ...]) -> SecretRecord:
         """A record straight from a row (the listing hot path)."""
         return record_from_array(self.open_meta_array(row), row)
 
-    def open_name(self, row: tuple) -> str:
+    def open_name(self, row: tuple[Any, ...]) -> str:
         """The decrypted name of a record row (``REC_COLS`` order)."""
         return self.keys.sealer.open(row[6], self.aads.name(row[0], row[1]), "name").decode()
 
@@ -383,7 +383,7 @@ class Engine:
 
     # ------------------------------------------------------------------ row reads
 
-    def row_by_name(self, name: str) -> tuple | None:
+    def row_by_name(self, name: str) -> tuple[Any, ...] | None:
         """The record row (``REC_COLS``) filed under ``name``'s hash, or None."""
         nh = self.name_hash(name)
         with sql_errors("read a secret"):
@@ -391,11 +391,11 @@ class Engine:
                 f"SELECT {REC_COLS} FROM records WHERE name_hash = ?", (nh,)
             ).fetchone()
 
-    def row_by_uid(self, uid: bytes) -> tuple | None:
+    def row_by_uid(self, uid: bytes) -> tuple[Any, ...] | None:
         """The record row (``REC_COLS``) of ``uid``, or None."""
         return self.conn.execute(f"SELECT {REC_COLS} FROM records WHERE uid = ?", (uid,)).fetchone()
 
-    def meta_and_row(self, name: str) -> tuple[Metadata | None, tuple | None]:
+    def meta_and_row(self, name: str) -> tuple[Metadata | None, tuple[Any, ...] | None]:
         """The metadata of ``name`` and its row, (None, None) if absent; IntegrityError
         if the row found is another secret's (swapped rows)."""
         row = self.row_by_name(name)
@@ -441,7 +441,7 @@ class Engine:
     # All of these run inside :meth:`transaction`.
 
     def write_record(
-        self, meta: Metadata, old_row: tuple | None, name: str, *, is_new: bool
+        self, meta: Metadata, old_row: tuple[Any, ...] | None, name: str, *, is_new: bool
     ) -> SecretRecord:
         """Store ``meta`` for ``name`` as a new revision, folding the digest."""
         uid = meta.uid
@@ -488,7 +488,7 @@ class Engine:
             self.fold(-self.keys.rows.version(row[0], row[1]), versions=-1)
             self.conn.execute("DELETE FROM versions WHERE uid = ? AND version = ?", (uid, version))
 
-    def drop_row(self, row: tuple) -> None:
+    def drop_row(self, row: tuple[Any, ...]) -> None:
         """Remove a record row and its versions, leaving a purge marker."""
         uid = row[0]
         self.fold(-self.keys.rows.record(row[5]), records=-1)

@@ -20,13 +20,17 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError, IntegrityError, KeyMissingError, WrongKeyError
 from core.input_limits import MAX_KEY_FILE_BYTES, read_bounded
 from core.private_file import write_private
 from core.vault.crypto import Sealer, aad, hkdf, random_key
 from core.vault.kdf_bounds import check_argon2, check_salt, check_slot_count
-from core.vault.slot_types import SLOT_AGE, SLOT_KEYFILE, SLOT_PASSPHRASE, KeySlot
+from core.vault.slot_types import SLOT_AGE as SLOT_AGE
+from core.vault.slot_types import SLOT_KEYFILE as SLOT_KEYFILE
+from core.vault.slot_types import SLOT_PASSPHRASE as SLOT_PASSPHRASE
+from core.vault.slot_types import KeySlot as KeySlot
 
 _KEY_FILE_HINT = "make a key file with: head -c 32 /dev/urandom > FILE (chmod 600 FILE)"
 
@@ -141,7 +145,7 @@ def write_new_key_file(path: Path) -> Path:
     return path
 
 
-def _slot_salt(params: dict, where: str) -> bytes:
+def _slot_salt(params: dict[str, Any], where: str) -> bytes:
     try:
         salt = base64.b64decode(params["salt"], validate=True)
     except (KeyError, TypeError, ValueError):
@@ -149,7 +153,7 @@ def _slot_salt(params: dict, where: str) -> bytes:
     return check_salt(salt, where=where)
 
 
-def check_slot(kind: str, params: dict, where: str = "a key slot") -> None:
+def check_slot(kind: str, params: dict[str, Any], where: str = "a key slot") -> None:
     """Raise KdfBoundsError/IntegrityError if a stored slot's derivation parameters are
     out of bounds or malformed. Costs nothing: call before any derivation."""
     if not isinstance(params, dict):
@@ -164,7 +168,7 @@ def check_slot(kind: str, params: dict, where: str = "a key slot") -> None:
         Argon2Params.from_dict(params.get("argon2"), where=where)  # type: ignore[arg-type]
 
 
-def _kek(source_secret: bytes, kind: str, params: dict) -> bytes:
+def _kek(source_secret: bytes, kind: str, params: dict[str, Any]) -> bytes:
     salt = _slot_salt(params, "a key slot")
     if kind == SLOT_PASSPHRASE:
         return argon2id(source_secret, salt, Argon2Params.from_dict(params.get("argon2")))
@@ -207,7 +211,10 @@ def make_slot(
         raise ConfigError(
             f"The {source.label} is too weak to protect a vault: {why}", hint=_KEY_FILE_HINT
         )
-    params: dict = {"salt": base64.b64encode(os.urandom(16)).decode(), "label": source.label}
+    params: dict[str, Any] = {
+        "salt": base64.b64encode(os.urandom(16)).decode(),
+        "label": source.label,
+    }
     if source.kind == SLOT_PASSPHRASE:
         params["argon2"] = (kdf or source.kdf or Argon2Params()).to_dict()
         # never write a slot that an open would refuse

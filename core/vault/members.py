@@ -131,7 +131,7 @@ def member_slot(
     return SLOT_AGE, params_json, wrap_for(recipient, vault_id, data_key)
 
 
-def check_member_params(params: dict, where: str = "a member key slot") -> Recipient:
+def check_member_params(params: dict[str, Any], where: str = "a member key slot") -> Recipient:
     """The recipient of a stored member slot; IntegrityError if its params are malformed
     or oversized (they come from a file)."""
     if not isinstance(params, dict):
@@ -147,7 +147,7 @@ def check_member_params(params: dict, where: str = "a member key slot") -> Recip
         raise IntegrityError(f"The parameters of {where} are malformed") from None
 
 
-def rewrap(params: dict, vault_id: bytes, data_key: bytes) -> tuple[str, str, bytes]:
+def rewrap(params: dict[str, Any], vault_id: bytes, data_key: bytes) -> tuple[str, str, bytes]:
     """The same member slot with ``data_key`` wrapped anew (a rekey): same params."""
     recipient = check_member_params(params)
     params_json = json.dumps(params, sort_keys=True, separators=(",", ":"))

@@ -204,7 +204,7 @@ class Metadata:
         return version
 
 
-def record_from_array(array: list[Any], row: tuple) -> SecretRecord:
+def record_from_array(array: list[Any], row: tuple[Any, ...]) -> SecretRecord:
     """A :class:`SecretRecord` straight from a stored array and its row
     ``(uid, name hash, rev, seq, deleted, ...)``: the listing hot path, which skips
     :class:`Metadata` (about a third of the time of listing 100,000 records)."""

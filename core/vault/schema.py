@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from typing import Any
 
 from core.errors import IntegrityError
 
@@ -45,7 +46,7 @@ def harden(conn: sqlite3.Connection) -> None:
         raise IntegrityError("This SQLite cannot distrust a file's schema (needs 3.31+)")
 
 
-def _normal(row: tuple) -> Entry:
+def _normal(row: tuple[Any, ...]) -> Entry:
     kind, name, table, sql = row
     return (str(kind), str(name), str(table), " ".join(str(sql or "").split()))
 

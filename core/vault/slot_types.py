@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 SLOT_PASSPHRASE = "passphrase"  # noqa: S105 - a slot kind, not a password
 SLOT_KEYFILE = "keyfile"
@@ -18,7 +19,7 @@ class KeySlot:
 
     slot_id: int
     kind: str
-    params: dict
+    params: dict[str, Any]
     wrapped: bytes = field(repr=False)
     label: str = ""
 
