@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.backup import catalog
 from core.backup.catalog import BackupInfo, Damaged
@@ -24,6 +24,9 @@ from core.errors import (
 )
 from core.vault import KeySource, validate_name
 from core.vault.gcpause import paused_gc
+
+if TYPE_CHECKING:
+    from core.vault import Vault
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,6 +72,23 @@ def validate_plan(plan: Plan) -> list[str]:
 
 class BackupRestoring:
     """The restore methods of the backup manager."""
+
+    # set by BackupManager.__init__ (annotations only: no class attributes)
+    vault: Vault
+    user: str
+    _root: bytes
+
+    if TYPE_CHECKING:  # provided by BackupManager
+
+        def _now(self) -> datetime: ...
+
+        def _scan(self) -> tuple[list[BackupInfo], list[Damaged]]: ...
+
+        def _resolve(self, name: str) -> BackupInfo: ...
+
+        def _audit(
+            self, operation: str, *, success: bool, error: str | None = None, **extra: Any
+        ) -> None: ...
 
     def _pick_at(self, infos: list[BackupInfo], name: str | None, when: datetime) -> BackupInfo:
         """The newest restorable backup taken at or before ``when`` (in ``name``'s

@@ -23,6 +23,7 @@ line or a ``repr``.
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import logging
 import threading
@@ -339,7 +340,7 @@ class Provider(ABC):
         return self._list(None)
 
     @abstractmethod
-    def versions(self, name: str) -> list[ProviderVersion]:
+    def versions(self, name: str) -> builtins.list[ProviderVersion]:
         """The versions of ``name``, oldest first ([] when the secret does not exist).
 
         Raises:
@@ -452,7 +453,7 @@ class Provider(ABC):
             limiter=self._limiters.get(kind),
         )
 
-    def _bulk_hints(self, names: list[str]) -> dict[str, ProviderEntry] | None:
+    def _bulk_hints(self, names: builtins.list[str]) -> dict[str, ProviderEntry] | None:
         """A listing to save per-secret lookups in bulk calls, when it is cheap enough."""
         if not self.bulk_prefetch or len(names) < 20:
             return None
@@ -469,7 +470,7 @@ class Provider(ABC):
 
     def _run_bulk(
         self,
-        keys: list[K],
+        keys: builtins.list[K],
         fn: Callable[[K], T],
         *,
         key_name: Callable[[K], str],

@@ -31,6 +31,7 @@ core.sync in ``sync_access.py`` (re-exported here for older imports).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -288,7 +289,7 @@ class Vault(KeySlotAdmin, StagedRotation):
         out.sort(key=lambda r: r.name)
         return out
 
-    def names(self, *, include_deleted: bool = False) -> list[str]:
+    def names(self, *, include_deleted: bool = False) -> builtins.list[str]:
         """Every secret's name, sorted (decrypts only the names)."""
         engine = self.engine
         with engine.lock, sql_errors("list secret names"):
@@ -314,7 +315,7 @@ class Vault(KeySlotAdmin, StagedRotation):
             sql = "SELECT count(*) FROM records WHERE deleted = 0"
             return self.engine.conn.execute(sql).fetchone()[0]
 
-    def history(self, name: str) -> list[VersionInfo]:
+    def history(self, name: str) -> builtins.list[VersionInfo]:
         """Every stored version of ``name``, oldest first (deleted secrets included)."""
         validate_name(name)
         engine = self.engine
@@ -347,11 +348,11 @@ class Vault(KeySlotAdmin, StagedRotation):
             )
         return out
 
-    def history_values(self, name: str) -> list[tuple[VersionInfo, Any]]:
+    def history_values(self, name: str) -> builtins.list[tuple[VersionInfo, Any]]:
         """Every version of ``name`` with its decrypted value, oldest first."""
         return self.engine.checked(lambda: self._history_values(name))
 
-    def _history_values(self, name: str) -> list[tuple[VersionInfo, Any]]:
+    def _history_values(self, name: str) -> builtins.list[tuple[VersionInfo, Any]]:
         infos = self.history(name)
         engine = self.engine
         meta = engine.meta_by_name(name)
@@ -359,7 +360,7 @@ class Vault(KeySlotAdmin, StagedRotation):
         with engine.lock:
             return [(i, decode_value(engine.read_value(meta.uid, i.version))) for i in infos]
 
-    def changes_since(self, seq: int) -> list[SecretRecord]:
+    def changes_since(self, seq: int) -> builtins.list[SecretRecord]:
         """Records (tombstones included) changed after change sequence ``seq``, by seq.
 
         Uses the ``seq`` index: cost proportional to the number of changes, not the vault.
@@ -371,7 +372,7 @@ class Vault(KeySlotAdmin, StagedRotation):
             ).fetchall()
         return [engine.fast_record(r) for r in rows]
 
-    def purged_since(self, seq: int) -> list[tuple[str, int]]:
+    def purged_since(self, seq: int) -> builtins.list[tuple[str, int]]:
         """(uid hex, seq) of records purged after ``seq``."""
         with self.engine.lock, sql_errors("read changes"):
             rows = self.engine.conn.execute(
@@ -397,7 +398,7 @@ class Vault(KeySlotAdmin, StagedRotation):
         """
         return self.engine.checked(lambda: bulk.export_records(self, since_seq))
 
-    def record_metas(self) -> list[bulk.RecordMeta]:
+    def record_metas(self) -> builtins.list[bulk.RecordMeta]:
         """Every record (tombstones included) with its decrypted metadata array, in
         one read: what a restore compares a backup against."""
         return bulk.record_metas(self)
