@@ -125,7 +125,8 @@ def start_agent(settings: Settings, data_key: bytes, ttl: float) -> dict[str, An
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
     if isinstance(reply, dict) and isinstance(reply.get("ok"), dict):
-        return reply["ok"]
+        ok: dict[str, Any] = reply["ok"]
+        return ok
     if isinstance(reply, dict) and isinstance(reply.get("error"), dict):
         from core.agent.client import error_from_wire
 

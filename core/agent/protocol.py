@@ -19,6 +19,7 @@ import _socket
 import marshal
 import os
 import sys
+from typing import Any
 
 from core.errors import VaultError
 
@@ -40,7 +41,7 @@ class PeerRejected(ProtocolError):
     """The process at the other end runs as another user."""
 
 
-def encode(obj: object) -> bytes:
+def encode(obj: Any) -> bytes:  # Any: typeshed's marshallable type is private
     """One frame (length prefix + payload) for ``obj``."""
     payload = marshal.dumps(obj, 4)
     if len(payload) > MAX_FRAME:

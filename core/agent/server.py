@@ -345,7 +345,8 @@ class AgentServer:
         method = self.REQUESTS.get(kind) if isinstance(kind, str) else None
         if method is None:
             return error_reply(ConfigError(f"Unknown agent request {kind!r}"))
-        return getattr(self, method)(conn, message, peer)
+        reply: dict[str, Any] = getattr(self, method)(conn, message, peer)
+        return reply
 
     def _req_hello(
         self, conn: socket.socket, message: dict[str, Any], peer: dict[str, Any]

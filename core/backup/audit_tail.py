@@ -41,7 +41,7 @@ def recent_events(
             path = getattr(audit, "path", None)
         events = tail_file(Path(path), limit) if path else []
         if since_ts is not None:
-            events = [e for e in events if _ts(e) is None or _ts(e) > since_ts]
+            events = [e for e in events if (t := _ts(e)) is None or t > since_ts]
     return [e for e in events if isinstance(e, dict)][-limit:]
 
 

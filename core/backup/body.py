@@ -177,4 +177,5 @@ def parse_json_many(blobs: list[bytes]) -> list[Any]:
     if not blobs:
         return []
     with paused_gc():
-        return json.loads(b"[" + b",".join(blobs) + b"]")
+        out: list[Any] = json.loads(b"[" + b",".join(blobs) + b"]")
+    return out

@@ -287,7 +287,7 @@ class BackupManager(BackupRestoring):
                     "seq_from": info.seq_from,
                     "seq_to": info.seq_to,
                     "verified": is_verified,
-                    "verified_at": mark[2] if is_verified else None,
+                    "verified_at": mark[2] if mark and is_verified else None,
                     "status": status,
                     "error": error,
                     "id": info.id,

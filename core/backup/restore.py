@@ -56,7 +56,7 @@ def _name_of(blob: bytes) -> str:
         end = blob.find(b'"', 2)
         if end > 2 and b"\\" not in blob[2:end]:
             return blob[2:end].decode()
-    return _parse_meta(blob)[META_NAME]
+    return str(_parse_meta(blob)[META_NAME])
 
 
 class Entry:

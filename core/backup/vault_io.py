@@ -4,7 +4,7 @@ shape check of a backed-up metadata array."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.backup.body import RecordDump, Version
@@ -23,6 +23,8 @@ class Snapshot(RecordExport):
     the metadata field order. :attr:`records` builds the per-record view on demand.
     """
 
+    # the same column, holding the slots as KeySlotRow (what the container writes)
+    slots: list[KeySlotRow] = field(repr=False)  # type: ignore[assignment]
     meta_keys: tuple[str, ...] = META_KEYS
 
     @property

@@ -77,7 +77,7 @@ def parse(text: str, prefix: str = "") -> list[dict[str, Any]]:
 
 def _quoted(text: str, pos: int, quote: str, line_no: int) -> tuple[str, int]:
     """The quoted value starting after the opening quote at ``pos``; (value, end)."""
-    out = []
+    out: list[str] = []
     while pos < len(text):
         c = text[pos]
         if c == quote:

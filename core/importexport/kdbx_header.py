@@ -99,7 +99,7 @@ def _number(entry: tuple[int, bytes] | None) -> int:
     fmt = {0x04: "<I", 0x05: "<Q", 0x0C: "<i", 0x0D: "<q"}.get(kind)
     if fmt is None or len(value) != struct.calcsize(fmt):
         raise _damaged()
-    return struct.unpack(fmt, value)[0]
+    return int(struct.unpack(fmt, value)[0])
 
 
 def _check_variant_kdf(params: dict[str, tuple[int, bytes]]) -> None:

@@ -148,7 +148,7 @@ def parse_store(root: Path, prefix: str = "", gpg: str | None = None) -> list[di
         raise ValidationError(f"{root} is not a folder (a password store is a folder)")
     files = store_files(root)
     program = gpg or gpg_program()
-    entries = []
+    entries: list[dict[str, Any]] = []
     for rel, path in files:
         value = parse_content(decrypt(path, rel + ".gpg", program))
         entries.append({"name": join(rel.split("/"), prefix), "value": value})

@@ -23,6 +23,7 @@ label ``VAULTUI_PENDING`` and then ``AWSCURRENT`` is moved to it with
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -468,7 +469,7 @@ class AwsSecretsManagerProvider(Provider):
                 resp = self._call(
                     "read",
                     "versions",
-                    lambda args=args: self._client.list_secret_version_ids(**args),
+                    functools.partial(self._client.list_secret_version_ids, **args),
                 )
             except NotFoundError:
                 return []
@@ -499,7 +500,7 @@ class AwsSecretsManagerProvider(Provider):
             if token:
                 args["NextToken"] = token
             resp = self._call(
-                "read", "list page", lambda args=args: self._client.list_secrets(**args)
+                "read", "list page", functools.partial(self._client.list_secrets, **args)
             )
             for item in resp.get("SecretList") or []:
                 if item.get("DeletedDate"):
@@ -543,7 +544,7 @@ class AwsSecretsManagerProvider(Provider):
         for chunk in chunks:
             key = chunk[0]
             if key in per_chunk.done:
-                result.done.update(per_chunk.done[key])  # type: ignore[arg-type]
+                result.done.update(per_chunk.done[key])
             else:
                 err = per_chunk.failed[key]
                 for n in chunk:

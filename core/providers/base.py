@@ -24,6 +24,7 @@ line or a ``repr``.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib.util
 import logging
 import threading
@@ -511,7 +512,7 @@ class Provider(ABC):
         result.workers = min(workers, len(keys)) or 1
         if workers == 1 or len(keys) <= 1:
             for key in keys:
-                record(key, lambda key=key: task(key))
+                record(key, functools.partial(task, key))
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix=f"vaultui-{self.name}") as pool:
                 futures = [(key, pool.submit(task, key)) for key in keys]

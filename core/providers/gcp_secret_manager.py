@@ -116,7 +116,8 @@ class GcpSecretManagerProvider(Provider):
         elif self.endpoint and self.endpoint.startswith("http://"):
             from google.auth.credentials import AnonymousCredentials
 
-            credentials, self._cred_kind = AnonymousCredentials(), "anonymous (plain-http endpoint)"
+            credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth: unannotated
+            self._cred_kind = "anonymous (plain-http endpoint)"
         else:
             credentials, self._cred_kind = self._default_credentials(), "application default"
         self._client = self._make_client(credentials, transport)
@@ -387,7 +388,7 @@ class GcpSecretManagerProvider(Provider):
             ProviderVersion(
                 version=self._version_of(v.name),
                 created_at=parse_time(v.create_time),
-                current=v is newest and int(v.state) == 1,
+                current=int(v.state) == 1 and v is newest,
                 state=_STATES.get(int(v.state), "enabled"),
             )
             for v in found
