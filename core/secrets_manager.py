@@ -33,6 +33,7 @@ from core.vault import Argon2Params, KeySource, SecretRecord, Vault
 
 if TYPE_CHECKING:
     from core.audit import AuditLog
+    from core.backup import BackupManager
     from core.providers.base import Provider
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class SecretsManager:
         self._provider_error: str | None = None
         self._origins = threading.local()  # per thread: the agent serves several at once
         self._rotation_manager: Any = None
-        self._backup_manager: Any = None
+        self._backup_manager: BackupManager | None = None
         try:
             self.vault = vault or open_vault(self.settings, key_source, kdf=kdf)
         except VaultError as exc:
@@ -241,7 +242,7 @@ class SecretsManager:
             return self._rotation_manager
 
     @property
-    def backup_manager(self) -> Any:
+    def backup_manager(self) -> BackupManager:
         """Full and incremental backups of this vault (core.backup)."""
         with self._lock:
             if self._backup_manager is None:

@@ -406,6 +406,7 @@ class NativeSync(ProviderSync):
         """Report a conflict (after the losing/winning remote value was pulled)."""
         deleted = kind == "delete_vs_edit"
         other_ref: Any = f"remote:{remote.version}" if remote else None
+        local_ref: Any  # a flag for delete-vs-edit, a version id otherwise (as in Conflict)
         if deleted:
             local_ref, other_ref = not local.live, remote is None
         else:

@@ -139,7 +139,7 @@ def derive(raw: dict[str, Any], hasher: Hasher, device: str) -> RecordState:
     extra = dict(meta.extra or {})
     stored = extra.pop(SYNC_KEY, None)
     clock = Clock.load(stored)
-    content = {
+    content: dict[str, Any] = {
         "d": meta.description or "",
         "g": meta.tags or {},
         "r": meta.rotation or {},

@@ -302,6 +302,8 @@ class _Rec:
         self.meta = meta
         self.nh = nh
         # (old name ciphertext, old metadata ciphertext, row id, rev) of an existing record
+        self.name_ct: bytes | None
+        self.meta_ct: bytes | None
         self.name_ct, self.meta_ct, self.rid, self.rev = row or (None, None, 0, 0)
         self.puts = 0
 
@@ -441,6 +443,7 @@ def _write_records(vault: EngineOwner, state: dict[str, _Rec]) -> None:
             row = (meta.uid, rec.nh, meta.rev, meta.seq, 0, name_ct, meta_ct, meta.version)
             inserts.append(row)
         else:
+            assert rec.meta_ct is not None  # an existing row has both ciphertexts
             old_metas.append(rec.meta_ct)
             updates.append((meta.rev, meta.seq, meta_ct, meta.version, rec.rid, rec.meta_ct))
     rows = engine.keys.rows

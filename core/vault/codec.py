@@ -18,7 +18,10 @@ SecretValue = str | bytes | dict[str, Any]
 def _compact_encoder() -> Any:
     # json.dumps(separators=...) builds a new encoder on every call, about half its cost
     # for the small arrays the vault stores per record; build the C encoder once.
-    from json.encoder import c_make_encoder, encode_basestring_ascii
+    from json.encoder import (  # type: ignore[attr-defined]  # CPython C encoder, not in typeshed
+        c_make_encoder,
+        encode_basestring_ascii,
+    )
 
     if c_make_encoder is None:  # pragma: no cover - CPython always has it
         return None
@@ -63,7 +66,7 @@ def encode_value(value: object) -> bytes:
         except UnicodeEncodeError:
             raise ValidationError("A str value must be valid Unicode text") from None
     elif kind == "bytes":
-        payload = b"b" + bytes(value)  # type: ignore[arg-type]
+        payload = b"b" + bytes(value)  # type: ignore[call-overload]  # kind "bytes": bytes-like
     else:
         _check_json_like(value)
         try:

@@ -373,7 +373,8 @@ class Engine:
         """A decrypted history entry."""
         plain = self.keys.sealer.open(info, self.aads.info(uid, version), "history entry")
         try:
-            return json.loads(plain)
+            entry: dict[str, Any] = json.loads(plain)
+            return entry
         except ValueError:
             raise IntegrityError("A history entry is malformed") from None
 
@@ -387,13 +388,17 @@ class Engine:
         """The record row (``REC_COLS``) filed under ``name``'s hash, or None."""
         nh = self.name_hash(name)
         with sql_errors("read a secret"):
-            return self.conn.execute(
+            row: tuple[Any, ...] | None = self.conn.execute(
                 f"SELECT {REC_COLS} FROM records WHERE name_hash = ?", (nh,)
             ).fetchone()
+            return row
 
     def row_by_uid(self, uid: bytes) -> tuple[Any, ...] | None:
         """The record row (``REC_COLS``) of ``uid``, or None."""
-        return self.conn.execute(f"SELECT {REC_COLS} FROM records WHERE uid = ?", (uid,)).fetchone()
+        row: tuple[Any, ...] | None = self.conn.execute(
+            f"SELECT {REC_COLS} FROM records WHERE uid = ?", (uid,)
+        ).fetchone()
+        return row
 
     def meta_and_row(self, name: str) -> tuple[Metadata | None, tuple[Any, ...] | None]:
         """The metadata of ``name`` and its row, (None, None) if absent; IntegrityError

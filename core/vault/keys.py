@@ -52,7 +52,7 @@ class Argon2Params:
         return {"t": self.time_cost, "m": self.memory_kib, "p": self.parallelism}
 
     @classmethod
-    def from_dict(cls, d: dict[str, int], *, where: str = "a key slot") -> Argon2Params:
+    def from_dict(cls, d: object, *, where: str = "a key slot") -> Argon2Params:
         """Parameters read from a file: KdfBoundsError (before any derivation) when they
         are outside the bounds of ``kdf_bounds``, IntegrityError when malformed."""
         if not isinstance(d, dict) or not {"t", "m", "p"} <= d.keys():
@@ -165,7 +165,7 @@ def check_slot(kind: str, params: dict[str, Any], where: str = "a key slot") -> 
         return
     _slot_salt(params, where)
     if kind == SLOT_PASSPHRASE:
-        Argon2Params.from_dict(params.get("argon2"), where=where)  # type: ignore[arg-type]
+        Argon2Params.from_dict(params.get("argon2"), where=where)
 
 
 def _kek(source_secret: bytes, kind: str, params: dict[str, Any]) -> bytes:

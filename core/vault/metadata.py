@@ -42,7 +42,7 @@ META_KEYS = ("n", "t", "d", "g", "c", "u", "x", "v", "mv", "s", "st", "r", "e", 
     META_EXTRA,
     META_DEVICE,
 ) = range(len(META_KEYS))
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: Python class
 
 
 def decode_array(plain: bytes) -> list[Any]:

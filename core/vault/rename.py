@@ -53,6 +53,7 @@ def rename(
                 raise ConflictError(
                     f"Secret {new!r} already exists", hint="use --force to replace it"
                 )
+            assert target_row is not None  # a record's metadata comes with its row
             engine.drop_row(target_row)
             erased = True
         assert row is not None

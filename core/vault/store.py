@@ -297,7 +297,7 @@ class Vault(KeySlotAdmin, StagedRotation):
                 "SELECT uid, name_hash, name_ct, deleted FROM records"
             ).fetchall()
         prefix = engine.aads.name_prefix
-        names = engine.keys.sealer.open_many(
+        plain = engine.keys.sealer.open_many(
             [
                 (nct, prefix + uid + nh)
                 for uid, nh, nct, deleted in rows
@@ -305,7 +305,7 @@ class Vault(KeySlotAdmin, StagedRotation):
             ],
             "name",
         )
-        names = [n.decode() for n in names]
+        names = [n.decode() for n in plain]
         names.sort()
         return names
 
@@ -313,7 +313,7 @@ class Vault(KeySlotAdmin, StagedRotation):
         """The number of live secrets."""
         with self.engine.lock, sql_errors("count secrets"):
             sql = "SELECT count(*) FROM records WHERE deleted = 0"
-            return self.engine.conn.execute(sql).fetchone()[0]
+            return int(self.engine.conn.execute(sql).fetchone()[0])
 
     def history(self, name: str) -> builtins.list[VersionInfo]:
         """Every stored version of ``name``, oldest first (deleted secrets included)."""

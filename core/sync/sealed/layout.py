@@ -273,7 +273,7 @@ class Store:
             pieces = [self._get(self.part_name(name, h, i)) for i in range(n)]
             if any(p is None for p in pieces):
                 raise IntegrityError("Part of a large sealed object is missing")
-            text = "".join(object_text(p.value) for p in pieces)  # type: ignore[union-attr]
+            text = "".join(object_text(p.value) for p in pieces)
             if hashlib.sha256(text.encode()).hexdigest()[:16] != h:
                 raise IntegrityError("A large sealed object's parts do not match")
             parts = (h, n)

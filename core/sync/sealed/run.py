@@ -270,6 +270,7 @@ def _merge_one(
     if local is None and remote is None:
         item.push = False
         return
+    conflicts: list[Conflict]
     if local is None:
         merged, conflicts = remote, []
     elif remote is None:
