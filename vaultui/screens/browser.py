@@ -18,11 +18,11 @@ import contextlib
 import gc
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
@@ -74,7 +74,7 @@ def _freeze_gc() -> None:
 class BrowserScreen(SecretActions, ShowsWorkerErrors, PromptFrame[None]):
     """The main screen: browse, filter and act on secrets."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "slash",
             "focus_filter",

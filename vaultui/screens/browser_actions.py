@@ -6,7 +6,8 @@ reports back on the screen's thread.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -14,9 +15,41 @@ from core.service import secrets
 from core.text import plural
 from vaultui.screens.dialogs import ConfirmScreen, ProgressScreen
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
-class SecretActions:
+    from core.secrets_manager import SecretsManager
+    from vaultui.app import VaultApp
+    from vaultui.index import SecretIndex
+    from vaultui.widgets.secrets_table import SecretsTable
+
+    _Host = Screen[None]  # the browser screen this is mixed into
+else:
+    _Host = object
+
+
+class SecretActions(_Host):
     """The secret actions of the browser (bound to keys in its ``BINDINGS``)."""
+
+    # set by BrowserScreen.__init__ (annotations only: no class attributes)
+    manager: SecretsManager
+    index: SecretIndex
+    undo_stack: list[str]
+    pending_focus: str | None
+    _query_raw: str
+    _rows: Sequence[str]
+
+    if TYPE_CHECKING:  # provided by BrowserScreen
+
+        @property
+        def vault_app(self) -> VaultApp: ...
+
+        @property
+        def table(self) -> SecretsTable: ...
+
+        def refresh_changes(self) -> None: ...
+
+        def _complete_filter(self, value: str) -> None: ...
 
     def _current(self) -> str | None:
         name = self.table.current

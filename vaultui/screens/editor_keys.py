@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
-EDITOR_BINDINGS = [
+EDITOR_BINDINGS: list[BindingType] = [
     Binding(
         "ctrl+s",
         "save",

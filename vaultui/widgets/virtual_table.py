@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -85,7 +85,7 @@ def layout_columns(
 
 def cursor_bindings(
     prefix: str, noun: str, *, first: str, last: str, open_label: str, open_tip: str
-) -> list[Binding]:
+) -> list[BindingType]:
     """The table keys (arrows/jk, pages, home/end/gG, Enter), ids under ``prefix``."""
     return [
         Binding(
