@@ -206,7 +206,7 @@ class SecretIndex:
         # (order, {name: its position in order}) for locate(), built by warm()
         self._ranks: tuple[list[str], dict[str, int]] | None = None
         # query text -> (matching names, the same lower-cased), to narrow from
-        self._lows: dict[str, tuple[list[str], list[str]]] = {}
+        self._lows: dict[str, tuple[list[str], list[str], Any]] = {}
         self.generation = 0
         if names:
             self.set_names(list(names))
@@ -377,7 +377,7 @@ class SecretIndex:
             # names are already sorted, and sort() is stable: ties stay in name order
             order = sorted(self._names, key=lambda n: value(records[n]), reverse=self.reverse)
         self._order = order
-        self._low: list[str] | None = None  # lower-cased on the first filter (off startup)
+        self._low = None  # lower-cased on the first filter (off startup)
         self._first = None
         self._ranks = None
         self._cache = {}

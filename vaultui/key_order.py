@@ -90,7 +90,7 @@ class KeyOrder:
             and node.is_parent_active
             and node.is_attached
         )
-        if bubbled and parent.call_later(self._follow, event, parent):
+        if bubbled and parent is not None and parent.call_later(self._follow, event, parent):
             self._at = parent
             return
         self._done(event)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from rich.markup import escape
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -22,7 +24,7 @@ class Command:
     title: str
     tooltip: str
     keys: str
-    node: object
+    node: DOMNode
     action: str
 
     @property
@@ -35,14 +37,14 @@ GENERIC_ACTIONS = frozenset({"app.focus_next", "app.focus_previous", "screen.cop
 """Textual's own screen keys (Tab, Shift+Tab, copy selection): not vaultui actions."""
 
 
-def screen_commands(screen: Screen) -> list[Command]:
+def screen_commands(screen: Screen[object]) -> list[Command]:
     """Every bound action of ``screen`` that can run now, once each (keys merged).
 
     Includes the app's actions (lock, help, quit) and the screen's; widget-level
     navigation keys (up/down/page) are left out.
     """
     app = screen.app
-    found: dict[tuple[int, str], list[object]] = {}
+    found: dict[tuple[int, str], tuple[Binding, DOMNode, list[str]]] = {}
     for _key, active in screen.active_bindings.items():
         binding = active.binding
         node = active.node
@@ -53,19 +55,19 @@ def screen_commands(screen: Screen) -> list[Command]:
         if isinstance(node, Widget) and not isinstance(node, Screen) and not binding.show:
             continue
         ident = (id(node), binding.action)
-        entry = found.setdefault(ident, [binding, node, []])
+        entry = found.setdefault(ident, (binding, node, []))
         shown = app.get_key_display(binding)
-        if shown not in entry[2]:  # type: ignore[operator]
-            entry[2].append(shown)  # type: ignore[union-attr]
+        if shown not in entry[2]:
+            entry[2].append(shown)
     out = []
     for binding, node, keys in found.values():
         out.append(
             Command(
-                binding.description,  # type: ignore[union-attr]
-                binding.tooltip,  # type: ignore[union-attr]
-                " ".join(keys),  # type: ignore[arg-type]
+                binding.description,
+                binding.tooltip,
+                " ".join(keys),
                 node,
-                binding.action,  # type: ignore[union-attr]
+                binding.action,
             )
         )
     return out

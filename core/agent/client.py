@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from core.agent import protocol
+from core.agent import protocol as protocol  # re-exported: callers catch protocol errors
 from core.errors import VaultError
 
 # typing and collections.abc cost milliseconds to import: annotations only.

@@ -37,7 +37,8 @@ def _config() -> dict:
 
 def test_core_is_checked_strictly() -> None:
     config = _config()
-    assert "core" in config["packages"]
+    assert {"core", "vaultui"} <= set(config["packages"])
+    assert config["check_untyped_defs"] is True
     assert config["warn_unused_ignores"] is True
     assert config["warn_redundant_casts"] is True
     core = [o for o in config["overrides"] if o["module"] == ["core.*"]]

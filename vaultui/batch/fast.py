@@ -164,7 +164,7 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
             return _full(argv, args) if is_set else None
         with conn:
             try:
-                result = conn.call(op, args, vault=paths.vault, provider=paths.provider)
+                result: Any = conn.call(op, args, vault=paths.vault, provider=paths.provider)
             except agent.AgentMismatch:
                 return _full(argv, args) if is_set else None
             except agent.AgentUnavailable as exc:

@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser that never echoes stray arguments: a value typed on the
     command line by mistake must not reach stderr (and from there CI logs)."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         prefix = "unrecognized arguments: "
         if message.startswith(prefix):
             extra = message[len(prefix) :].split()

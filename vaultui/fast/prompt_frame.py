@@ -85,7 +85,10 @@ class PromptFrame(Screen[ScreenResultType]):
             # Textual peeks at the next message by taking it off the queue, so the
             # queue looks empty while one more (often a widget's update) is still due
             return
-        if any(w._repaint_required or w._layout_required for w in self.walk_children()):
+        if any(
+            w._repaint_required or w._layout_required  # type: ignore[attr-defined]  # Textual private, see fast/internals
+            for w in self.walk_children()
+        ):
             return  # an update is still on its way to the screen: the next idle
         self._frame_wanted = False
         self._on_timer_update()

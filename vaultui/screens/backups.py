@@ -334,7 +334,7 @@ class BackupsScreen(Screen[None]):
         for row in reversed(rows):  # newest first
             table.add_row(*self._cells(row, now), key=row["name"])
         names = [r["name"] for r in rows]
-        if selected in names:
+        if selected is not None and selected in names:
             table.move_cursor(row=table.get_row_index(selected))
         missing = not self.backups.backups_dir.is_dir()
         self.query_one("#backups-empty", Static).update(

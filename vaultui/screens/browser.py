@@ -155,11 +155,16 @@ class BrowserScreen(SecretActions, ShowsWorkerErrors, PromptFrame[None]):
             id="browser.quit",
             tooltip="Quit vaultui (clears a copied value)",
         ),
-    ] + [
-        Binding(
-            p.key, f"app.open_pane('{p.id}')", p.title, id=f"browser.pane.{p.id}", tooltip=p.help
-        )
-        for p in PANES
+        *(
+            Binding(
+                p.key,
+                f"app.open_pane('{p.id}')",
+                p.title,
+                id=f"browser.pane.{p.id}",
+                tooltip=p.help,
+            )
+            for p in PANES
+        ),
     ]
 
     class Refresh(Message):

@@ -183,7 +183,7 @@ class ConflictScreen(ModalScreen[Resolution | None]):
             merged = merge_fields(self.mine, self.theirs, self.use_mine)
             self.dismiss(Resolution("merged", merged))
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # a key action, not DOMNode's attribute toggle
         """Switch the highlighted field between mine and theirs."""
         if not self.fields:
             return

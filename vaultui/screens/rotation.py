@@ -228,7 +228,7 @@ class RotationScreen(Screen[None]):
             table.clear()
             for name, values in cells.items():
                 table.add_row(*values, key=name)
-            if selected in cells:
+            if selected is not None and selected in cells:
                 table.move_cursor(row=table.get_row_index(selected))
         self._shown = cells
         self.query_one("#rotation-empty", Static).update(

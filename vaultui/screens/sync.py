@@ -286,7 +286,7 @@ class SyncScreen(ShowsWorkerErrors, Screen[None]):
         self.app.call_from_thread(self._show_sides, conflict, out[0], out[1])
 
     def _show_sides(self, conflict: dict[str, Any], mine: str, theirs: str) -> None:
-        def title(side: str, version: Any, when: float, device: str) -> str:
+        def title(side: str, version: Any, when: float | None, device: str) -> str:
             parts = [side]
             if version:
                 parts.append(f"v{version}")

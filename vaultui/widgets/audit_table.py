@@ -126,7 +126,7 @@ class AuditTable(VirtualTable):
         self._strips: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
         self._generation = 0
         self._widths: list[int] = []
-        self._columns = COLUMNS  # the layout for the width in _widths_for
+        self._columns: tuple[Column, ...] = COLUMNS  # the layout for the width in _widths_for
         self._widths_for = -1
 
     # ------------------------------------------------------------------ data

@@ -131,7 +131,7 @@ class SecretsTable(VirtualTable, FastScrollView):
         self.index = index
         self.rows: Sequence[str] = ()
         self._widths: list[int] = []
-        self._columns = COLUMNS  # the layout for the width in _widths_for
+        self._columns: tuple[Column, ...] = COLUMNS  # the layout for the width in _widths_for
         self._widths_for = -1
         # Rendered rows by (name, has cursor, width), valid for one index generation and
         # one set of styles: a filter keystroke mostly shows rows rendered before.

@@ -84,7 +84,8 @@ def script(shell: str) -> str:
             for command, child in action.choices.items():
                 if command in NAME_COMMANDS:
                     _mark_names(child)
-    return shtab.complete(parser, shell, preamble={shell: PREAMBLE[shell]})
+    # shtab takes a per-shell dict for preamble; its annotation says str
+    return shtab.complete(parser, shell, preamble={shell: PREAMBLE[shell]})  # type: ignore[arg-type]
 
 
 def _mark_names(parser: argparse.ArgumentParser) -> None:

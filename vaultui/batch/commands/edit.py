@@ -173,7 +173,7 @@ def _signals_to(child: subprocess.Popen) -> Iterator[None]:
             child.wait(timeout=5)
         raise _Stopped(f"Stopped by signal {signum}: nothing was saved")
 
-    saved = {}
+    saved: dict[signal.Signals, signal._HANDLER] = {}
     for sig, handler in (
         (signal.SIGINT, signal.SIG_IGN),
         (signal.SIGTERM, stop),
@@ -184,5 +184,5 @@ def _signals_to(child: subprocess.Popen) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)

@@ -89,7 +89,7 @@ def cmd_inject(ctx: Context) -> int:
     refs: list[tuple[str, str | None]] = []
     lines: dict[tuple[str, str | None], int] = {}
     for m in TEMPLATE_REF.finditer(template):
-        ref = (m.group(1), m.group(2))
+        ref: tuple[str, str | None] = (m.group(1), m.group(2))
         if ref not in lines:
             refs.append(ref)
             lines[ref] = template.count("\n", 0, m.start()) + 1
@@ -98,12 +98,13 @@ def cmd_inject(ctx: Context) -> int:
         try:
             resolved = ctx.session().call("resolve", refs=refs)
         except NotFoundError as exc:
-            ref = _culprit(refs, exc.message)
-            if ref is None:
+            culprit = _culprit(refs, exc.message)
+            if culprit is None:
                 raise
-            shown = REFERENCE + ref[0] + (f"#{ref[1]}" if ref[1] else "")
+            shown = REFERENCE + culprit[0] + (f"#{culprit[1]}" if culprit[1] else "")
             raise NotFoundError(
-                f"Unknown reference {shown} on line {lines[ref]}: {exc.message}; nothing written"
+                f"Unknown reference {shown} on line {lines[culprit]}: {exc.message}; "
+                "nothing written"
             ) from None
         for ref, value in zip(refs, resolved, strict=True):
             values[ref] = env_text(ref[0], value)
