@@ -1,5 +1,5 @@
 """The type checker passes with the project's configuration, and that configuration keeps
-``core`` strict. Runs ``python -m mypy`` as a developer would (from the repository root,
+``core`` strict and checks ``vaultui`` (with ``check_untyped_defs``). Runs ``python -m mypy`` as a developer would (from the repository root,
 reading ``[tool.mypy]`` in pyproject.toml), with a fresh cache so a stale one cannot hide
 an error.
 """
