@@ -1,7 +1,8 @@
 """The type checker passes with the project's configuration, and that configuration keeps
-``core`` strict and checks ``vaultui`` (with ``check_untyped_defs``). Runs ``python -m mypy`` as a developer would (from the repository root,
-reading ``[tool.mypy]`` in pyproject.toml), with a fresh cache so a stale one cannot hide
-an error.
+``core`` strict and checks ``vaultui`` (with ``check_untyped_defs``). Runs
+``python -m mypy`` as a developer would (from the repository root, reading
+``[tool.mypy]`` in pyproject.toml), with a fresh cache so a stale one cannot hide an
+error.
 """
 
 from __future__ import annotations
