@@ -15,7 +15,6 @@ from __future__ import annotations
 import _socket
 import os
 import sys
-from typing import Any
 
 from core.agent import protocol as protocol  # re-exported: callers catch protocol errors
 from core.errors import VaultError
@@ -24,6 +23,7 @@ from core.errors import VaultError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import Any
 
     ProgressFn = Callable[[int, int], None]
 

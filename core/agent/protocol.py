@@ -19,9 +19,13 @@ import _socket
 import marshal
 import os
 import sys
-from typing import Any
 
 from core.errors import VaultError
+
+# typing costs milliseconds to import (the batch fast path loads this module): annotations only
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROTOCOL_VERSION = 1
 MAX_FRAME = 256 * 1024 * 1024
