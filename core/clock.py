@@ -36,5 +36,5 @@ def elapsed_clock() -> float:
     available; otherwise ``time.time()``.
     """
     if SUSPEND_AWARE:
-        return time.clock_gettime(_BOOTTIME)  # type: ignore[arg-type]
+        return time.clock_gettime(_BOOTTIME)  # type: ignore[arg-type]  # CLOCK_BOOTTIME is set when SUSPEND_AWARE
     return time.time()

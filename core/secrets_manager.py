@@ -481,7 +481,7 @@ class SecretsManager:
             status["provider_fallback"] = self._provider_error is not None
             status["provider_error"] = self._provider_error
             if health:
-                ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]
+                ok, latency_ms, detail = self._read_provider.health()  # type: ignore[union-attr]  # set whenever the provider is not local
                 status["provider_health"] = {"ok": ok, "latency_ms": latency_ms, "detail": detail}
         return status
 

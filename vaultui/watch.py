@@ -95,6 +95,6 @@ class VaultWatcher:
         observer = self._observer
         self._observer = None
         if observer is not None:
-            observer.stop()  # type: ignore[attr-defined]
-            observer.join(timeout=2)  # type: ignore[attr-defined]
+            observer.stop()  # type: ignore[attr-defined]  # a watchdog Observer, stored as object
+            observer.join(timeout=2)  # type: ignore[attr-defined]  # a watchdog Observer, stored as object
         self.mode = "stopped"

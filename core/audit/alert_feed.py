@@ -78,7 +78,7 @@ class AlertFeed:
             horizon = None
         if size <= start:
             return
-        data = os.pread(self._log_fd, size - start, start)  # type: ignore[arg-type]
+        data = os.pread(self._log_fd, size - start, start)  # type: ignore[arg-type]  # open while the log is
         lines = data.split(b"\n")
         if start > 0 and (seen is None or start != seen[1]):
             lines = lines[1:]  # the first piece may be the middle of a line
@@ -100,7 +100,7 @@ class AlertFeed:
         step = 256 * 1024
         while pos > 0 and size - pos < _SEED_WINDOW_CAP:
             pos = max(0, pos - step)
-            probe = os.pread(self._log_fd, min(8192, size - pos), pos)  # type: ignore[arg-type]
+            probe = os.pread(self._log_fd, min(8192, size - pos), pos)  # type: ignore[arg-type]  # open while the log is
             if pos > 0:
                 cut = probe.find(b"\n")
                 probe = probe[cut + 1 :] if cut >= 0 else b""

@@ -301,7 +301,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
         self, bodies: list[dict[str, Any]], with_alerts: bool
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         ino, size = self._current_log()
-        head = LogFiles.read_head(self._state_fd)  # type: ignore[arg-type]
+        head = LogFiles.read_head(self._state_fd)  # type: ignore[arg-type]  # opened by _ensure_open
         notes: list[dict[str, Any]] = []
         torn = 0
         if head is not None and head.ino == ino and head.size == size:
@@ -325,7 +325,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             on_disk = seal_or_withhold(body, self._sealer)
             line, chain = build_line(on_disk, seq, self._kid, self._key, chain)
             data = b"\n" + line if torn else line
-            n = os.write(self._log_fd, data)  # type: ignore[arg-type]
+            n = os.write(self._log_fd, data)  # type: ignore[arg-type]  # opened by _ensure_open
             if n != len(data):
                 raise OSError(28, "short write (disk full?)")
             size += n
@@ -339,14 +339,14 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
                 fired.append(event)
             if size >= self.max_bytes and i < len(queue):
                 head = self._commit(head, seq, chain, ino, size)
-                ino, size = self._log_ino, 0  # type: ignore[assignment]
+                ino, size = self._log_ino, 0  # type: ignore[assignment]  # set by _commit when it rotated
         self._commit(head, seq, chain, ino, size)
         return written[len(notes) : len(notes) + len(bodies)], fired
 
     def _commit(self, head: Head | None, seq: int, chain: str, ino: int, size: int) -> Head:
         """Make the writes durable (now or soon), record the head, rotate when due."""
         if self.durable is True:
-            os.fdatasync(self._log_fd)  # type: ignore[arg-type]
+            os.fdatasync(self._log_fd)  # type: ignore[arg-type]  # opened by _ensure_open
         elif self.durable:
             self._sync_soon()
         head = Head(
@@ -357,7 +357,7 @@ class AuditLog(AlertFeed, SegmentKeeping, AuditQueries):
             head.anchor_seq if head else None,
             head.anchor_chain if head else None,
         )
-        LogFiles.write_head(self._state_fd, head)  # type: ignore[arg-type]
+        LogFiles.write_head(self._state_fd, head)  # type: ignore[arg-type]  # opened by _ensure_open
         self._seen = (ino, size)
         if size >= self.max_bytes:
             head = self._rotate(head)

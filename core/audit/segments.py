@@ -34,7 +34,7 @@ class SegmentKeeping:
     def _recover(self, size: int, head: Head | None) -> tuple[int, str, int, list[dict[str, Any]]]:
         """Find where the chain continues when the head record does not match the file
         (first write, crash, torn line, foreign append, file replaced)."""
-        last: LastLine | None = LogFiles.last_line(self._log_fd, size)  # type: ignore[arg-type]
+        last: LastLine | None = LogFiles.last_line(self._log_fd, size)  # type: ignore[arg-type]  # open while the log is
         torn = last.torn if last is not None else 0
         if last is not None and last.seq > 0:
             seq, chain = last.seq, last.chain
@@ -71,7 +71,7 @@ class SegmentKeeping:
 
     def _rotate(self, head: Head) -> Head:
         if self.durable is not False:
-            os.fdatasync(self._log_fd)  # type: ignore[arg-type]
+            os.fdatasync(self._log_fd)  # type: ignore[arg-type]  # open while the log is
         rotated = self.files.rotated()
         for number, path in reversed(rotated):
             os.rename(path, self.files.segment_name(number + 1))
@@ -94,7 +94,7 @@ class SegmentKeeping:
         self._open_log()
         assert self._log_fd is not None and self._log_ino is not None
         new_head = Head(head.seq, head.chain, self._log_ino, 0, anchor_seq, anchor_chain)
-        LogFiles.write_head(self._state_fd, new_head)  # type: ignore[arg-type]
+        LogFiles.write_head(self._state_fd, new_head)  # type: ignore[arg-type]  # open while the log is
         self._seen = (self._log_ino, 0)
         if self.durable is not False:
             dfd = os.open(self.files.dir, os.O_RDONLY)

@@ -473,7 +473,7 @@ def _gcp_rpc_status(exc: Any) -> str:
     """The google.rpc status name of a REST error ("NOT_FOUND", ...), if present."""
     response = getattr(exc, "response", None)
     try:
-        return str(response.json()["error"]["status"])  # type: ignore[union-attr]
+        return str(response.json()["error"]["status"])  # type: ignore[union-attr]  # no response: caught below
     except Exception:  # not a REST response, or no JSON body
         return ""
 

@@ -150,7 +150,7 @@ def retry_after_header(exc: Any) -> float | None:
     """The Retry-After header (seconds) of the HTTP response behind ``exc``, if any."""
     response = getattr(exc, "response", None)
     try:
-        value = response.headers.get("Retry-After")  # type: ignore[union-attr]
+        value = response.headers.get("Retry-After")  # type: ignore[union-attr]  # no response: caught below
         return float(value) if value is not None else None
     except (AttributeError, TypeError, ValueError):
         return None

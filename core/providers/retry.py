@@ -137,9 +137,9 @@ def provider_error(
 ) -> E:
     """Build a core error with the retry attributes :func:`call_with_retry` reads."""
     err = cls(message, hint=hint)
-    err.code = code  # type: ignore[attr-defined]
-    err.retryable = retryable  # type: ignore[attr-defined]
-    err.retry_after = retry_after  # type: ignore[attr-defined]
+    err.code = code  # type: ignore[attr-defined]  # retry attributes set on the instance
+    err.retryable = retryable  # type: ignore[attr-defined]  # retry attributes set on the instance
+    err.retry_after = retry_after  # type: ignore[attr-defined]  # retry attributes set on the instance
     return err
 
 
@@ -153,7 +153,7 @@ delays the same answer."""
 def retryable_status(status: int | str | None) -> bool:
     """True if an HTTP ``status`` (int or digits) is in :data:`RETRY_STATUSES`."""
     try:
-        return int(status) in RETRY_STATUSES  # type: ignore[arg-type]
+        return int(status) in RETRY_STATUSES  # type: ignore[arg-type]  # None raises TypeError, caught below
     except (TypeError, ValueError):
         return False
 

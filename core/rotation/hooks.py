@@ -386,7 +386,7 @@ def run_hook(
         assert proc.stdout is not None
         try:
             while True:
-                chunk = proc.stdout.read1(65536)  # type: ignore[attr-defined]
+                chunk = proc.stdout.read1(65536)  # type: ignore[attr-defined]  # a binary pipe is a BufferedReader
                 if not chunk:
                     break
                 window.extend(chunk)

@@ -142,7 +142,7 @@ def store(
             name,
             value,
             description=description,
-            tags=tags,  # type: ignore[arg-type]
+            tags=tags,
             expected_version=expected_version,
             who=manager.settings.user,
             why=why or "store",

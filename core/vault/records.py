@@ -24,7 +24,7 @@ def from_ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
-class _ReadOnlyDict(dict):  # type: ignore[type-arg]
+class _ReadOnlyDict(dict):  # type: ignore[type-arg]  # holds any JSON value
     """An empty mapping shared as a default: still a ``dict`` (JSON, ``dict(x)``,
     ``x.get``), but mutating it raises instead of changing every record's default."""
 

@@ -417,7 +417,7 @@ class Vault(KeySlotAdmin, StagedRotation):
         value: object,
         *,
         description: str | None = None,
-        tags: dict[str, str] | None = None,
+        tags: dict[str, str] | builtins.list[str] | None = None,
         expected_version: int | None = None,
         who: str | None = None,
         why: str | None = None,

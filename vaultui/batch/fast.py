@@ -148,7 +148,7 @@ def try_fast(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
             if req["generate"] is None:
                 args["value"] = read_value(stdin_bytes(), req["type"], source="stdin")
         elif req["command"] == "read":
-            name, field = split_reference(req["reference"])  # type: ignore[misc]
+            name, field = split_reference(req["reference"])  # type: ignore[misc]  # parse() accepted only a reference
             args = {"name": name} if field is None else {"name": name, "field": field}
         else:
             args = {"name": req["name"]}

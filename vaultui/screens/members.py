@@ -217,7 +217,7 @@ class MembersScreen(ShowsWorkerErrors, Screen[None]):
         if result.get("agent_stopped"):
             text += " The unlock agent was stopped."
         self.notify(text, timeout=8)
-        self.app.refresh_browser()  # type: ignore[attr-defined]
+        self.app.refresh_browser()  # type: ignore[attr-defined]  # VaultApp's method; self.app is typed as App
         self.load()
 
     @on(DataTable.RowSelected)

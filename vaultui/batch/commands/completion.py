@@ -91,7 +91,7 @@ def script(shell: str) -> str:
 def _mark_names(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if action.dest == "name" and not action.option_strings:
-            action.complete = {**COMPLETER, "fish": FISH_COMPLETER}  # type: ignore[attr-defined]
+            action.complete = {**COMPLETER, "fish": FISH_COMPLETER}  # type: ignore[attr-defined]  # shtab reads .complete off the action
 
 
 def cmd_completion(ctx: Context) -> int:
