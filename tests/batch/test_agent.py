@@ -413,6 +413,14 @@ OP_ARGS = {
     "history_diff": {"name": "db/password", "a": 1, "b": 2, "reveal": True},
     "complete_names": {"prefix": "db/"},
     "verify": {},
+    "backup_create": {"name": "probe-backup"},
+    "backup_list": {},
+    "backup_verify": {"name": "probe-backup"},
+    "rotate": {"name": "db/password"},
+    "rotate_due": {},
+    "sync_status": {},
+    "sync_conflicts": {},
+    "sync_run": {"all_remotes": True, "dry_run": True},
 }
 
 

@@ -114,18 +114,18 @@ def add_parser(subparsers: Any) -> None:
         help="to the home's backups and every VAULTUI_BACKUP_DIRS folder",
     )
     _json_flag(create)
-    create.set_defaults(handler=handle_create)
+    create.set_defaults(handler=handle_create, agent_handler=agent_create)
 
     listing = sub.add_parser("list", help="the backups with type, chain, age, size, state")
     _from_flag(listing)
     _json_flag(listing)
-    listing.set_defaults(handler=handle_list)
+    listing.set_defaults(handler=handle_list, agent_handler=agent_list)
 
     verify = sub.add_parser("verify", help="check a backup and the chain it needs")
     verify.add_argument("name", help="backup name")
     _from_flag(verify)
     _json_flag(verify)
-    verify.set_defaults(handler=handle_verify)
+    verify.set_defaults(handler=handle_verify, agent_handler=agent_verify)
 
     restore = sub.add_parser(
         "restore",
@@ -257,10 +257,14 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
     backups = _backups_at(args, manager)
     path = backups.create_backup(args.name, incremental=args.incremental, progress=_progress())
     info = next(b for b in backups.list_backups() if b["name"] == path.stem)
+    return _print_created(args, str(path), info)
+
+
+def _print_created(args: argparse.Namespace, path: str, info: dict[str, Any]) -> int:
     if getattr(args, "json", False):
         _emit(info)
     else:
-        _out(str(path))
+        _out(path)
         output.note(
             f"Created {info['type']} backup {info['name']} "
             f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
@@ -321,7 +325,10 @@ def handle_destinations(args: argparse.Namespace, manager: SecretsManager) -> in
 
 def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup list``: a table, or the seed's dicts as JSON."""
-    listed = _backups_at(args, manager).list_backups()
+    return _print_list(args, _backups_at(args, manager).list_backups())
+
+
+def _print_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
     if getattr(args, "json", False):
         _emit(listed)
         return EXIT_OK
@@ -351,6 +358,10 @@ def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
 def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup verify NAME``: exit 0 if the backup and its chain are intact, else 5."""
     report = _backups_at(args, manager).verify_backup(args.name, progress=_progress())
+    return _print_verify(args, report)
+
+
+def _print_verify(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if getattr(args, "json", False):
         _emit(report)
     elif report["valid"]:
@@ -528,6 +539,52 @@ def handle_run_scheduled(args: argparse.Namespace, manager: SecretsManager) -> i
     else:
         _out(f"No backup made: {result.get('error') or result['reason']}")
     return EXIT_OK if result.get("reason") != "failed" else EXIT_ERROR
+
+
+# ---------------------------------------------------------------------- through the agent
+
+
+def _op_progress() -> Any:
+    """The agent's (done, total) progress shown like :func:`_progress`, or None."""
+    report = _progress()
+    return None if report is None else (lambda done, total: report("backup", done, total))
+
+
+def agent_create(args: argparse.Namespace, session: Any) -> int | None:
+    """``backup create`` run by the unlock agent (None: ``--everywhere`` runs here)."""
+    if getattr(args, "everywhere", False):
+        return None
+    made = session.call(
+        "backup_create",
+        _op_progress(),
+        name=args.name,
+        incremental=bool(args.incremental),
+        to_dir=_folder(getattr(args, "to_dir", None)),
+    )
+    return _print_created(args, made["path"], made["info"])
+
+
+def agent_list(args: argparse.Namespace, session: Any) -> int:
+    """``backup list`` run by the unlock agent."""
+    return _print_list(
+        args, session.call("backup_list", from_dir=_folder(getattr(args, "from_dir", None)))
+    )
+
+
+def agent_verify(args: argparse.Namespace, session: Any) -> int:
+    """``backup verify NAME`` run by the unlock agent."""
+    report = session.call(
+        "backup_verify",
+        _op_progress(),
+        name=args.name,
+        from_dir=_folder(getattr(args, "from_dir", None)),
+    )
+    return _print_verify(args, report)
+
+
+def _folder(folder: str | None) -> str | None:
+    """``folder`` as an absolute path: the agent runs in another working directory."""
+    return None if folder is None else str(Path(folder).expanduser().absolute())
 
 
 def _usage(message: str) -> Exception:

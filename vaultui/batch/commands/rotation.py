@@ -68,7 +68,9 @@ def add_parser(subparsers: Any) -> None:
         help="with --daemon: seconds between checks (default VAULTUI_ROTATION_INTERVAL, 3600)",
     )
     _json_flag(rotate)
-    rotate.set_defaults(rotation_handler=handle_rotate, handler=_on_rotation)
+    rotate.set_defaults(
+        rotation_handler=handle_rotate, handler=_on_rotation, agent_handler=agent_rotate
+    )
 
     policy = subparsers.add_parser(
         "policy",
@@ -138,25 +140,31 @@ def handle_rotate(
     if args.due:
         if args.name:
             raise ValidationError("rotate --due takes no NAME")
-        results = manager.rotate_due()
-        failed = [r for r in results if r.error]
-        if as_json:
-            _emit(out, {"results": [r.to_dict() for r in results]})
-        else:
-            if not results:
-                out.write("Nothing is due.\n")
-            for r in results:
-                if r.rotated:
-                    out.write(f"rotated  {r.name} -> version {r.version}\n")
-                elif r.error:
-                    out.write(f"FAILED   {r.name}: {r.error}\n")
-                else:
-                    out.write(f"skipped  {r.name}: {r.skipped}\n")
-        _warn(results)
-        return EXIT_ERROR if failed else EXIT_OK
+        return _print_due(manager.rotate_due(), out, as_json)
     if not args.name:
         raise ValidationError("rotate needs a NAME, --due or --daemon")
-    result = manager.rotate(args.name, reason="manual")
+    return _print_rotated(manager.rotate(args.name, reason="manual"), out, as_json)
+
+
+def _print_due(results: list[RotationResult], out: TextIO, as_json: bool) -> int:
+    failed = [r for r in results if r.error]
+    if as_json:
+        _emit(out, {"results": [r.to_dict() for r in results]})
+    else:
+        if not results:
+            out.write("Nothing is due.\n")
+        for r in results:
+            if r.rotated:
+                out.write(f"rotated  {r.name} -> version {r.version}\n")
+            elif r.error:
+                out.write(f"FAILED   {r.name}: {r.error}\n")
+            else:
+                out.write(f"skipped  {r.name}: {r.skipped}\n")
+    _warn(results)
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _print_rotated(result: RotationResult, out: TextIO, as_json: bool) -> int:
     if as_json:
         _emit(out, result.to_dict())
     else:
@@ -166,6 +174,20 @@ def handle_rotate(
         )
     _warn([result])
     return EXIT_OK
+
+
+def agent_rotate(args: argparse.Namespace, session: Any) -> int | None:
+    """``rotate NAME`` and ``rotate --due`` run by the unlock agent (None: ``--daemon``
+    and usage errors run here)."""
+    as_json = getattr(args, "json", False)
+    if args.daemon or (args.due and args.name) or not (args.due or args.name):
+        return None
+    if args.due:
+        results = [RotationResult(**r) for r in session.call("rotate_due")]
+        return _print_due(results, sys.stdout, as_json)
+    return _print_rotated(
+        RotationResult(**session.call("rotate", name=args.name)), sys.stdout, as_json
+    )
 
 
 def _warn(results: list[RotationResult]) -> None:
