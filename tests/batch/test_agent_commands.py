@@ -1,0 +1,124 @@
+"""Backup, rotation and sync commands served by the unlock agent: after one ``unlock``
+they run with no passphrase configured and no terminal, and print what the same
+command prints when it opens the vault itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from core.errors import EXIT_USAGE
+from tests.batch.conftest import run_vaultui
+from tests.batch.test_agent import PASS, _audit_events, unlock
+
+
+@pytest.fixture
+def pw_home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:
+    """A home whose vault opens only with a passphrase, holding 'db/password'; no key
+    is configured afterwards."""
+    pw = tmp_path / "pw.txt"
+    pw.write_text(PASS + "\n")
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+    assert cli("--batch", "set", "db/password", stdin=b"agent-held-value").code == 0
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert not (home / "vault.key").exists()
+    return home
+
+
+def _with_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Configure the passphrase, so commands open the vault in their own process."""
+    pw = tmp_path / "local-pw.txt"
+    pw.write_text(PASS)
+    monkeypatch.setenv("VAULTUI_PASSPHRASE_FILE", str(pw))
+
+
+def _agent_sourced(home: Path, before: int, operation: str) -> list[dict]:
+    return [
+        e
+        for e in _audit_events(home)[before:]
+        if e["operation"] == operation and e["source"] == "agent"
+    ]
+
+
+def test_backup_create_list_verify_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    _with_key(monkeypatch, tmp_path)
+    assert cli("--batch", "backup", "create", "--name", "first").code == 0
+    local = {
+        argv: cli("--batch", *argv)
+        for argv in (
+            ("backup", "verify", "first"),
+            ("backup", "verify", "first", "--json"),
+            ("backup", "list", "--json"),
+        )
+    }
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert cli("--batch", "backup", "list").code != 0  # locked: no key, no agent
+
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    for argv, expected in local.items():
+        got = cli("--batch", *argv)
+        assert (got.code, got.out) == (expected.code, expected.out), (argv, got.err)
+    # a fresh process with no terminal: the same table, no passphrase asked
+    r = run_vaultui(pw_home, "--batch", "backup", "list")
+    assert r.code == 0 and "Passphrase" not in r.err
+    assert re.search(r"^first\s+full\s", r.out, re.M), r.out
+
+    before = len(_audit_events(pw_home))
+    r = cli("--batch", "backup", "create", "--incremental", "--name", "second")
+    assert r.code == 0, r.err
+    assert r.out == f"{pw_home / 'backups' / 'second.vbak'}\n"
+    assert "Created incremental backup second" in r.err
+    assert len(_agent_sourced(pw_home, before, "backup_create")) == 1
+    r = cli("--batch", "backup", "verify", "second")
+    assert r.code == 0 and r.out == "OK: second and its chain (first <- second) are intact\n"
+    listed = json.loads(cli("--batch", "backup", "list", "--json").out)
+    assert [(b["name"], b["type"]) for b in listed] == [
+        ("first", "full"),
+        ("second", "incremental"),
+    ]
+    assert cli("--batch", "backup", "verify", "nope").code == 3  # not found, as in-process
+
+
+def test_rotate_and_rotate_due_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    _with_key(monkeypatch, tmp_path)
+    assert cli("--batch", "policy", "db/password", "daily").code == 0
+    local = cli("--batch", "rotate", "db/password")
+    local_due = cli("--batch", "rotate", "--due", "--json")
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert local.code == 0 and "version 1 -> 2" in local.out
+
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    before = len(_audit_events(pw_home))
+    r = run_vaultui(pw_home, "--batch", "rotate", "db/password")
+    assert r.code == 0 and "Passphrase" not in r.err, r.err
+    assert r.out == local.out.replace("1 -> 2", "2 -> 3")
+    [event] = [e for e in _audit_events(pw_home)[before:] if e["source"] == "agent"]
+    assert event["secret_name"] == "db/password" and "rotat" in event["operation"]
+    assert cli("--batch", "get", "db/password", "-n").out != "agent-held-value"
+    due = cli("--batch", "rotate", "--due", "--json")
+    assert (due.code, due.out) == (local_due.code, local_due.out)
+    assert cli("--batch", "rotate", "--due").out == "Nothing is due.\n"
+
+
+def test_sync_status_and_conflicts_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    _with_key(monkeypatch, tmp_path)
+    commands = [
+        ("sync", "--status"),
+        ("sync", "--status", "--json"),
+        ("sync", "--conflicts"),
+        ("sync", "--conflicts", "--json"),
+        ("sync", "--all"),
+    ]
+    local = {argv: cli("--batch", *argv) for argv in commands}
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert local[("sync", "--all")].code == EXIT_USAGE  # no saved remote
+
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    for argv, expected in local.items():
+        got = cli("--batch", *argv)
+        assert (got.code, got.out, got.err) == (expected.code, expected.out, expected.err), argv
+    r = run_vaultui(pw_home, "--batch", "sync", "--status")
+    assert r.code == 0 and r.out == local[("sync", "--status")].out
