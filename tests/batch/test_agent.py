@@ -418,6 +418,8 @@ OP_ARGS = {
     "backup_verify": {"name": "probe-backup"},
     "rotate": {"name": "db/password"},
     "rotate_due": {},
+    "rotation_status": {},
+    "rotation_policy": {"name": "db/password", "policy": "daily"},
     "sync_status": {},
     "sync_conflicts": {},
     "sync_run": {"all_remotes": True, "dry_run": True},

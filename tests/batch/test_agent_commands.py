@@ -82,15 +82,38 @@ def test_backup_create_list_verify_through_the_agent(cli, pw_home, monkeypatch, 
     assert cli("--batch", "backup", "verify", "nope").code == 3  # not found, as in-process
 
 
+def _schedule(r) -> tuple[int, str]:
+    """``rotation status`` output without what moves with the clock."""
+    if r.out.startswith("{"):
+        data = json.loads(r.out)
+        data.pop("now")
+        return r.code, json.dumps(data)
+    return r.code, re.sub(r"\(-?\d+[dhms] ?\d*[hms]?\)", "(..)", r.out)
+
+
 def test_rotate_and_rotate_due_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
     _with_key(monkeypatch, tmp_path)
-    assert cli("--batch", "policy", "db/password", "daily").code == 0
+    set_local = cli("--batch", "policy", "db/password", "daily", "--generator", "password:length=24")
+    assert set_local.code == 0, set_local.err
     local = cli("--batch", "rotate", "db/password")
     local_due = cli("--batch", "rotate", "--due", "--json")
+    shows = [("policy", "db/password"), ("policy", "db/password", "--json")]
+    local_shows = {argv: cli("--batch", *argv) for argv in shows}
+    statuses = [("rotation", "status"), ("rotation", "status", "--json")]
+    local_status = {argv: _schedule(cli("--batch", *argv)) for argv in statuses}
     monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
     assert local.code == 0 and "version 1 -> 2" in local.out
 
     unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    for argv, expected in local_shows.items():
+        got = cli("--batch", *argv)
+        assert (got.code, got.out) == (expected.code, expected.out), (argv, got.err)
+    for argv, expected in local_status.items():
+        assert _schedule(cli("--batch", *argv)) == expected, argv
+    r = cli("--batch", "policy", "db/password", "daily", "--generator", "password:length=24")
+    assert (r.code, r.out) == (set_local.code, set_local.out)
+    r = run_vaultui(pw_home, "--batch", "policy", "db/password", "weekly")
+    assert r.code == 0 and r.out.startswith("Set db/password: policy WEEKLY\n"), r.err
     before = len(_audit_events(pw_home))
     r = run_vaultui(pw_home, "--batch", "rotate", "db/password")
     assert r.code == 0 and "Passphrase" not in r.err, r.err
