@@ -454,6 +454,7 @@ def import_entries(
 from core.agent import ops as _agent_ops  # noqa: E402, F401
 from core.service import (  # noqa: E402, F401
     audit_ops,
+    audit_read_ops,
     backup_ops,
     diff_ops,
     name_ops,

@@ -423,6 +423,10 @@ OP_ARGS = {
     "sync_status": {},
     "sync_conflicts": {},
     "sync_run": {"all_remotes": True, "dry_run": True},
+    "audit_list": {"limit": 5, "secret": "db/*"},
+    "audit_stats": {"name": "db/password"},
+    "audit_verify": {},
+    "audit_report": {"since": "1d", "report_format": "json"},
 }
 
 

@@ -93,7 +93,9 @@ def _schedule(r) -> tuple[int, str]:
 
 def test_rotate_and_rotate_due_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
     _with_key(monkeypatch, tmp_path)
-    set_local = cli("--batch", "policy", "db/password", "daily", "--generator", "password:length=24")
+    set_local = cli(
+        "--batch", "policy", "db/password", "daily", "--generator", "password:length=24"
+    )
     assert set_local.code == 0, set_local.err
     local = cli("--batch", "rotate", "db/password")
     local_due = cli("--batch", "rotate", "--due", "--json")
@@ -145,3 +147,30 @@ def test_sync_status_and_conflicts_through_the_agent(cli, pw_home, monkeypatch, 
         assert (got.code, got.out, got.err) == (expected.code, expected.out, expected.err), argv
     r = run_vaultui(pw_home, "--batch", "sync", "--status")
     assert r.code == 0 and r.out == local[("sync", "--status")].out
+
+
+def test_audit_commands_show_names_through_the_agent(cli, pw_home, monkeypatch, tmp_path, agents):
+    _with_key(monkeypatch, tmp_path)
+    # filters that leave out what unlocking and the reads themselves add to the trail
+    stable = [
+        ("audit", "list", "--operation", "write"),
+        ("audit", "list", "--secret", "db/*", "--json"),
+        ("audit", "stats", "db/password", "--json"),
+    ]
+    local = {argv: cli("--batch", *argv) for argv in stable}
+    monkeypatch.delenv("VAULTUI_PASSPHRASE_FILE")
+    assert "db/password" in local[stable[0]].out
+    # locked: names are sealed
+    locked = cli("--batch", "audit", "list", "--operation", "write")
+    assert locked.code == 0 and "db/password" not in locked.out and "<encrypted>" in locked.out
+
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    for argv, expected in local.items():
+        got = cli("--batch", *argv)
+        assert (got.code, got.out) == (expected.code, expected.out), (argv, got.err)
+    r = run_vaultui(pw_home, "--batch", "audit", "list", "--operation", "write")
+    assert r.code == 0 and r.out == local[stable[0]].out, r.err
+    verify = json.loads(cli("--batch", "audit", "verify", "--json").out)
+    assert verify["ok"] and verify["keyed"] and verify["unchecked"] == 0
+    report = cli("--batch", "audit", "report", "--since", "1d")
+    assert report.code == 0 and "db/password" in report.out
