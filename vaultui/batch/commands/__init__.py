@@ -122,11 +122,10 @@ def run_handler(ctx: Context) -> int:
         return EXIT_USAGE
     args.context = ctx
     by_agent = getattr(args, "agent_handler", None)
-    if by_agent is not None and _agent_serves(ctx):
-        # the agent performs it (it never lends its key): no passphrase asked here
-        code = by_agent(args, ctx.session())
+    if by_agent is not None:
+        code = _run_by_agent(ctx, by_agent)
         if code is not None:
-            return int(code)
+            return code
     needs = getattr(args, "needs_vault", True)
     if needs == "optional":
         args.settings = ctx.settings
@@ -134,6 +133,31 @@ def run_handler(ctx: Context) -> int:
     else:
         manager = ctx.manager() if needs else None
     return int(handler(args, manager) or 0)
+
+
+def _run_by_agent(ctx: Context, by_agent: Callable[..., int | None]) -> int | None:
+    """``by_agent(args, session)`` when an unlock agent serves this vault (it performs
+    the work and never lends its key, so no passphrase is asked here), else None.
+
+    A command whose ``--provider`` names a remote (``remote_provider=True``: sync) is
+    matched to the agent by the vault's own provider, from the environment."""
+    import os
+
+    from core.config import Settings
+    from vaultui.batch.context import Context as _Context
+
+    args = ctx.args
+    own = ctx
+    if getattr(args, "remote_provider", False):
+        own = _Context(args, Settings.from_env(os.environ))
+    try:
+        if not _agent_serves(own):
+            return None
+        code = by_agent(args, own.session())
+        return None if code is None else int(code)
+    finally:
+        if own is not ctx:
+            own.close()
 
 
 def _agent_serves(ctx: Context) -> bool:

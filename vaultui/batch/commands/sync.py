@@ -92,7 +92,9 @@ def add_parser(subparsers: Any) -> None:
         "--interval", type=int, metavar="SECONDS", help="background sync interval (0: off)"
     )
     _own_flags(sync)
-    sync.set_defaults(handler=handle_sync, agent_handler=agent_sync, needs_vault=False)
+    sync.set_defaults(
+        handler=handle_sync, agent_handler=agent_sync, remote_provider=True, needs_vault=False
+    )
 
     merge = _plain_parser(
         subparsers,
