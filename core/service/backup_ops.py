@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.errors import ValidationError
 from core.service.registry import ProgressFn, op
 
 if TYPE_CHECKING:
     from core.secrets_manager import SecretsManager
 
 
+def _text(value: Any, what: str) -> None:
+    """ValidationError unless ``value`` is None or text (requests come from outside)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"The backup {what} must be text")
+
+
 def _backups(manager: SecretsManager, folder: str | None, *, create: bool) -> Any:
     """The home's BackupManager, or one for ``folder`` (a drive) when given."""
+    _text(folder, "folder")
     if folder is None:
         return manager.backup_manager
     from core.backup.destinations import manager_at
@@ -43,6 +51,7 @@ def backup_create(
 ) -> dict[str, Any]:
     """A new full (or incremental) backup in the home's backups (or ``to_dir``):
     ``{"path": file, "info": its backup_list entry}``."""
+    _text(name, "name")
     backups = _backups(manager, to_dir, create=True)
     path = backups.create_backup(name, incremental=bool(incremental), progress=_stages(progress))
     info = next(b for b in backups.list_backups() if b["name"] == path.stem)
@@ -65,5 +74,8 @@ def backup_verify(
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """The verification report of backup ``name`` and the chain it needs."""
+    _text(name, "name")
+    if name is None:
+        raise ValidationError("backup verify needs the backup's name")
     backups = _backups(manager, from_dir, create=False)
     return dict(backups.verify_backup(name, progress=_stages(progress)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.errors import ValidationError
 from core.service.registry import ProgressFn, op
 from core.vault import validate_name
 
@@ -62,6 +63,11 @@ def rotation_policy(
     """Set ``name``'s policy, generator or hooks when any is given (an unset policy
     keeps the current one); the secret's rotation status ``to_dict()`` either way."""
     validate_name(name)
+    if hooks is not None and not isinstance(hooks, dict):
+        raise ValidationError("rotation_policy takes hooks as a mapping")
+    for text in (policy, generator):
+        if text is not None and not isinstance(text, str):
+            raise ValidationError("rotation_policy takes the policy and generator as text")
     rotation = manager.rotation_manager
     if policy is not None or generator is not None or hooks:
         current = policy if policy is not None else rotation.info(name).policy

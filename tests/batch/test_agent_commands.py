@@ -174,3 +174,37 @@ def test_audit_commands_show_names_through_the_agent(cli, pw_home, monkeypatch, 
     assert verify["ok"] and verify["keyed"] and verify["unchecked"] == 0
     report = cli("--batch", "audit", "report", "--since", "1d")
     assert report.code == 0 and "db/password" in report.out
+
+
+def test_the_new_operations_refuse_hostile_arguments_and_report_progress(
+    cli, pw_home, monkeypatch, tmp_path, agents
+):
+    from core.agent.client import AgentClient
+    from core.errors import VaultError
+
+    unlock(cli, monkeypatch, tmp_path, agents, pw_home)
+    where = {"vault": str(pw_home / "vault.db"), "provider": "local"}
+    bad = [
+        ("backup_verify", {"name": 5}),
+        ("backup_create", {"name": None, "to_dir": ["x"]}),
+        ("backup_create", {"name": "../escape"}),
+        ("rotate", {"name": "../x"}),
+        ("rotation_policy", {"name": "db/password", "hooks": "rm -rf /"}),
+        ("audit_list", {"limit": -1}),
+        ("audit_list", {"secret": 7}),
+        ("audit_report", {"report_format": "exe"}),
+        ("sync_run", {"provider": 3}),
+    ]
+    with AgentClient.connect(str(pw_home / "agent.sock")) as conn:
+        for op, args in bad:
+            with pytest.raises(VaultError) as caught:
+                conn.call(op, args, **where)
+            # the operation's own refusal, never a crash inside the agent
+            assert "failed running" not in str(caught.value), (op, caught.value)
+        seen: list[tuple[int, int]] = []
+        made = conn.call(
+            "backup_create", {"name": "p"}, **where, on_progress=lambda d, t: seen.append((d, t))
+        )
+    assert made["info"]["name"] == "p"
+    assert seen and seen[-1][0] == seen[-1][1], seen  # progress frames reached the client
+    assert not (tmp_path / "escape.vbak").exists()
