@@ -98,6 +98,7 @@ def add_parser(subparsers: Any) -> None:
         "(see docs/backup.md).",
     )
     sub = backup.add_subparsers(dest="backup_command", required=True, metavar="SUBCOMMAND")
+    from vaultui.batch.commands.backup_agent import agent_create, agent_list, agent_verify
 
     create = sub.add_parser("create", help="make a full (or --incremental) backup")
     create.add_argument("--name", help="backup name (default backup_<UTC timestamp>)")
@@ -539,52 +540,6 @@ def handle_run_scheduled(args: argparse.Namespace, manager: SecretsManager) -> i
     else:
         _out(f"No backup made: {result.get('error') or result['reason']}")
     return EXIT_OK if result.get("reason") != "failed" else EXIT_ERROR
-
-
-# ---------------------------------------------------------------------- through the agent
-
-
-def _op_progress() -> Any:
-    """The agent's (done, total) progress shown like :func:`_progress`, or None."""
-    report = _progress()
-    return None if report is None else (lambda done, total: report("backup", done, total))
-
-
-def agent_create(args: argparse.Namespace, session: Any) -> int | None:
-    """``backup create`` run by the unlock agent (None: ``--everywhere`` runs here)."""
-    if getattr(args, "everywhere", False):
-        return None
-    made = session.call(
-        "backup_create",
-        _op_progress(),
-        name=args.name,
-        incremental=bool(args.incremental),
-        to_dir=_folder(getattr(args, "to_dir", None)),
-    )
-    return _print_created(args, made["path"], made["info"])
-
-
-def agent_list(args: argparse.Namespace, session: Any) -> int:
-    """``backup list`` run by the unlock agent."""
-    return _print_list(
-        args, session.call("backup_list", from_dir=_folder(getattr(args, "from_dir", None)))
-    )
-
-
-def agent_verify(args: argparse.Namespace, session: Any) -> int:
-    """``backup verify NAME`` run by the unlock agent."""
-    report = session.call(
-        "backup_verify",
-        _op_progress(),
-        name=args.name,
-        from_dir=_folder(getattr(args, "from_dir", None)),
-    )
-    return _print_verify(args, report)
-
-
-def _folder(folder: str | None) -> str | None:
-    """``folder`` as an absolute path: the agent runs in another working directory."""
-    return None if folder is None else str(Path(folder).expanduser().absolute())
 
 
 def _usage(message: str) -> Exception:
