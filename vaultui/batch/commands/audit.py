@@ -13,7 +13,9 @@ Core errors propagate so the CLI prints their title and hint.
 
 The commands also run on a locked vault (no key configured, no agent, no terminal to
 ask on): the chain is still checked line by line, and secret names, which the trail
-holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key.
+holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key. While an
+unlock agent serves the vault, ``list``, ``stats``, ``verify`` and ``report`` run in it
+(:func:`agent_audit`): names in clear and MACs checked, with no key in this process.
 """
 
 from __future__ import annotations
