@@ -108,6 +108,29 @@ class RotationStatus:
             return "ok"
         return "overdue" if now - self.next_due > grace else "due"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RotationStatus:
+        """The row back from :meth:`to_dict` (as the unlock agent sends it)."""
+
+        def when(text: str | None) -> datetime | None:
+            return datetime.fromisoformat(text) if text else None
+
+        return cls(
+            name=data["name"],
+            policy=data["policy"],
+            generator=data["generator"],
+            generator_guessed=bool(data["generator_guessed"]),
+            hooks=HookConfig.from_dict(data.get("hooks")),
+            version=data["version"],
+            last_rotated=when(data.get("last_rotated")),
+            next_due=when(data.get("next_due")),
+            state=data["state"],
+            last_error=data.get("last_error"),
+            failures=int(data.get("failures") or 0),
+            holder=data.get("running_in"),
+            last_attempt=when(data.get("last_attempt")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for ``rotation status --json``."""
         return {

@@ -462,9 +462,13 @@ def import_entries(
 from core.agent import ops as _agent_ops  # noqa: E402, F401
 from core.service import (  # noqa: E402, F401
     audit_ops,
+    audit_read_ops,
+    backup_ops,
     diff_ops,
     name_ops,
     otp_ops,
     purge_ops,
     rename_ops,
+    rotation_ops,
+    sync_ops,
 )

@@ -413,6 +413,20 @@ OP_ARGS = {
     "history_diff": {"name": "db/password", "a": 1, "b": 2, "reveal": True},
     "complete_names": {"prefix": "db/"},
     "verify": {},
+    "backup_create": {"name": "probe-backup"},
+    "backup_list": {},
+    "backup_verify": {"name": "probe-backup"},
+    "rotate": {"name": "db/password"},
+    "rotate_due": {},
+    "rotation_status": {},
+    "rotation_policy": {"name": "db/password", "policy": "daily"},
+    "sync_status": {},
+    "sync_conflicts": {},
+    "sync_run": {"all_remotes": True, "dry_run": True},
+    "audit_list": {"limit": 5, "secret": "db/*"},
+    "audit_stats": {"name": "db/password"},
+    "audit_verify": {},
+    "audit_report": {"since": "1d", "report_format": "json"},
 }
 
 

@@ -7,7 +7,8 @@ A :class:`Session` runs :mod:`core.service.ops` operations either inside the unl
 Where operations run, first match wins (docs/batch.md, "Unlocking"):
 
 1. a running unlock agent for this vault runs them (it never hands out its key;
-   commands that need a whole manager in this process skip it);
+   commands that need a whole manager in this process skip it, except the forms with
+   an ``agent_handler``, see :func:`vaultui.batch.commands.run_handler`);
 2. the configured key: VAULTUI_PASSPHRASE_FILE, FEDZK_ENCRYPTION_MASTER_KEY,
    VAULTUI_KEY_FILE, or the home's ``vault.key``;
 3. with a terminal (and not ``--no-prompt``) and a vault that has a passphrase slot,

@@ -106,7 +106,9 @@ def register_handlers(sub: Any, add_parser: Callable[[Any], Any]) -> list[str]:
 
 
 def run_handler(ctx: Context) -> int:
-    """Call the parsed command's ``handler(args, manager)`` with an unlocked manager (or
+    """Call the parsed command's ``agent_handler(args, session)`` when one is set and an
+    unlock agent serves this vault (it returns None for a form it leaves to the handler),
+    else its ``handler(args, manager)`` with an unlocked manager (or
     None if it set ``needs_vault=False``, or ``needs_vault="optional"`` and no key is at
     hand, with the settings in ``args.settings``); returns its exit code. ``args.context``
     is the command's :class:`~vaultui.batch.context.Context` (its one agent connection)."""
@@ -119,6 +121,11 @@ def run_handler(ctx: Context) -> int:
         error(f"command {args.command!r} has no handler")
         return EXIT_USAGE
     args.context = ctx
+    by_agent = getattr(args, "agent_handler", None)
+    if by_agent is not None:
+        code = _run_by_agent(ctx, by_agent)
+        if code is not None:
+            return code
     needs = getattr(args, "needs_vault", True)
     if needs == "optional":
         args.settings = ctx.settings
@@ -126,3 +133,35 @@ def run_handler(ctx: Context) -> int:
     else:
         manager = ctx.manager() if needs else None
     return int(handler(args, manager) or 0)
+
+
+def _run_by_agent(ctx: Context, by_agent: Callable[..., int | None]) -> int | None:
+    """``by_agent(args, session)`` when an unlock agent serves this vault (it performs
+    the work and never lends its key, so no passphrase is asked here), else None.
+
+    A command whose ``--provider`` names a remote (``remote_provider=True``: sync) is
+    matched to the agent by the vault's own provider, from the environment."""
+    import os
+
+    from core.config import Settings
+    from vaultui.batch.context import Context as _Context
+
+    args = ctx.args
+    own = ctx
+    if getattr(args, "remote_provider", False):
+        own = _Context(args, Settings.from_env(os.environ))
+    try:
+        if not _agent_serves(own):
+            return None
+        code = by_agent(args, own.session())
+        return None if code is None else int(code)
+    finally:
+        if own is not ctx:
+            own.close()
+
+
+def _agent_serves(ctx: Context) -> bool:
+    """True if an unlock agent for this vault file (and provider) answers."""
+    from core.unlock import vault_exists
+
+    return vault_exists(ctx.settings) and ctx.agent_serves_us(ctx.agent_hello())

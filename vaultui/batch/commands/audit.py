@@ -13,7 +13,9 @@ Core errors propagate so the CLI prints their title and hint.
 
 The commands also run on a locked vault (no key configured, no agent, no terminal to
 ask on): the chain is still checked line by line, and secret names, which the trail
-holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key.
+holds sealed, show as ``<encrypted>``. ``export --plain`` alone needs the key. While an
+unlock agent serves the vault, ``list``, ``stats``, ``verify`` and ``report`` run in it
+(:func:`agent_audit`): names in clear and MACs checked, with no key in this process.
 """
 
 from __future__ import annotations
@@ -105,7 +107,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
 
     # the commands work on a locked vault too (names then show as <encrypted>)
-    audit.set_defaults(handler=run_audit, audit_handler=handle_audit, needs_vault="optional")
+    audit.set_defaults(
+        handler=run_audit,
+        audit_handler=handle_audit,
+        agent_handler=agent_audit,
+        needs_vault="optional",
+    )
     return audit
 
 
@@ -253,6 +260,39 @@ def handle_audit(
     raise AssertionError(f"unknown audit command {command!r}")
 
 
+def agent_audit(args: argparse.Namespace, session: Any) -> int | None:
+    """``audit list/stats/verify/report`` run by the unlock agent, with secret names in
+    clear (the agent holds the key that opens them); None for the other commands."""
+    from core.service.audit import VerifyReport
+
+    command, out = args.audit_command, sys.stdout
+    if command == "list":
+        filters = {
+            "secret": args.secret,
+            "operation": args.operation,
+            "user": args.user,
+            "success": getattr(args, "success", None),
+            "since": args.since,
+            "until": args.until,
+            "source": args.source,
+        }
+        got = session.call("audit_list", limit=max(0, args.limit or 0), **filters)
+        return _print_list(args, got["events"], got["total"], got["filters"], out)
+    if command == "stats":
+        return _print_stats(args, session.call("audit_stats", name=args.name), out)
+    if command == "verify":
+        return _print_verify(args, VerifyReport.from_dict(session.call("audit_verify")), out)
+    if command == "report":
+        text = session.call(
+            "audit_report",
+            since=args.since,
+            report_format=args.report_format,
+            verify=not args.no_verify,
+        )
+        return _write_report(args, text, out)
+    return None
+
+
 def _print_events(events: Iterable[dict[str, Any]], out: TextIO, as_json: bool) -> None:
     for event in events:
         if as_json:
@@ -272,18 +312,27 @@ def _list(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
     start = 0 if not args.limit else max(0, total - args.limit)
     rows = [view.row(i) for i in range(start, total)]
     events = [r.event for r in rows if r is not None and r.event is not None]
+    return _print_list(args, events, total, view.filters.describe(), out)
+
+
+def _print_list(
+    args: argparse.Namespace, events: list[dict[str, Any]], total: int, described: str, out: TextIO
+) -> int:
     if args.json:
         output.emit(events, out=out, compact=True)
     else:
         _print_events(events, out, False)
         word = "event" if total == 1 else "events"
         shown = f"{len(events):,} of {total:,}" if total > len(events) else f"{total:,}"
-        out.write(f"({shown} {word}; {view.filters.describe()})\n")
+        out.write(f"({shown} {word}; {described})\n")
     return EXIT_OK
 
 
 def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
-    stats = log.stats(args.name)
+    return _print_stats(args, log.stats(args.name), out)
+
+
+def _print_stats(args: argparse.Namespace, stats: dict[str, Any], out: TextIO) -> int:
     if args.json:
         output.emit(stats, out=out)
         return EXIT_OK
@@ -308,7 +357,10 @@ def _stats(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, log: AuditLog, out: TextIO) -> int:
-    report = log.verify()
+    return _print_verify(args, log.verify(), out)
+
+
+def _print_verify(args: argparse.Namespace, report: Any, out: TextIO) -> int:
     if args.json:
         output.emit(report.to_dict(), out=out)
     else:
@@ -329,7 +381,6 @@ def _report(
     secrets: Iterable[Any] | None,
     last_backup: datetime | None,
 ) -> int:
-    from core.private_file import write_private
 
     text = build(
         log,
@@ -339,6 +390,12 @@ def _report(
         last_backup=last_backup,
         verify=not args.no_verify,
     )
+    return _write_report(args, text, out)
+
+
+def _write_report(args: argparse.Namespace, text: str, out: TextIO) -> int:
+    from core.private_file import write_private
+
     if args.output is None:
         out.write(text if text.endswith("\n") else text + "\n")
         return EXIT_OK

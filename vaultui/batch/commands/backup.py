@@ -98,6 +98,7 @@ def add_parser(subparsers: Any) -> None:
         "(see docs/backup.md).",
     )
     sub = backup.add_subparsers(dest="backup_command", required=True, metavar="SUBCOMMAND")
+    from vaultui.batch.commands.backup_agent import agent_create, agent_list, agent_verify
 
     create = sub.add_parser("create", help="make a full (or --incremental) backup")
     create.add_argument("--name", help="backup name (default backup_<UTC timestamp>)")
@@ -114,18 +115,18 @@ def add_parser(subparsers: Any) -> None:
         help="to the home's backups and every VAULTUI_BACKUP_DIRS folder",
     )
     _json_flag(create)
-    create.set_defaults(handler=handle_create)
+    create.set_defaults(handler=handle_create, agent_handler=agent_create)
 
     listing = sub.add_parser("list", help="the backups with type, chain, age, size, state")
     _from_flag(listing)
     _json_flag(listing)
-    listing.set_defaults(handler=handle_list)
+    listing.set_defaults(handler=handle_list, agent_handler=agent_list)
 
     verify = sub.add_parser("verify", help="check a backup and the chain it needs")
     verify.add_argument("name", help="backup name")
     _from_flag(verify)
     _json_flag(verify)
-    verify.set_defaults(handler=handle_verify)
+    verify.set_defaults(handler=handle_verify, agent_handler=agent_verify)
 
     restore = sub.add_parser(
         "restore",
@@ -257,10 +258,14 @@ def handle_create(args: argparse.Namespace, manager: SecretsManager) -> int:
     backups = _backups_at(args, manager)
     path = backups.create_backup(args.name, incremental=args.incremental, progress=_progress())
     info = next(b for b in backups.list_backups() if b["name"] == path.stem)
+    return _print_created(args, str(path), info)
+
+
+def _print_created(args: argparse.Namespace, path: str, info: dict[str, Any]) -> int:
     if getattr(args, "json", False):
         _emit(info)
     else:
-        _out(str(path))
+        _out(path)
         output.note(
             f"Created {info['type']} backup {info['name']} "
             f"({plural(info['records'], 'record')}, {human_size(info['size_bytes'])})"
@@ -321,7 +326,10 @@ def handle_destinations(args: argparse.Namespace, manager: SecretsManager) -> in
 
 def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup list``: a table, or the seed's dicts as JSON."""
-    listed = _backups_at(args, manager).list_backups()
+    return _print_list(args, _backups_at(args, manager).list_backups())
+
+
+def _print_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
     if getattr(args, "json", False):
         _emit(listed)
         return EXIT_OK
@@ -351,6 +359,10 @@ def handle_list(args: argparse.Namespace, manager: SecretsManager) -> int:
 def handle_verify(args: argparse.Namespace, manager: SecretsManager) -> int:
     """``backup verify NAME``: exit 0 if the backup and its chain are intact, else 5."""
     report = _backups_at(args, manager).verify_backup(args.name, progress=_progress())
+    return _print_verify(args, report)
+
+
+def _print_verify(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if getattr(args, "json", False):
         _emit(report)
     elif report["valid"]:

@@ -28,6 +28,7 @@ from core.service.rotation import (
     VIA_CHOICES,
     RotationManager,
     RotationResult,
+    RotationStatus,
     format_duration,
     iso,
     needs_shell,
@@ -68,7 +69,9 @@ def add_parser(subparsers: Any) -> None:
         help="with --daemon: seconds between checks (default VAULTUI_ROTATION_INTERVAL, 3600)",
     )
     _json_flag(rotate)
-    rotate.set_defaults(rotation_handler=handle_rotate, handler=_on_rotation)
+    rotate.set_defaults(
+        rotation_handler=handle_rotate, handler=_on_rotation, agent_handler=agent_rotate
+    )
 
     policy = subparsers.add_parser(
         "policy",
@@ -92,7 +95,9 @@ def add_parser(subparsers: Any) -> None:
     policy.add_argument("--timeout", type=float, metavar="SECONDS", help="per-hook time limit")
     policy.add_argument("--via", choices=VIA_CHOICES, help="how hooks get values (both)")
     _json_flag(policy)
-    policy.set_defaults(rotation_handler=handle_policy, handler=_on_rotation)
+    policy.set_defaults(
+        rotation_handler=handle_policy, handler=_on_rotation, agent_handler=agent_policy
+    )
 
     rotation = subparsers.add_parser("rotation", help="rotation schedule and worker state")
     rotation_sub = rotation.add_subparsers(dest="rotation_command", required=True)
@@ -100,7 +105,11 @@ def add_parser(subparsers: Any) -> None:
         "status", help="every secret with a policy: last rotated, next due, state; workers"
     )
     _json_flag(status)
-    status.set_defaults(rotation_handler=handle_rotation_status, handler=_on_rotation)
+    status.set_defaults(
+        rotation_handler=handle_rotation_status,
+        handler=_on_rotation,
+        agent_handler=agent_rotation_status,
+    )
 
 
 def _on_rotation(args: argparse.Namespace, manager: Any) -> int:
@@ -138,25 +147,31 @@ def handle_rotate(
     if args.due:
         if args.name:
             raise ValidationError("rotate --due takes no NAME")
-        results = manager.rotate_due()
-        failed = [r for r in results if r.error]
-        if as_json:
-            _emit(out, {"results": [r.to_dict() for r in results]})
-        else:
-            if not results:
-                out.write("Nothing is due.\n")
-            for r in results:
-                if r.rotated:
-                    out.write(f"rotated  {r.name} -> version {r.version}\n")
-                elif r.error:
-                    out.write(f"FAILED   {r.name}: {r.error}\n")
-                else:
-                    out.write(f"skipped  {r.name}: {r.skipped}\n")
-        _warn(results)
-        return EXIT_ERROR if failed else EXIT_OK
+        return _print_due(manager.rotate_due(), out, as_json)
     if not args.name:
         raise ValidationError("rotate needs a NAME, --due or --daemon")
-    result = manager.rotate(args.name, reason="manual")
+    return _print_rotated(manager.rotate(args.name, reason="manual"), out, as_json)
+
+
+def _print_due(results: list[RotationResult], out: TextIO, as_json: bool) -> int:
+    failed = [r for r in results if r.error]
+    if as_json:
+        _emit(out, {"results": [r.to_dict() for r in results]})
+    else:
+        if not results:
+            out.write("Nothing is due.\n")
+        for r in results:
+            if r.rotated:
+                out.write(f"rotated  {r.name} -> version {r.version}\n")
+            elif r.error:
+                out.write(f"FAILED   {r.name}: {r.error}\n")
+            else:
+                out.write(f"skipped  {r.name}: {r.skipped}\n")
+    _warn(results)
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _print_rotated(result: RotationResult, out: TextIO, as_json: bool) -> int:
     if as_json:
         _emit(out, result.to_dict())
     else:
@@ -166,6 +181,50 @@ def handle_rotate(
         )
     _warn([result])
     return EXIT_OK
+
+
+def agent_rotate(args: argparse.Namespace, session: Any) -> int | None:
+    """``rotate NAME`` and ``rotate --due`` run by the unlock agent (None: ``--daemon``
+    and usage errors run here)."""
+    as_json = getattr(args, "json", False)
+    if args.daemon or (args.due and args.name) or not (args.due or args.name):
+        return None
+    if args.due:
+        results = [RotationResult(**r) for r in session.call("rotate_due")]
+        return _print_due(results, sys.stdout, as_json)
+    return _print_rotated(
+        RotationResult(**session.call("rotate", name=args.name)), sys.stdout, as_json
+    )
+
+
+def agent_policy(args: argparse.Namespace, session: Any) -> int:
+    """``policy NAME ...`` (show or set) run by the unlock agent."""
+    hooks = _hooks_of(args)
+    changing = bool(args.policy is not None or args.generator is not None or hooks)
+    data = session.call(
+        "rotation_policy",
+        name=args.name,
+        policy=args.policy,
+        generator=args.generator,
+        hooks=hooks or None,
+    )
+    if changing:
+        _note_shell(hooks)
+    return _print_policy(args, RotationStatus.from_dict(data), changing, sys.stdout)
+
+
+def agent_rotation_status(args: argparse.Namespace, session: Any) -> int:
+    """``rotation status`` run by the unlock agent."""
+    data = session.call("rotation_status")
+    return _print_schedule(
+        args,
+        sys.stdout,
+        datetime.fromisoformat(data["now"]),
+        [RotationStatus.from_dict(r) for r in data["secrets"]],
+        data["workers"],
+        data["rotation_active"],
+        data["exposed"],
+    )
 
 
 def _warn(results: list[RotationResult]) -> None:
@@ -207,26 +266,36 @@ def _run_daemon(
     return EXIT_OK
 
 
+def _hooks_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        key: getattr(args, key)
+        for key in ("apply", "verify", "timeout", "via")
+        if getattr(args, key, None) is not None
+    }
+
+
+def _note_shell(hooks: dict[str, Any]) -> None:
+    for step in ("apply", "verify"):
+        if needs_shell(hooks.get(step)):
+            sys.stderr.write(f"vaultui: note: the {step} hook looks like shell: {HOW_HOOKS_RUN}\n")
+
+
 def handle_policy(
     args: argparse.Namespace, manager: RotationManager, out: TextIO | None = None
 ) -> int:
     """``policy NAME [POLICY] [--generator SPEC] [--apply CMD] [--verify CMD] ...``."""
-    out = out or sys.stdout
-    hooks: dict[str, Any] = {}
-    for key in ("apply", "verify", "timeout", "via"):
-        value = getattr(args, key, None)
-        if value is not None:
-            hooks[key] = value
-    changing = args.policy is not None or args.generator is not None or hooks
+    hooks = _hooks_of(args)
+    changing = bool(args.policy is not None or args.generator is not None or hooks)
     if changing:
         policy = args.policy if args.policy is not None else manager.info(args.name).policy
         manager.set_policy(args.name, policy, generator=args.generator, hooks=hooks or None)
-        for step in ("apply", "verify"):
-            if needs_shell(hooks.get(step)):
-                sys.stderr.write(
-                    f"vaultui: note: the {step} hook looks like shell: {HOW_HOOKS_RUN}\n"
-                )
-    status = manager.status(args.name)
+        _note_shell(hooks)
+    return _print_policy(args, manager.status(args.name), changing, out or sys.stdout)
+
+
+def _print_policy(
+    args: argparse.Namespace, status: RotationStatus, changing: bool, out: TextIO
+) -> int:
     if getattr(args, "json", False):
         _emit(out, status.to_dict())
         return EXIT_OK
@@ -248,17 +317,34 @@ def handle_rotation_status(
     args: argparse.Namespace, manager: RotationManager, out: TextIO | None = None
 ) -> int:
     """``rotation status [--json]``: the schedule, live workers and last failures."""
-    out = out or sys.stdout
     now = manager.clock()
-    rows = manager.schedule(now)
     workers = manager.workers()
-    exposed = exposed_secrets(manager.vault)
+    return _print_schedule(
+        args,
+        out or sys.stdout,
+        now,
+        manager.schedule(now),
+        workers,
+        bool(workers) or manager.is_running,
+        exposed_secrets(manager.vault),
+    )
+
+
+def _print_schedule(
+    args: argparse.Namespace,
+    out: TextIO,
+    now: datetime,
+    rows: list[RotationStatus],
+    workers: dict[str, Any],
+    active: bool,
+    exposed: list[dict[str, Any]],
+) -> int:
     if getattr(args, "json", False):
         _emit(
             out,
             {
                 "now": iso(now),
-                "rotation_active": bool(workers) or manager.is_running,
+                "rotation_active": active,
                 "workers": workers,
                 "due": [r.name for r in rows if r.state in ("due", "overdue")],
                 "secrets": [r.to_dict() for r in rows],

@@ -92,7 +92,9 @@ def add_parser(subparsers: Any) -> None:
         "--interval", type=int, metavar="SECONDS", help="background sync interval (0: off)"
     )
     _own_flags(sync)
-    sync.set_defaults(handler=handle_sync, needs_vault=False)
+    sync.set_defaults(
+        handler=handle_sync, agent_handler=agent_sync, remote_provider=True, needs_vault=False
+    )
 
     merge = _plain_parser(
         subparsers,
@@ -250,33 +252,44 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
         _out(args, config.to_dict(), f"background sync interval: {args.interval or 'off'}")
         return EXIT_OK
     if args.status:
-        data = service.status(vault)
-        lines = ["remotes:"]
-        for _rid, info in sorted(data["remotes"].items()):
-            lines.append(
-                f"  {info['provider']} ({info['mode']}): last sync {_when(info.get('last_sync'))}, "
-                f"{plural(info.get('pending_local', 0), 'local change')} pending"
-                + ("" if info.get("ok", True) else ", LAST SYNC FAILED")
-            )
-        if not data["remotes"]:
-            lines.append("  none yet: vaultui --batch sync --provider NAME [--sealed]")
-        interval = data["config"]["interval"]
-        lines.append(f"background sync: {f'every {interval}s' if interval else 'off'}")
-        lines.append(f"open conflicts: {len(data['conflicts'])}")
-        for copy in data["conflict_copies"]:
-            lines.append(f"conflict copy beside the vault: {copy} (vaultui --batch merge it)")
-        _out(args, data, "\n".join(lines))
-        return EXIT_OK
+        return _print_status(args, service.status(vault))
     if args.conflicts:
-        items = service.list_conflicts(vault)
-        _out(
-            args,
-            items,
-            "\n".join(["open conflicts:", *_conflict_lines(items)])
-            if items
-            else "no open conflicts",
+        return _print_conflicts(args, service.list_conflicts(vault))
+    return _sync_rest(args, manager)
+
+
+def _print_status(args: argparse.Namespace, data: dict[str, Any]) -> int:
+    lines = ["remotes:"]
+    for _rid, info in sorted(data["remotes"].items()):
+        lines.append(
+            f"  {info['provider']} ({info['mode']}): last sync {_when(info.get('last_sync'))}, "
+            f"{plural(info.get('pending_local', 0), 'local change')} pending"
+            + ("" if info.get("ok", True) else ", LAST SYNC FAILED")
         )
-        return EXIT_OK
+    if not data["remotes"]:
+        lines.append("  none yet: vaultui --batch sync --provider NAME [--sealed]")
+    interval = data["config"]["interval"]
+    lines.append(f"background sync: {f'every {interval}s' if interval else 'off'}")
+    lines.append(f"open conflicts: {len(data['conflicts'])}")
+    for copy in data["conflict_copies"]:
+        lines.append(f"conflict copy beside the vault: {copy} (vaultui --batch merge it)")
+    _out(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def _print_conflicts(args: argparse.Namespace, items: list[dict[str, Any]]) -> int:
+    _out(
+        args,
+        items,
+        "\n".join(["open conflicts:", *_conflict_lines(items)]) if items else "no open conflicts",
+    )
+    return EXIT_OK
+
+
+def _sync_rest(args: argparse.Namespace, manager: SecretsManager) -> int:
+    from core.service import sync as service
+
+    vault = manager.vault
     if args.dismiss:
         item = service.dismiss_conflict(vault, args.dismiss)
         _out(args, item, f"kept the merge's choice for {item['name']} ({item['field']})")
@@ -303,8 +316,7 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
             )
     else:
         raise ValidationError("sync needs --provider NAME (or --all, --status, --conflicts)")
-    code = EXIT_OK
-    reports = []
+    runs = []
     for name, sealed in remotes:
         report = service.run_sync(
             vault,
@@ -315,9 +327,17 @@ def _sync(args: argparse.Namespace, manager: SecretsManager) -> int:
             audit=None if args.dry_run else manager.audit_log,
             progress=_progress(args),
         )
-        data = report.to_dict()
+        runs.append({"name": name, "sealed": sealed, "ok": report.ok, "report": report.to_dict()})
+    return _print_runs(args, runs)
+
+
+def _print_runs(args: argparse.Namespace, runs: list[dict[str, Any]]) -> int:
+    code = EXIT_OK
+    reports = []
+    for run in runs:
+        name, sealed, data = run["name"], run["sealed"], run["report"]
         reports.append(data)
-        if not report.ok:
+        if not run["ok"]:
             code = EXIT_PROVIDER
         mode = "sealed" if sealed else "native"
         title = (
@@ -341,6 +361,32 @@ def _progress(args: argparse.Namespace) -> Any:
             sys.stderr.write("\n")
 
     return show
+
+
+def agent_sync(args: argparse.Namespace, session: Any) -> int | None:
+    """``sync --status``, ``--conflicts`` and a sync with a remote, run by the unlock
+    agent; None for the forms that run here (interval, resolve, dismiss, bootstrap)."""
+    if args.interval is not None or args.dismiss or args.resolve:
+        return None
+    if args.status:
+        return _print_status(args, session.call("sync_status"))
+    if args.conflicts:
+        return _print_conflicts(args, session.call("sync_conflicts"))
+    if not (args.all or args.provider):
+        return None  # the usage error, as in-process
+    show = _progress(args)
+    runs = session.call(
+        "sync_run",
+        None if show is None else (lambda done, total: show(done, total, "sync")),
+        provider=args.provider,
+        sealed=bool(args.sealed),
+        all_remotes=bool(args.all),
+        save=bool(args.save),
+        dry_run=bool(args.dry_run),
+    )
+    if not runs:
+        raise ValidationError("No saved remotes: sync once with --provider NAME --save")
+    return _print_runs(args, runs)
 
 
 def _read_value_stdin(conflict: dict[str, Any]) -> Any:
