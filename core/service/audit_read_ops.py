@@ -79,7 +79,7 @@ def audit_stats(
 
 
 @op("audit_verify")
-def audit_verify(manager: SecretsManager, progress: ProgressFn | None = None) -> dict:
+def audit_verify(manager: SecretsManager, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The chain check with line MACs (:meth:`VerifyReport.to_dict`)."""
     return manager.audit_log.verify().to_dict()
 

@@ -23,17 +23,18 @@ def rotate(
 ) -> dict[str, Any]:
     """Rotate ``name`` now (reason 'manual'); the result's ``to_dict()``."""
     validate_name(name)
-    return manager.rotation_manager.rotate(name, reason="manual").to_dict()
+    result: dict[str, Any] = manager.rotation_manager.rotate(name, reason="manual").to_dict()
+    return result
 
 
 @op("rotate_due")
-def rotate_due(manager: SecretsManager, progress: ProgressFn | None = None) -> list[dict]:
+def rotate_due(manager: SecretsManager, progress: ProgressFn | None = None) -> list[dict[str, Any]]:
     """Rotate every secret that is due, once; each result's ``to_dict()``."""
     return [r.to_dict() for r in manager.rotation_manager.rotate_due()]
 
 
 @op("rotation_status")
-def rotation_status(manager: SecretsManager, progress: ProgressFn | None = None) -> dict:
+def rotation_status(manager: SecretsManager, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The schedule: ``now``, ``rotation_active``, ``workers``, ``secrets`` (each row's
     ``to_dict()``) and ``exposed`` (secrets a removed member could read)."""
     from core.rotation.info import iso
@@ -72,4 +73,5 @@ def rotation_policy(
     if policy is not None or generator is not None or hooks:
         current = policy if policy is not None else rotation.info(name).policy
         rotation.set_policy(name, current, generator=generator, hooks=hooks or None)
-    return rotation.status(name).to_dict()
+    status: dict[str, Any] = rotation.status(name).to_dict()
+    return status

@@ -31,15 +31,19 @@ def sync_status(manager: SecretsManager, progress: ProgressFn | None = None) -> 
     """Remotes, last syncs, pending changes, open conflicts and conflict copies."""
     from core.sync.service import status
 
-    return _plain(status(manager.vault))
+    out: dict[str, Any] = _plain(status(manager.vault))
+    return out
 
 
 @op("sync_conflicts")
-def sync_conflicts(manager: SecretsManager, progress: ProgressFn | None = None) -> list[dict]:
+def sync_conflicts(
+    manager: SecretsManager, progress: ProgressFn | None = None
+) -> list[dict[str, Any]]:
     """The open sync conflicts (names and fields, never values)."""
     from core.sync.conflicts import list_conflicts
 
-    return _plain(list_conflicts(manager.vault))
+    out: list[dict[str, Any]] = _plain(list_conflicts(manager.vault))
+    return out
 
 
 @op("sync_run")
