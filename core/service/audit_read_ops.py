@@ -103,12 +103,14 @@ def audit_report(
         since,
         report_format,
         secrets=manager.vault.list(),
-        last_backup=_last_backup(manager),
+        last_backup=last_backup_time(manager),
         verify=bool(verify),
     )
 
 
-def _last_backup(manager: SecretsManager) -> datetime | None:
+def last_backup_time(manager: SecretsManager) -> datetime | None:
+    """When the newest backup was made, or None (none yet, or the catalog unreadable):
+    the audit report's "last backup" line, in the agent and in the command alike."""
     try:
         backups = manager.list_backups()
     except (VaultError, OSError):

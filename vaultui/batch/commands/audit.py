@@ -28,9 +28,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.errors import EXIT_INTEGRITY, EXIT_OK, VaultError
+from core.errors import EXIT_INTEGRITY, EXIT_OK
 from core.service.audit import FORMATS, AuditLog, Filters, display_fields
 from core.service.audit import build_report as build
+from core.service.audit_read_ops import last_backup_time
 from vaultui.batch import output
 
 __all__ = ["add_parser", "handle_audit", "register", "run_audit"]
@@ -161,7 +162,7 @@ def run_audit(args: argparse.Namespace, manager: Any) -> int:
     if manager is None:
         return _run_locked(args)
     secrets = manager.vault.list() if args.audit_command == "report" else None
-    last_backup = _last_backup(manager) if args.audit_command == "report" else None
+    last_backup = last_backup_time(manager) if args.audit_command == "report" else None
     return handle_audit(args, manager.audit_log, secrets=secrets, last_backup=last_backup)
 
 
@@ -203,20 +204,6 @@ def _agent_opener(args: argparse.Namespace, settings: Any) -> Any:
         return list(session.call("audit_open", lines=lines))
 
     return opener
-
-
-def _last_backup(manager: Any) -> datetime | None:
-    try:
-        backups = manager.list_backups()
-    except (VaultError, OSError):
-        return None
-    stamps = []
-    for b in backups or []:
-        try:
-            stamps.append(datetime.fromisoformat(str(b["created_at"])))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return max(stamps, default=None, key=lambda d: d.timestamp())
 
 
 def handle_audit(
