@@ -6,6 +6,7 @@ are audited by dispatch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ValidationError
@@ -46,6 +47,55 @@ def sync_conflicts(
     return out
 
 
+def choose_remotes(
+    manager: SecretsManager,
+    provider: str | None,
+    sealed: bool,
+    all_remotes: bool,
+    save: bool,
+) -> list[tuple[str, bool]]:
+    """The remotes a sync runs against, as (provider, sealed): every saved one with
+    ``all_remotes`` (possibly none), else ``provider`` (saved first with ``save``)."""
+    from core.sync import service
+
+    vault = manager.vault
+    if all_remotes:
+        return [(r.provider, r.mode == "sealed") for r in service.load_config(vault).remotes]
+    if isinstance(provider, str) and provider:
+        if save:
+            service.add_remote(vault, service.Remote(provider, "sealed" if sealed else "native"))
+        return [(provider, bool(sealed))]
+    raise ValidationError("sync needs --provider NAME (or --all, --status, --conflicts)")
+
+
+def sync_remotes(
+    manager: SecretsManager,
+    remotes: list[tuple[str, bool]],
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Sync with each of ``remotes``; per remote ``{"name", "sealed", "ok", "report"}``
+    with the report's plain ``to_dict()`` (the same for the agent and the command)."""
+    from core.sync import service
+
+    out = []
+    for name, is_sealed in remotes:
+        report = service.run_sync(
+            manager.vault,
+            manager.settings,
+            name,
+            sealed=is_sealed,
+            dry_run=bool(dry_run),
+            audit=None if dry_run else manager.audit_log,
+            progress=progress,
+        )
+        out.append(
+            {"name": name, "sealed": is_sealed, "ok": report.ok, "report": _plain(report.to_dict())}
+        )
+    return out
+
+
 @op("sync_run")
 def sync_run(
     manager: SecretsManager,
@@ -58,31 +108,11 @@ def sync_run(
 ) -> list[dict[str, Any]]:
     """Sync with ``provider`` (or every saved remote with ``all_remotes``); per remote
     ``{"name", "sealed", "ok", "report"}`` with the report's ``to_dict()`` (an empty
-    list for ``all_remotes`` when none is saved)."""
-    from core.sync import service
-
-    vault = manager.vault
-    if all_remotes:
-        # none saved: an empty list (the command says so, as it does in-process)
-        remotes = [(r.provider, r.mode == "sealed") for r in service.load_config(vault).remotes]
-    elif isinstance(provider, str) and provider:
-        remotes = [(provider, bool(sealed))]
-        if save:
-            service.add_remote(vault, service.Remote(provider, "sealed" if sealed else "native"))
-    else:
-        raise ValidationError("sync needs --provider NAME (or --all, --status, --conflicts)")
-    out = []
-    for name, is_sealed in remotes:
-        report = service.run_sync(
-            vault,
-            manager.settings,
-            name,
-            sealed=is_sealed,
-            dry_run=bool(dry_run),
-            audit=None if dry_run else manager.audit_log,
-            progress=None if progress is None else (lambda d, t, _what: progress(d, t)),
-        )
-        out.append(
-            {"name": name, "sealed": is_sealed, "ok": report.ok, "report": _plain(report.to_dict())}
-        )
-    return out
+    list for ``all_remotes`` when none is saved: the command says so)."""
+    remotes = choose_remotes(manager, provider, sealed, all_remotes, save)
+    return sync_remotes(
+        manager,
+        remotes,
+        dry_run=dry_run,
+        progress=None if progress is None else (lambda d, t, _what: progress(d, t)),
+    )

@@ -303,31 +303,12 @@ def _sync_rest(args: argparse.Namespace, manager: SecretsManager) -> int:
         item = service.resolve_conflict(manager, args.resolve, args.take, value=value)
         _out(args, item, f"resolved {item['name']} ({item['field']}): kept {args.take}")
         return EXIT_OK
-    remotes: list[tuple[str, bool]] = []
-    if args.all:
-        remotes = [(r.provider, r.mode == "sealed") for r in service.load_config(vault).remotes]
-        if not remotes:
-            raise ValidationError("No saved remotes: sync once with --provider NAME --save")
-    elif args.provider:
-        remotes = [(args.provider, bool(args.sealed))]
-        if args.save:
-            service.add_remote(
-                vault, service.Remote(args.provider, "sealed" if args.sealed else "native")
-            )
-    else:
-        raise ValidationError("sync needs --provider NAME (or --all, --status, --conflicts)")
-    runs = []
-    for name, sealed in remotes:
-        report = service.run_sync(
-            vault,
-            manager.settings,
-            name,
-            sealed=sealed,
-            dry_run=args.dry_run,
-            audit=None if args.dry_run else manager.audit_log,
-            progress=_progress(args),
-        )
-        runs.append({"name": name, "sealed": sealed, "ok": report.ok, "report": report.to_dict()})
+    from core.service.sync_ops import choose_remotes, sync_remotes
+
+    remotes = choose_remotes(manager, args.provider, args.sealed, args.all, args.save)
+    if args.all and not remotes:
+        raise ValidationError("No saved remotes: sync once with --provider NAME --save")
+    runs = sync_remotes(manager, remotes, dry_run=args.dry_run, progress=_progress(args))
     return _print_runs(args, runs)
 
 
